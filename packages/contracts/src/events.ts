@@ -1,0 +1,86 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { Currency, EntityId, Money } from './envelope.js';
+
+export const OrderItem = Type.Object(
+  {
+    productId: EntityId,
+    quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
+    unitPrice: Money,
+  },
+  { additionalProperties: false },
+);
+export type OrderItem = Static<typeof OrderItem>;
+
+export const InventoryFailureReason = Type.Union([
+  Type.Literal('OUT_OF_STOCK'),
+  Type.Literal('UNKNOWN_PRODUCT'),
+  Type.Literal('PRICE_MISMATCH'),
+  Type.Literal('CURRENCY_MISMATCH'),
+]);
+export const PaymentFailureReason = Type.Union([
+  Type.Literal('INSUFFICIENT_FUNDS'),
+  Type.Literal('UNKNOWN_CUSTOMER'),
+  Type.Literal('CURRENCY_MISMATCH'),
+]);
+const Reasons = Type.Array(Type.String({ maxLength: 200 }), { maxItems: 20 });
+const Empty = Type.Object({}, { additionalProperties: false });
+const Amount = Type.Object({ amount: Money, currency: Currency }, { additionalProperties: false });
+
+/** Payload schema of every event on the wire, by exchange (SPEC §5). */
+export const EVENTS = {
+  ORDER_CREATED: {
+    exchange: 'order_events',
+    data: Type.Object(
+      {
+        customerId: EntityId,
+        currency: Currency,
+        items: Type.Array(OrderItem, { minItems: 1, maxItems: 100 }),
+        totalAmount: Money,
+      },
+      { additionalProperties: false },
+    ),
+  },
+  ORDER_CONFIRMED: { exchange: 'order_events', data: Empty },
+  ORDER_COMPLETED: { exchange: 'order_events', data: Empty },
+  ORDER_CANCELLED: {
+    exchange: 'order_events',
+    data: Type.Object(
+      { reasons: Reasons, requiresRefund: Type.Boolean(), requiresInventoryRollback: Type.Boolean() },
+      { additionalProperties: false },
+    ),
+  },
+  ORDER_COMPENSATION_STARTED: { exchange: 'order_events', data: Empty },
+  ORDER_PAYMENT_ROLLBACK_REQUESTED: { exchange: 'order_events', data: Amount },
+  ORDER_INVENTORY_ROLLBACK_REQUESTED: { exchange: 'order_events', data: Empty },
+  ORDER_COMPENSATED: { exchange: 'order_events', data: Empty },
+  ORDER_COMPENSATION_FAILED: {
+    exchange: 'order_events',
+    data: Type.Object({ reasons: Reasons }, { additionalProperties: false }),
+  },
+  INVENTORY_RESERVED: {
+    exchange: 'inventory_events',
+    data: Type.Object({ items: Type.Array(OrderItem, { maxItems: 100 }) }, { additionalProperties: false }),
+  },
+  INVENTORY_RESERVATION_FAILED: {
+    exchange: 'inventory_events',
+    data: Type.Object(
+      { reason: InventoryFailureReason, productIds: Type.Array(EntityId, { maxItems: 100 }) },
+      { additionalProperties: false },
+    ),
+  },
+  INVENTORY_COMMITTED: { exchange: 'inventory_events', data: Empty },
+  INVENTORY_RELEASED: { exchange: 'inventory_events', data: Empty },
+  PAYMENT_APPROVED: { exchange: 'payment_events', data: Amount },
+  PAYMENT_DECLINED: {
+    exchange: 'payment_events',
+    data: Type.Object({ reason: PaymentFailureReason }, { additionalProperties: false }),
+  },
+  PAYMENT_REFUNDED: { exchange: 'payment_events', data: Amount },
+} as const satisfies Record<string, { exchange: Exchange; data: TSchema }>;
+
+export type Exchange = 'order_events' | 'inventory_events' | 'payment_events';
+export const EXCHANGES: readonly Exchange[] = ['order_events', 'inventory_events', 'payment_events'];
+export type EventType = keyof typeof EVENTS;
+export type EventData<T extends EventType> = Static<(typeof EVENTS)[T]['data']>;
+export const EVENT_TYPES = Object.keys(EVENTS) as EventType[];
+export const SCHEMA_VERSION = 1;

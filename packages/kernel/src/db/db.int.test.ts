@@ -1,0 +1,78 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeWith, freshDatabaseUrl } from '../../../../test/support/services.js';
+import { type Migration, migrate } from './migrate.js';
+import { openDatabase } from './open.js';
+import { ensureDatabase, PgDatabase } from './pg.js';
+import { PgliteDatabase } from './pglite.js';
+import type { Database } from './port.js';
+
+const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'things',
+    sql: 'CREATE TABLE things (id bigserial PRIMARY KEY, n bigint NOT NULL);\nCREATE INDEX things_n ON things (n);',
+  },
+  { version: 2, name: 'more', sql: 'ALTER TABLE things ADD COLUMN label text' },
+];
+
+function contract(name: string, open: () => Promise<Database>) {
+  describe(`database port on ${name}`, () => {
+    let db: Database;
+    afterAll(async () => db?.close());
+
+    it('migrates once, even when asked twice at the same time', async () => {
+      db = await open();
+      const [a, b] = await Promise.all([migrate(db, 'demo', migrations), migrate(db, 'demo', migrations)]);
+      expect([...a, ...b].sort()).toEqual([1, 2]);
+      expect(await migrate(db, 'demo', migrations)).toEqual([]);
+    });
+
+    it('commits or rolls back a transaction as a whole, and returns int8 as numbers', async () => {
+      await db.transaction(async (tx) => {
+        await tx.query('INSERT INTO things (n, label) VALUES ($1, $2)', [9007199254740991, 'max']);
+      });
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.query('INSERT INTO things (n) VALUES ($1)', [1]);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      const rows = await db.query<{ n: number; label: string }>('SELECT n, label FROM things');
+      expect(rows.rows).toEqual([{ n: 9007199254740991, label: 'max' }]);
+    });
+
+    it('delivers NOTIFY to a listener', async () => {
+      const got: string[] = [];
+      const stop = await db.listen('things_changed', (p) => p && got.push(p));
+      await db.query("SELECT pg_notify('things_changed', $1)", ['hello']);
+      const deadline = Date.now() + 5000;
+      while (!got.includes('hello') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(got).toContain('hello');
+      await stop();
+    });
+  });
+}
+
+contract('PGlite', () => PgliteDatabase.open());
+
+describeWith(['postgres'], 'PostgreSQL', () => {
+  const fresh = freshDatabaseUrl('db');
+  afterAll(() => fresh.drop());
+  contract('pg', async () => {
+    // The database does not exist yet: two creators race, both succeed.
+    await Promise.all([ensureDatabase(fresh.url), ensureDatabase(fresh.url)]);
+    return new PgDatabase({ url: fresh.url });
+  });
+
+  it('openDatabase creates and migrates a missing database, twice at once', async () => {
+    const other = freshDatabaseUrl('db');
+    const [a, b] = await Promise.all([
+      openDatabase({ url: other.url, name: 'demo', migrations }),
+      openDatabase({ url: other.url, name: 'demo', migrations }),
+    ]);
+    const applied = await a.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    expect(applied.rows.map((r) => r.version)).toEqual([1, 2]);
+    await Promise.all([a.close(), b.close()]);
+    await other.drop();
+  });
+});

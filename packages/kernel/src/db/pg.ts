@@ -1,0 +1,184 @@
+import pg from 'pg';
+import type { Logger } from '../log.js';
+import { type Database, isRetryableTxError, PG, pgErrorCode, type Queryable, type QueryResult } from './port.js';
+
+// int8 (counts, sequence ids, money sums) as JS numbers: every value we store stays below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export interface PgOptions {
+  url: string;
+  poolSize?: number;
+  statementTimeoutMs?: number;
+  log?: Logger;
+  /** Name shown in pg_stat_activity, so that an operator (or a fault test) can find this service's connections. */
+  applicationName?: string;
+}
+
+/** Creates the database named in the URL when it does not exist (SPEC §3). Safe against a concurrent creator. */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) throw new Error(`database URL ${redactUrl(url)} names no database`);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount) return;
+    // Identifiers cannot be parameters; quote it with the server's own quote_ident.
+    const quoted = await client.query<{ q: string }>('SELECT quote_ident($1) AS q', [name]);
+    try {
+      await client.query(`CREATE DATABASE ${quoted.rows[0]?.q}`);
+    } catch (err) {
+      const code = pgErrorCode(err);
+      if (code !== PG.duplicateDatabase && code !== PG.uniqueViolation) throw err;
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}
+
+const CONNECTION_LOST = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+]);
+export function isConnectionError(err: unknown): boolean {
+  const code = pgErrorCode(err);
+  if (code && CONNECTION_LOST.has(code)) return true;
+  const msg = err instanceof Error ? err.message : '';
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(msg);
+}
+
+export class PgDatabase implements Database {
+  readonly kind = 'pg' as const;
+  readonly pool: pg.Pool;
+  private listenClient: pg.Client | undefined;
+  private readonly listeners = new Map<string, Set<(payload: string) => void>>();
+  private closed = false;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: PgOptions) {
+    this.pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.poolSize ?? 8,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30_000,
+      statement_timeout: opts.statementTimeoutMs ?? 10_000,
+      application_name: opts.applicationName ?? 'commerce',
+    });
+    // An idle client that loses its server must not crash the process: the pool drops it and makes a new one.
+    this.pool.on('error', (err) => opts.log?.warn({ err: err.message }, 'idle database connection lost'));
+  }
+
+  async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    const res = await this.pool.query(sql, params as unknown[] | undefined);
+    return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.pool.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const tx: Queryable = {
+          query: async <R>(sql: string, params?: readonly unknown[]) => {
+            const res = await client.query(sql, params as unknown[] | undefined);
+            return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+          },
+        };
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        broken = isConnectionError(err);
+        if (!broken) await client.query('ROLLBACK').catch(() => {});
+        if (isRetryableTxError(err) && attempt < 5) continue;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    let set = this.listeners.get(channel);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(channel, set);
+      if (this.listenClient) await this.listenClient.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      else await this.connectListener();
+    }
+    set.add(onNotify);
+    return async () => {
+      set.delete(onNotify);
+    };
+  }
+
+  private async connectListener(): Promise<void> {
+    if (this.closed) return;
+    const client = new pg.Client({ connectionString: this.opts.url, connectionTimeoutMillis: 5000 });
+    const retry = () => {
+      if (this.closed || this.reconnectTimer) return;
+      this.listenClient = undefined;
+      this.reconnectTimer = setTimeout(() => {
+        this.reconnectTimer = undefined;
+        this.connectListener().catch(() => retry());
+      }, 1000);
+      this.reconnectTimer.unref();
+    };
+    client.on('error', (err) => {
+      this.opts.log?.warn({ err: err.message }, 'LISTEN connection lost; reconnecting');
+      client.end().catch(() => {});
+      retry();
+    });
+    client.on('notification', (n) => {
+      for (const cb of this.listeners.get(n.channel) ?? []) cb(n.payload ?? '');
+    });
+    try {
+      await client.connect();
+      for (const channel of this.listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      this.listenClient = client;
+      // Notifications sent while we were away are lost: wake every listener once so it polls.
+      for (const set of this.listeners.values()) for (const cb of set) cb('');
+    } catch (err) {
+      client.end().catch(() => {});
+      retry();
+      if (!this.listenClient) this.opts.log?.warn({ err: (err as Error).message }, 'LISTEN connect failed; retrying');
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    await this.listenClient?.end().catch(() => {});
+    await this.pool.end();
+  }
+}

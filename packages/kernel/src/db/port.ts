@@ -1,0 +1,40 @@
+/** The database port: the same SQL runs on PostgreSQL (pg) and on PGlite (embedded default). */
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  /** One parameterized statement. Never build SQL from values: pass them as $1, $2, … */
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'pg' | 'pglite';
+  /** Runs fn in one transaction; retried on serialization failure or deadlock (the work was rolled back). */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Several statements without parameters (migrations only). */
+  exec(sql: string): Promise<void>;
+  /** LISTEN on a channel; survives reconnection (pg). Returns the unlisten function. */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Resolves when the database answers; rejects otherwise (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** PostgreSQL error codes the kernel reacts to. */
+export const PG = {
+  uniqueViolation: '23505',
+  serializationFailure: '40001',
+  deadlock: '40P01',
+  duplicateDatabase: '42P04',
+} as const;
+
+export function pgErrorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+export function isRetryableTxError(err: unknown): boolean {
+  const code = pgErrorCode(err);
+  return code === PG.serializationFailure || code === PG.deadlock;
+}

@@ -1,0 +1,35 @@
+import pino from 'pino';
+
+export type Logger = pino.Logger;
+
+/** Paths that may carry a secret: they are censored in every log line. */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'authorization',
+  'token',
+  '*.token',
+  'password',
+  '*.password',
+  'secret',
+  '*.secret',
+  'jwtSecret',
+  '*.jwtSecret',
+  'url',
+  '*.url',
+];
+
+export function createLogger(
+  opts: { level?: string; name?: string; destination?: pino.DestinationStream } = {},
+): Logger {
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      name: opts.name,
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      base: { pid: process.pid },
+    },
+    opts.destination,
+  );
+}
