@@ -5,4 +5,7 @@ export * from './db/open.js';
 export * from './db/pg.js';
 export * from './db/pglite.js';
 export * from './db/port.js';
+export * from './http/principal.js';
+export * from './http/problem.js';
 export * from './log.js';
+export * from './service.js';
