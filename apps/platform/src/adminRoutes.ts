@@ -1,0 +1,66 @@
+import type { Database, MessageBus, ServiceName, Settings } from '@commerce/kernel';
+import { HttpProblem, outboxStatus } from '@commerce/kernel';
+import { rebuildOrderProjections } from '@commerce/order';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { runAudit } from './audit.js';
+
+const QueueParam = Type.Object({ queue: Type.String({ pattern: '^[A-Za-z0-9._-]{1,200}$' }) });
+const LetterParams = Type.Object({
+  queue: Type.String({ pattern: '^[A-Za-z0-9._-]{1,200}$' }),
+  id: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:-]+$' }),
+});
+
+/**
+ * Platform-wide operator routes, served by the order service: dead letters of every queue the bus can see, outbox
+ * status, projection rebuild and — when this process holds all three databases (embedded default, `npm start`) —
+ * the invariant audit. The CLI and the console use them; all are admin-only.
+ */
+export async function registerPlatformAdminRoutes(
+  app: FastifyInstance,
+  deps: { bus: MessageBus; dbs: { name: ServiceName; db: Database }[]; settings: Settings },
+): Promise<void> {
+  const admin = { config: { auth: 'admin' as const } };
+  const tags = ['operations'];
+  app.get('/admin/dead-letters', { ...admin, schema: { tags } }, async () => ({ queues: await deps.bus.deadLetters.queues() }));
+  app.get('/admin/dead-letters/:queue', { ...admin, schema: { tags, params: QueueParam } }, async (req) => {
+    const { queue } = req.params as { queue: string };
+    return { items: await deps.bus.deadLetters.list(queue, 100) };
+  });
+  app.get('/admin/dead-letters/:queue/:id', { ...admin, schema: { tags, params: LetterParams } }, async (req) => {
+    const { queue, id } = req.params as { queue: string; id: string };
+    const letter = await deps.bus.deadLetters.show(queue, id);
+    if (!letter) throw HttpProblem.notFound(`no dead letter ${id} in ${queue}.dlq`);
+    return letter;
+  });
+  app.post('/admin/dead-letters/:queue/:id/replay', { ...admin, schema: { tags, params: LetterParams } }, async (req, reply) => {
+    const { queue, id } = req.params as { queue: string; id: string };
+    if (!(await deps.bus.deadLetters.replay(queue, id))) throw HttpProblem.notFound(`no dead letter ${id} in ${queue}.dlq`);
+    return reply.code(202).send({ replayed: id, queue });
+  });
+  app.delete('/admin/dead-letters/:queue/:id', { ...admin, schema: { tags, params: LetterParams } }, async (req, reply) => {
+    const { queue, id } = req.params as { queue: string; id: string };
+    if (!(await deps.bus.deadLetters.discard(queue, id))) throw HttpProblem.notFound(`no dead letter ${id} in ${queue}.dlq`);
+    return reply.code(204).send();
+  });
+  app.get('/admin/outbox', { ...admin, schema: { tags } }, async () => {
+    const services: Record<string, unknown> = {};
+    for (const { name, db } of deps.dbs) services[name] = await outboxStatus(db);
+    return { services };
+  });
+  app.post('/admin/projections/replay', { ...admin, schema: { tags } }, async () => {
+    const order = deps.dbs.find((d) => d.name === 'order');
+    if (!order) throw new HttpProblem(501, 'Not Implemented', 'this process does not hold the order database');
+    return await rebuildOrderProjections(order.db);
+  });
+  app.get('/admin/audit', { ...admin, schema: { tags } }, async (req) => {
+    const get = (n: ServiceName) => deps.dbs.find((d) => d.name === n)?.db;
+    const order = get('order');
+    const inventory = get('inventory');
+    const payment = get('payment');
+    if (!order || !inventory || !payment)
+      throw new HttpProblem(501, 'Not Implemented', 'the audit route needs all three databases in one process; run `commerce audit` with the database URLs instead');
+    const maxAgeMs = Number((req.query as { maxAgeMs?: string }).maxAgeMs ?? '') || undefined;
+    return await runAudit({ order, inventory, payment }, { now: new Date(), maxAgeMs, sagaTimeoutMs: deps.settings.sagaTimeoutMs });
+  });
+}

@@ -1,0 +1,238 @@
+/**
+ * `commerce` — the operator CLI (SPEC §7). Talks to the databases directly when their URLs are set, and to the
+ * running platform's admin routes otherwise (the embedded PGlite data can be open in one process only).
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadSettings, outboxStatus, PgDatabase, type Settings, signToken } from '@commerce/kernel';
+import { rebuildOrderProjections } from '@commerce/order';
+import { type AuditReport, formatAudit, runAudit } from './audit.js';
+import { DEMO_CUSTOMERS, DEMO_PRODUCTS } from './seed.js';
+
+class UsageError extends Error {}
+
+const HELP: Record<string, string> = {
+  main: `commerce <verb> [options]
+
+verbs:
+  seed                       create the demo products and customers (through the admin API)
+  token --sub ID --role R    print a signed bearer token (R: customer | admin)
+  audit                      check the invariants of SPEC §9 across the three databases; exit 1 on any breach
+  dlq list|show|replay|discard   inspect and act on dead-lettered messages
+  replay projections         rebuild the order read model from the event store
+  outbox status              unpublished rows and lag per service
+  compensation retry ID      re-request the missing rollbacks of a COMPENSATION_FAILED order
+
+common options: --url URL (order service, default http://127.0.0.1:$ORDER_PORT), --token T (default: $COMMERCE_TOKEN
+or an admin token made from JWT_SECRET / the embedded secret under DATA_DIR), --json, --help`,
+  seed: `commerce seed [--inventory-url URL] [--payment-url URL] [--token T]
+  creates or replaces the demo products (${DEMO_PRODUCTS.map((p) => p.productId).join(', ')}) and customers (${DEMO_CUSTOMERS.map((c) => c.customerId).join(', ')})`,
+  token: `commerce token --sub ID --role customer|admin [--ttl SECONDS]
+  signs with JWT_SECRET, or the embedded default's secret under DATA_DIR`,
+  audit: `commerce audit [--json] [--max-age-ms N]
+  reads ORDER_/INVENTORY_/PAYMENT_DATABASE_URL directly when set, else asks the running platform (--url).
+  An order not final after --max-age-ms (default 2 × SAGA_TIMEOUT_MS + 60 s) counts as a breach. Exit 1 on any breach.`,
+  dlq: `commerce dlq list [QUEUE] [--json]        queues with dead letters, or the letters of one queue
+commerce dlq show QUEUE ID [--json]
+commerce dlq replay QUEUE ID                sends the message back to QUEUE only
+commerce dlq discard QUEUE ID`,
+  replay: `commerce replay projections   rebuild the order read model from the event store (ORDER_DATABASE_URL, or --url)`,
+  outbox: `commerce outbox status [--json]   unpublished rows, oldest age and failing rows per service`,
+  compensation: `commerce compensation retry ORDER_ID`,
+};
+
+const options = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  url: { type: 'string' },
+  'inventory-url': { type: 'string' },
+  'payment-url': { type: 'string' },
+  token: { type: 'string' },
+  sub: { type: 'string' },
+  role: { type: 'string' },
+  ttl: { type: 'string' },
+  'max-age-ms': { type: 'string' },
+} as const;
+
+async function adminToken(settings: Settings, explicit?: string): Promise<string> {
+  if (explicit) return explicit;
+  if (process.env.COMMERCE_TOKEN) return process.env.COMMERCE_TOKEN;
+  return signToken({ secret: await secretOf(settings), sub: 'operator', role: 'admin', ttlSeconds: 600 });
+}
+
+async function secretOf(settings: Settings): Promise<string> {
+  if (settings.jwtSecret) return settings.jwtSecret;
+  try {
+    return (await readFile(join(settings.dataDir, 'jwt-secret'), 'utf8')).trim();
+  } catch {
+    throw new UsageError(
+      `no JWT_SECRET and no embedded secret at ${join(settings.dataDir, 'jwt-secret')}: set JWT_SECRET (or DATA_DIR), or pass --token`,
+    );
+  }
+}
+
+async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  let res: Response;
+  try {
+    res = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new UsageError(`cannot reach ${base} (${(err as Error).cause ?? (err as Error).message}): is the platform running? (--url)`);
+  }
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {}
+  if (res.status >= 400) {
+    const detail = (parsed as { detail?: string })?.detail ?? text;
+    throw new UsageError(`${method} ${path} answered ${res.status}: ${detail}`);
+  }
+  return { status: res.status, body: parsed };
+}
+
+function print(value: unknown, json: boolean, text: () => string) {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
+}
+
+async function withDb<T>(url: string, fn: (db: PgDatabase) => Promise<T>): Promise<T> {
+  const db = new PgDatabase({ url, poolSize: 2 });
+  try {
+    await db.ping().catch((err) => {
+      throw new UsageError(`cannot reach database ${new URL(url).pathname.slice(1)}: ${(err as Error).message}`);
+    });
+    return await fn(db);
+  } finally {
+    await db.close().catch(() => {});
+  }
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  const [verb, ...rest] = positionals;
+  if (!verb || verb === 'help') {
+    console.log(HELP.main);
+    return verb ? 0 : values.help ? 0 : 2;
+  }
+  if (values.help) {
+    console.log(HELP[verb] ?? HELP.main);
+    return 0;
+  }
+  const settings = loadSettings({ ...process.env, AUTH_DISABLED: process.env.AUTH_DISABLED || 'true' }, []);
+  const orderUrl = values.url ?? `http://127.0.0.1:${settings.ports.order}`;
+  const json = values.json ?? false;
+  const urls = settings.databaseUrls;
+
+  switch (verb) {
+    case 'token': {
+      if (!values.sub || !/^[A-Za-z0-9._-]{1,64}$/.test(values.sub)) throw new UsageError('--sub: expected 1–64 characters of [A-Za-z0-9._-]');
+      if (values.role !== 'customer' && values.role !== 'admin') throw new UsageError('--role: expected customer or admin');
+      const ttl = values.ttl === undefined ? 3600 : Number(values.ttl);
+      if (!Number.isInteger(ttl) || ttl < 1 || ttl > 31 * 86_400) throw new UsageError('--ttl: expected seconds from 1 to 2678400');
+      console.log(await signToken({ secret: await secretOf(settings), sub: values.sub, role: values.role, ttlSeconds: ttl }));
+      return 0;
+    }
+    case 'seed': {
+      const token = await adminToken(settings, values.token);
+      const inv = values['inventory-url'] ?? `http://127.0.0.1:${settings.ports.inventory}`;
+      const pay = values['payment-url'] ?? `http://127.0.0.1:${settings.ports.payment}`;
+      for (const { productId, ...body } of DEMO_PRODUCTS) await api(inv, token, 'PUT', `/products/${productId}`, body);
+      for (const { customerId, ...body } of DEMO_CUSTOMERS) await api(pay, token, 'PUT', `/customers/${customerId}`, body);
+      console.log(`seeded ${DEMO_PRODUCTS.length} products and ${DEMO_CUSTOMERS.length} customers`);
+      return 0;
+    }
+    case 'audit': {
+      const maxAgeMs = values['max-age-ms'] === undefined ? undefined : Number(values['max-age-ms']);
+      if (maxAgeMs !== undefined && (!Number.isInteger(maxAgeMs) || maxAgeMs < 0)) throw new UsageError('--max-age-ms: expected a whole number of milliseconds');
+      let report: AuditReport;
+      if (urls.order && urls.inventory && urls.payment) {
+        const [o, i, p] = [urls.order, urls.inventory, urls.payment];
+        report = await withDb(o, (order) =>
+          withDb(i, (inventory) =>
+            withDb(p, (payment) => runAudit({ order, inventory, payment }, { now: new Date(), maxAgeMs, sagaTimeoutMs: settings.sagaTimeoutMs })),
+          ),
+        );
+      } else {
+        const q = maxAgeMs === undefined ? '' : `?maxAgeMs=${maxAgeMs}`;
+        report = (await api(orderUrl, await adminToken(settings, values.token), 'GET', `/admin/audit${q}`)).body as AuditReport;
+      }
+      print(report, json, () => formatAudit(report));
+      return report.breaches.length === 0 ? 0 : 1;
+    }
+    case 'dlq': {
+      const [action, queue, id] = rest;
+      const token = await adminToken(settings, values.token);
+      const q = (s: string | undefined, what: string) => {
+        if (!s) throw new UsageError(`dlq ${action}: missing ${what}\n${HELP.dlq}`);
+        return encodeURIComponent(s);
+      };
+      if (action === 'list' && !queue) {
+        const r = (await api(orderUrl, token, 'GET', '/admin/dead-letters')).body as { queues: { queue: string; depth: number }[] };
+        print(r, json, () => (r.queues.length ? r.queues.map((x) => `${x.queue}.dlq\t${x.depth}`).join('\n') : 'no dead-letter queues'));
+      } else if (action === 'list') {
+        const r = (await api(orderUrl, token, 'GET', `/admin/dead-letters/${q(queue, 'QUEUE')}`)).body as {
+          items: { id: string; reason: string; attempts: number; deadLetteredAt: string }[];
+        };
+        print(r, json, () => (r.items.length ? r.items.map((l) => `${l.id}\t${l.deadLetteredAt}\tattempts=${l.attempts}\t${l.reason}`).join('\n') : `${queue}.dlq is empty`));
+      } else if (action === 'show') {
+        const r = (await api(orderUrl, token, 'GET', `/admin/dead-letters/${q(queue, 'QUEUE')}/${q(id, 'ID')}`)).body;
+        print(r, true, () => '');
+      } else if (action === 'replay') {
+        await api(orderUrl, token, 'POST', `/admin/dead-letters/${q(queue, 'QUEUE')}/${q(id, 'ID')}/replay`);
+        console.log(`replayed ${id} to ${queue}`);
+      } else if (action === 'discard') {
+        await api(orderUrl, token, 'DELETE', `/admin/dead-letters/${q(queue, 'QUEUE')}/${q(id, 'ID')}`);
+        console.log(`discarded ${id} from ${queue}.dlq`);
+      } else throw new UsageError(`dlq: unknown action ${JSON.stringify(action ?? '')}\n${HELP.dlq}`);
+      return 0;
+    }
+    case 'replay': {
+      if (rest[0] !== 'projections') throw new UsageError(`replay: expected "projections"\n${HELP.replay}`);
+      const r = urls.order
+        ? await withDb(urls.order, (db) => rebuildOrderProjections(db))
+        : (await api(orderUrl, await adminToken(settings, values.token), 'POST', '/admin/projections/replay')).body;
+      print(r, json, () => `rebuilt: ${JSON.stringify(r)}`);
+      return 0;
+    }
+    case 'outbox': {
+      if (rest[0] !== 'status') throw new UsageError(`outbox: expected "status"\n${HELP.outbox}`);
+      let services: Record<string, unknown> = {};
+      if (urls.order || urls.inventory || urls.payment) {
+        for (const [name, url] of Object.entries(urls)) if (url) services[name] = await withDb(url, (db) => outboxStatus(db));
+      } else {
+        services = ((await api(orderUrl, await adminToken(settings, values.token), 'GET', '/admin/outbox')).body as { services: Record<string, unknown> }).services;
+      }
+      print({ services }, json, () =>
+        Object.entries(services)
+          .map(([n, s]) => `${n.padEnd(10)} ${Object.entries(s as object).map(([k, v]) => `${k}=${v}`).join(' ')}`)
+          .join('\n'),
+      );
+      return 0;
+    }
+    case 'compensation': {
+      const [action, orderId] = rest;
+      if (action !== 'retry' || !orderId) throw new UsageError(HELP.compensation);
+      const r = await api(orderUrl, await adminToken(settings, values.token), 'POST', `/admin/orders/${encodeURIComponent(orderId)}/retry-compensation`);
+      print(r.body, json, () => `compensation re-requested for ${orderId}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown verb ${JSON.stringify(verb)}\n${HELP.main}`);
+  }
+}
+
+runCli(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`commerce: ${(err as Error).message}`);
+      process.exit(2);
+    }
+    console.error(`commerce: ${(err as Error).stack ?? err}`);
+    process.exit(3);
+  },
+);

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type Database,
+  type DedupCache,
+  type Logger,
+  type MessageBus,
+  type RunningParts,
+  type ServiceContext,
+  type ServiceModule,
+  type ServiceName,
+  type Settings,
+  createAuthVerifier,
+  createHttpServer,
+  DbDeadLetterStore,
+  InProcessBus,
+  MemoryDedupCache,
+  OutboxRelay,
+  openDatabase,
+  RabbitMqBus,
+  RedisDedupCache,
+} from '@commerce/kernel';
+import { inventoryService } from '@commerce/inventory';
+import { orderService } from '@commerce/order';
+import { paymentService } from '@commerce/payment';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { registerPlatformAdminRoutes } from './adminRoutes.js';
+
+export const MODULES: Record<ServiceName, ServiceModule> = {
+  order: orderService,
+  inventory: inventoryService,
+  payment: paymentService,
+};
+
+export interface RunningService {
+  name: ServiceName;
+  app: FastifyInstance;
+  db: Database;
+  url: string;
+  parts: RunningParts;
+  relay: OutboxRelay;
+}
+
+export interface Platform {
+  settings: Settings;
+  services: RunningService[];
+  bus: MessageBus;
+  /** Stops everything in order: HTTP, consumers, relays (flushing marks), bus, databases, Redis. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  settings: Settings;
+  services: readonly ServiceName[];
+  log: Logger;
+  /** HS256 secret for the embedded default when JWT_SECRET is unset (made under DATA_DIR by the caller). */
+  embeddedSecret?: string;
+}
+
+/**
+ * The composition root: the only place that picks adapters. Embedded default ⇒ PGlite + in-process bus +
+ * memory de-duplication; distributed ⇒ PostgreSQL + RabbitMQ + Redis.
+ */
+export async function startPlatform({ settings, services, log, embeddedSecret }: StartOptions): Promise<Platform> {
+  const embedded = settings.mode === 'embedded';
+  const instanceId = `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const redis = settings.redisUrl
+    ? new Redis(settings.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+    : undefined;
+  redis?.on('error', (err) => log.warn({ err: err.message }, 'redis unavailable; de-duplication falls back to the inbox'));
+  const dedup: DedupCache = redis
+    ? new RedisDedupCache({ redis, prefix: 'commerce:dedup:', ttlSeconds: settings.dedupTtlSeconds })
+    : new MemoryDedupCache();
+
+  const opened: { name: ServiceName; db: Database }[] = [];
+  const started: RunningService[] = [];
+  let bus: MessageBus | undefined;
+  const cleanup = async () => {
+    for (const s of started.reverse()) {
+      await s.app.close().catch(() => {});
+      await s.parts.stop().catch(() => {});
+      await s.relay.stop().catch(() => {});
+    }
+    await bus?.close().catch(() => {});
+    for (const { db } of opened) await db.close().catch(() => {});
+    redis?.disconnect();
+  };
+
+  try {
+    for (const name of services) {
+      const db = await openDatabase({
+        url: settings.databaseUrls[name],
+        dataDir: settings.dataDir,
+        name,
+        migrations: MODULES[name].migrations,
+        poolSize: settings.dbPoolSize,
+        statementTimeoutMs: settings.dbStatementTimeoutMs,
+        log,
+      });
+      opened.push({ name, db });
+    }
+    if (embedded) {
+      // Dead letters of the in-process bus must survive a crash: they live in the order database (or the first one).
+      const dlqDb = (opened.find((o) => o.name === 'order') ?? opened[0])?.db;
+      bus = new InProcessBus({ log, deadLetterStore: dlqDb ? new DbDeadLetterStore(dlqDb) : undefined });
+    } else {
+      bus = new RabbitMqBus({ url: settings.amqpUrl!, log, serviceName: services.join('+') });
+    }
+    await bus.start();
+
+    const auth = settings.authDisabled
+      ? ('disabled' as const)
+      : settings.jwtJwksUrl
+        ? createAuthVerifier({ jwksUrl: settings.jwtJwksUrl })
+        : createAuthVerifier({ secret: settings.jwtSecret ?? embeddedSecret ?? '' });
+    if (settings.authDisabled) log.warn('AUTH_DISABLED=true: every caller is treated as an admin');
+
+    const activeBus = bus;
+    const prepared: { name: ServiceName; db: Database; ctx: ServiceContext; app: FastifyInstance }[] = [];
+    for (const { name, db } of opened) {
+      const ctx: ServiceContext = {
+        name,
+        settings,
+        log: log.child({ service: name }),
+        db,
+        bus: activeBus,
+        dedup,
+        instanceId,
+        now: () => new Date(),
+        newId: () => randomUUID(),
+      };
+      const app = await createHttpServer({
+        service: name,
+        title: `${name} service`,
+        version: '0.1.0',
+        log: ctx.log,
+        auth,
+        rateLimit: settings.rateLimit,
+        redis,
+        readiness: {
+          database: () => db.ping(),
+          broker: async () => {
+            const h = activeBus.health();
+            if (!h.up) throw new Error(h.detail ?? 'message broker unreachable');
+          },
+        },
+      });
+      await MODULES[name].routes(app, ctx);
+      if (name === 'order') await registerPlatformAdminRoutes(app, { bus: activeBus, dbs: opened, settings });
+      prepared.push({ name, db, ctx, app });
+    }
+    // Every consumer subscribes before any relay publishes: a message published to an exchange with no
+    // queue bound yet would be dropped by the broker (and, in-process, by the bus).
+    const parts = new Map<ServiceName, RunningParts>();
+    for (const p of prepared) parts.set(p.name, await MODULES[p.name].start(p.ctx));
+    for (const p of prepared) {
+      const relay = new OutboxRelay({ db: p.db, bus: activeBus, log: p.ctx.log, retentionMs: settings.outboxRetentionMs });
+      await relay.start();
+      await p.app.listen({ port: settings.ports[p.name], host: settings.host });
+      const addr = p.app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : settings.ports[p.name];
+      started.push({ name: p.name, app: p.app, db: p.db, url: `http://${settings.host}:${port}`, parts: parts.get(p.name)!, relay });
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+
+  return {
+    settings,
+    services: started,
+    bus,
+    stop: cleanup,
+  };
+}
