@@ -1,0 +1,184 @@
+/**
+ * The inventory decider: what one order message (or the sweeper) does to a reservation and to stock.
+ * Pure: no I/O, no clock, no ids; the application layer loads the state, calls `decideInventory`,
+ * and stores the decision (stock, movements, reservation, marker, reply) in one transaction.
+ */
+
+export type ReservationStatus = 'RESERVED' | 'COMMITTED' | 'RELEASED' | 'EXPIRED' | 'UNDONE_BEFORE_REQUEST';
+export type InventoryFailureReason = 'OUT_OF_STOCK' | 'UNKNOWN_PRODUCT' | 'PRICE_MISMATCH' | 'CURRENCY_MISMATCH';
+export type MovementKind = 'restock' | 'set' | 'reservation' | 'commit' | 'release' | 'expiry';
+
+export interface OrderLine {
+  productId: string;
+  quantity: number;
+  unitPrice: number;
+}
+
+export interface ProductStock {
+  productId: string;
+  unitPrice: number;
+  currency: string;
+  available: number;
+  reserved: number;
+  sold: number;
+}
+
+export interface Reservation {
+  status: ReservationStatus;
+  lines: OrderLine[];
+  expiresAt: Date;
+}
+
+/** What the store knows about one order, plus the (locked) products its lines name. */
+export interface InventoryOrderState {
+  reservation: Reservation | null;
+  /** A rollback arrived before any reservation: the late ORDER_CREATED must not reserve. */
+  rollbackMarker: boolean;
+  /** Locked product rows, by productId (only those that exist). */
+  products: ReadonlyMap<string, ProductStock>;
+}
+
+export type InventoryCommand =
+  | { type: 'reserve'; currency: string; items: readonly OrderLine[]; now: Date; ttlMs: number }
+  | { type: 'commit' }
+  | { type: 'release' }
+  | { type: 'expire'; now: Date };
+
+export interface StockChange {
+  productId: string;
+  kind: MovementKind;
+  deltaAvailable: number;
+  deltaReserved: number;
+  deltaSold: number;
+}
+
+export type InventoryReply =
+  | { eventType: 'INVENTORY_RESERVED'; data: { items: OrderLine[] } }
+  | { eventType: 'INVENTORY_RESERVATION_FAILED'; data: { reason: InventoryFailureReason; productIds: string[] } }
+  | { eventType: 'INVENTORY_COMMITTED'; data: Record<string, never> }
+  | { eventType: 'INVENTORY_RELEASED'; data: Record<string, never> };
+
+export interface InventoryDecision {
+  /** Stock deltas, one per product line; each becomes a stock_movements row in the same transaction. */
+  stock: StockChange[];
+  /** The reservation as it must be stored afterwards (undefined: unchanged). */
+  reservation?: Reservation;
+  /** Store a rollback marker for the order. */
+  storeMarker?: boolean;
+  /** The event to publish (undefined: nothing to answer). */
+  reply?: InventoryReply;
+}
+
+const NOTHING: InventoryDecision = { stock: [] };
+const released = (): InventoryReply => ({ eventType: 'INVENTORY_RELEASED', data: {} });
+
+/** Failure reasons are checked in this order; the products named are those failing the first reason found. */
+function firstFailure(
+  currency: string,
+  items: readonly OrderLine[],
+  products: ReadonlyMap<string, ProductStock>,
+): { reason: InventoryFailureReason; productIds: string[] } | undefined {
+  // Lines naming the same product twice (the order service refuses them) still may not oversell.
+  const need = new Map<string, number>();
+  for (const l of items) need.set(l.productId, (need.get(l.productId) ?? 0) + l.quantity);
+  const checks: [InventoryFailureReason, (line: OrderLine, p: ProductStock | undefined) => boolean][] = [
+    ['UNKNOWN_PRODUCT', (_l, p) => p === undefined],
+    ['CURRENCY_MISMATCH', (_l, p) => p !== undefined && p.currency !== currency],
+    ['PRICE_MISMATCH', (l, p) => p !== undefined && p.unitPrice !== l.unitPrice],
+    ['OUT_OF_STOCK', (l, p) => p !== undefined && p.available < (need.get(l.productId) ?? 0)],
+  ];
+  for (const [reason, fails] of checks) {
+    const productIds = items.filter((l) => fails(l, products.get(l.productId))).map((l) => l.productId);
+    if (productIds.length > 0) return { reason, productIds: [...new Set(productIds)].sort() };
+  }
+  return undefined;
+}
+
+/** One stock change per line: `deltas(q)` gives [available, reserved, sold] for quantity q. */
+function linesChange(
+  lines: readonly OrderLine[],
+  kind: MovementKind,
+  deltas: (q: number) => [number, number, number],
+): StockChange[] {
+  return lines.map((l) => {
+    const [deltaAvailable, deltaReserved, deltaSold] = deltas(l.quantity);
+    return { productId: l.productId, kind, deltaAvailable, deltaReserved, deltaSold };
+  });
+}
+
+export function decideInventory(command: InventoryCommand, state: InventoryOrderState): InventoryDecision {
+  const r = state.reservation;
+  switch (command.type) {
+    case 'reserve': {
+      // A second ORDER_CREATED for an order already decided (other message id): its first answer stands.
+      if (r) return NOTHING;
+      if (state.rollbackMarker)
+        return {
+          stock: [],
+          reservation: { status: 'UNDONE_BEFORE_REQUEST', lines: [...command.items], expiresAt: command.now },
+          reply: released(),
+        };
+      const failure = firstFailure(command.currency, command.items, state.products);
+      if (failure) return { stock: [], reply: { eventType: 'INVENTORY_RESERVATION_FAILED', data: failure } };
+      const lines = command.items.map((l) => ({
+        productId: l.productId,
+        quantity: l.quantity,
+        unitPrice: l.unitPrice,
+      }));
+      return {
+        stock: linesChange(lines, 'reservation', (q) => [-q, q, 0]),
+        reservation: { status: 'RESERVED', lines, expiresAt: new Date(command.now.getTime() + command.ttlMs) },
+        reply: { eventType: 'INVENTORY_RESERVED', data: { items: lines } },
+      };
+    }
+    case 'commit': {
+      // No reservation, or already committed/released/expired: nothing to commit (saga-protocol.md).
+      if (!r || r.status !== 'RESERVED') return NOTHING;
+      return {
+        stock: linesChange(r.lines, 'commit', (q) => [0, -q, q]),
+        reservation: { ...r, status: 'COMMITTED' },
+        reply: { eventType: 'INVENTORY_COMMITTED', data: {} },
+      };
+    }
+    case 'release': {
+      if (!r) return { stock: [], storeMarker: !state.rollbackMarker, reply: released() };
+      if (r.status === 'RESERVED')
+        return {
+          stock: linesChange(r.lines, 'release', (q) => [q, -q, 0]),
+          reservation: { ...r, status: 'RELEASED' },
+          reply: released(),
+        };
+      if (r.status === 'COMMITTED')
+        return {
+          stock: linesChange(r.lines, 'release', (q) => [q, 0, -q]),
+          reservation: { ...r, status: 'RELEASED' },
+          reply: released(),
+        };
+      // Already released, expired or undone: the release happened once; the answer may repeat.
+      return { stock: [], reply: released() };
+    }
+    case 'expire': {
+      if (!r || r.status !== 'RESERVED' || r.expiresAt.getTime() > command.now.getTime()) return NOTHING;
+      return {
+        stock: linesChange(r.lines, 'expiry', (q) => [q, -q, 0]),
+        reservation: { ...r, status: 'EXPIRED' },
+        reply: released(),
+      };
+    }
+  }
+}
+
+/** Applies stock changes to product rows (the store writes the same numbers); throws if any would go negative. */
+export function applyStock(products: ReadonlyMap<string, ProductStock>, changes: readonly StockChange[]) {
+  const next = new Map([...products].map(([id, p]) => [id, { ...p }]));
+  for (const c of changes) {
+    const p = next.get(c.productId);
+    if (!p) throw new Error(`stock change for unknown product ${c.productId}`);
+    p.available += c.deltaAvailable;
+    p.reserved += c.deltaReserved;
+    p.sold += c.deltaSold;
+    if (p.available < 0 || p.reserved < 0 || p.sold < 0)
+      throw new Error(`stock of ${c.productId} would go negative (${c.kind})`);
+  }
+  return next;
+}

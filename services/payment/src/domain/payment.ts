@@ -1,0 +1,111 @@
+/**
+ * The payment decider: what one order message does to a customer's balance and to the order's payment.
+ * Pure: the application layer loads the (locked) account, payment and rollback marker, calls
+ * `decidePayment`, and stores the decision (balance, movement, payment row, marker, reply) in one transaction.
+ */
+
+export type PaymentStatus = 'APPROVED' | 'DECLINED' | 'REFUNDED';
+export type PaymentFailureReason = 'INSUFFICIENT_FUNDS' | 'UNKNOWN_CUSTOMER' | 'CURRENCY_MISMATCH';
+export type MoneyMovementKind = 'deposit' | 'set' | 'deduction' | 'refund';
+
+/** Reason stored on a payment that was undone before it was requested (no money ever taken). */
+export const UNDONE_BEFORE_REQUEST = 'UNDONE_BEFORE_REQUEST';
+
+export interface Account {
+  customerId: string;
+  balance: number;
+  currency: string;
+}
+
+export interface Payment {
+  customerId: string;
+  /** The order total asked for (what was taken while APPROVED). */
+  amount: number;
+  currency: string;
+  status: PaymentStatus;
+  reason: string | null;
+  /** What the refund gave back (0 when nothing had been taken). */
+  refundedAmount: number;
+}
+
+export interface PaymentOrderState {
+  account: Account | null;
+  payment: Payment | null;
+  /** A rollback arrived before the payment request: the late ORDER_CREATED must not deduct. */
+  rollbackMarker: boolean;
+}
+
+export type PaymentCommand =
+  | { type: 'charge'; customerId: string; amount: number; currency: string }
+  /** `currency` is known for a rollback request, not for ORDER_CANCELLED. */
+  | { type: 'refund'; currency?: string };
+
+export interface BalanceChange {
+  customerId: string;
+  kind: MoneyMovementKind;
+  delta: number;
+}
+
+export type PaymentReply =
+  | { eventType: 'PAYMENT_APPROVED'; data: { amount: number; currency: string } }
+  | { eventType: 'PAYMENT_DECLINED'; data: { reason: PaymentFailureReason } }
+  | { eventType: 'PAYMENT_REFUNDED'; data: { amount: number; currency: string } };
+
+export interface PaymentDecision {
+  balance?: BalanceChange;
+  /** The payment row as it must be stored afterwards (undefined: unchanged). */
+  payment?: Payment;
+  storeMarker?: boolean;
+  reply?: PaymentReply;
+}
+
+const NOTHING: PaymentDecision = {};
+
+export function decidePayment(command: PaymentCommand, state: PaymentOrderState): PaymentDecision {
+  const p = state.payment;
+  if (command.type === 'charge') {
+    // Already decided for this order (another message id): the first answer stands.
+    if (p) return NOTHING;
+    const base = { customerId: command.customerId, amount: command.amount, currency: command.currency };
+    if (state.rollbackMarker)
+      return {
+        payment: { ...base, status: 'REFUNDED', reason: UNDONE_BEFORE_REQUEST, refundedAmount: 0 },
+        reply: { eventType: 'PAYMENT_REFUNDED', data: { amount: 0, currency: command.currency } },
+      };
+    const decline = (reason: PaymentFailureReason): PaymentDecision => ({
+      payment: { ...base, status: 'DECLINED', reason, refundedAmount: 0 },
+      reply: { eventType: 'PAYMENT_DECLINED', data: { reason } },
+    });
+    const a = state.account;
+    if (!a || a.customerId !== command.customerId) return decline('UNKNOWN_CUSTOMER');
+    if (a.currency !== command.currency) return decline('CURRENCY_MISMATCH');
+    if (a.balance < command.amount) return decline('INSUFFICIENT_FUNDS');
+    return {
+      balance: { customerId: a.customerId, kind: 'deduction', delta: -command.amount },
+      payment: { ...base, status: 'APPROVED', reason: null, refundedAmount: 0 },
+      reply: { eventType: 'PAYMENT_APPROVED', data: { amount: command.amount, currency: command.currency } },
+    };
+  }
+
+  // refund
+  if (!p) {
+    // Nothing taken yet: remember the rollback so that a late ORDER_CREATED is not charged. The answer needs a
+    // currency; ORDER_CANCELLED carries none, and the ORDER_PAYMENT_ROLLBACK_REQUESTED sent with it answers instead.
+    return {
+      storeMarker: !state.rollbackMarker,
+      reply: command.currency
+        ? { eventType: 'PAYMENT_REFUNDED', data: { amount: 0, currency: command.currency } }
+        : undefined,
+    };
+  }
+  if (p.status === 'APPROVED')
+    return {
+      balance: { customerId: p.customerId, kind: 'refund', delta: p.amount },
+      payment: { ...p, status: 'REFUNDED', refundedAmount: p.amount },
+      reply: { eventType: 'PAYMENT_REFUNDED', data: { amount: p.amount, currency: p.currency } },
+    };
+  // DECLINED: nothing was taken. REFUNDED: the refund happened once; the answer repeats it.
+  return {
+    reply: { eventType: 'PAYMENT_REFUNDED', data: { amount: p.refundedAmount, currency: p.currency } },
+  };
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { decidePayment, type Payment, type PaymentOrderState, UNDONE_BEFORE_REQUEST } from './payment.js';
+
+const state = (over: Partial<PaymentOrderState> = {}): PaymentOrderState => ({
+  account: { customerId: 'c1', balance: 1000, currency: 'EUR' },
+  payment: null,
+  rollbackMarker: false,
+  ...over,
+});
+const charge = (amount: number, currency = 'EUR', customerId = 'c1') =>
+  ({ type: 'charge', customerId, amount, currency }) as const;
+const payment = (status: Payment['status'], over: Partial<Payment> = {}): Payment => ({
+  customerId: 'c1',
+  amount: 300,
+  currency: 'EUR',
+  status,
+  reason: null,
+  refundedAmount: 0,
+  ...over,
+});
+
+describe('charge (ORDER_CREATED)', () => {
+  it('approves and deducts when the balance covers the total', () => {
+    const d = decidePayment(charge(1000), state());
+    expect(d.balance).toEqual({ customerId: 'c1', kind: 'deduction', delta: -1000 });
+    expect(d.payment?.status).toBe('APPROVED');
+    expect(d.reply).toEqual({ eventType: 'PAYMENT_APPROVED', data: { amount: 1000, currency: 'EUR' } });
+  });
+  it.each([
+    ['INSUFFICIENT_FUNDS', charge(1001), state()],
+    ['UNKNOWN_CUSTOMER', charge(1), state({ account: null })],
+    ['CURRENCY_MISMATCH', charge(1, 'USD'), state()],
+  ] as const)('declines with %s and takes nothing', (reason, cmd, s) => {
+    const d = decidePayment(cmd, s);
+    expect(d.balance).toBeUndefined();
+    expect(d.payment).toMatchObject({ status: 'DECLINED', reason });
+    expect(d.reply).toEqual({ eventType: 'PAYMENT_DECLINED', data: { reason } });
+  });
+  it('a rollback marker: no deduction, answered as refunded 0', () => {
+    const d = decidePayment(charge(10), state({ rollbackMarker: true }));
+    expect(d.balance).toBeUndefined();
+    expect(d.payment).toMatchObject({ status: 'REFUNDED', reason: UNDONE_BEFORE_REQUEST, refundedAmount: 0 });
+    expect(d.reply).toEqual({ eventType: 'PAYMENT_REFUNDED', data: { amount: 0, currency: 'EUR' } });
+  });
+  it('an order already decided is not charged again', () => {
+    expect(decidePayment(charge(10), state({ payment: payment('APPROVED') }))).toEqual({});
+  });
+});
+
+describe('refund (rollback requested / cancelled)', () => {
+  it('gives back what was taken, once', () => {
+    const d = decidePayment({ type: 'refund', currency: 'EUR' }, state({ payment: payment('APPROVED') }));
+    expect(d.balance).toEqual({ customerId: 'c1', kind: 'refund', delta: 300 });
+    expect(d.payment).toMatchObject({ status: 'REFUNDED', refundedAmount: 300 });
+    expect(d.reply).toEqual({ eventType: 'PAYMENT_REFUNDED', data: { amount: 300, currency: 'EUR' } });
+    const again = decidePayment({ type: 'refund' }, state({ payment: d.payment! }));
+    expect(again.balance).toBeUndefined();
+    expect(again.payment).toBeUndefined();
+    expect(again.reply).toEqual({ eventType: 'PAYMENT_REFUNDED', data: { amount: 300, currency: 'EUR' } });
+  });
+  it('declined: nothing to give back, answers 0', () => {
+    const d = decidePayment({ type: 'refund', currency: 'EUR' }, state({ payment: payment('DECLINED') }));
+    expect(d).toEqual({ reply: { eventType: 'PAYMENT_REFUNDED', data: { amount: 0, currency: 'EUR' } } });
+  });
+  it('before the payment: stores a marker and answers 0 in the requested currency', () => {
+    expect(decidePayment({ type: 'refund', currency: 'GBP' }, state())).toEqual({
+      storeMarker: true,
+      reply: { eventType: 'PAYMENT_REFUNDED', data: { amount: 0, currency: 'GBP' } },
+    });
+  });
+  it('ORDER_CANCELLED before the payment: marker, no answer (the rollback request answers)', () => {
+    expect(decidePayment({ type: 'refund' }, state())).toEqual({ storeMarker: true, reply: undefined });
+  });
+});
