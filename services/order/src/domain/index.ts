@@ -1,0 +1,3 @@
+export * from './errors.js';
+export * from './order.js';
+export * from './orderSaga.js';

@@ -1,0 +1,173 @@
+import type { EventData } from '@commerce/contracts';
+import { CompensationNotRetryableError, OrderNotCancellableError, OrderNotFoundError } from './errors.js';
+import {
+  evolve,
+  FINAL_STATUSES,
+  inventoryFailureReason,
+  type OrderState,
+  type OrderStreamEvent,
+  paymentFailureReason,
+} from './order.js';
+
+/** Results the saga reacts to: the inventory and payment events of SPEC §5. */
+export type SagaResultType =
+  | 'INVENTORY_RESERVED'
+  | 'INVENTORY_RESERVATION_FAILED'
+  | 'INVENTORY_COMMITTED'
+  | 'INVENTORY_RELEASED'
+  | 'PAYMENT_APPROVED'
+  | 'PAYMENT_DECLINED'
+  | 'PAYMENT_REFUNDED';
+export const SAGA_RESULT_TYPES: readonly SagaResultType[] = [
+  'INVENTORY_RESERVED',
+  'INVENTORY_RESERVATION_FAILED',
+  'INVENTORY_COMMITTED',
+  'INVENTORY_RELEASED',
+  'PAYMENT_APPROVED',
+  'PAYMENT_DECLINED',
+  'PAYMENT_REFUNDED',
+];
+
+export type ResultReceived = {
+  [K in SagaResultType]: { type: 'ResultReceived'; orderId: string; eventType: K; data: EventData<K> };
+}[SagaResultType];
+
+export type SagaCommand =
+  | ResultReceived
+  | { type: 'SagaTimeout'; orderId: string }
+  | { type: 'CompensationTimeout'; orderId: string }
+  | { type: 'CustomerCancel'; orderId: string; by: 'customer' | 'admin' }
+  | { type: 'RetryCompensation'; orderId: string };
+
+export const SAGA_TIMEOUT_REASON = 'SAGA_TIMEOUT: no answer from every service in time';
+
+/**
+ * Cancels, and asks up front for the undo of every side that has not failed: a side that has not
+ * answered yet may still succeed, and its service remembers the request (saga-protocol.md).
+ */
+function cancel(state: OrderState, reasons: string[], now: string): OrderStreamEvent[] {
+  const requiresRefund = state.paymentAnswer !== 'DECLINED';
+  const requiresInventoryRollback = state.inventoryAnswer !== 'FAILED';
+  const events: OrderStreamEvent[] = [
+    { type: 'ORDER_CANCELLED', occurredAt: now, data: { reasons, requiresRefund, requiresInventoryRollback } },
+  ];
+  if (requiresRefund || requiresInventoryRollback)
+    events.push({ type: 'ORDER_COMPENSATION_STARTED', occurredAt: now, data: {} });
+  if (requiresRefund)
+    events.push({
+      type: 'ORDER_PAYMENT_ROLLBACK_REQUESTED',
+      occurredAt: now,
+      data: { amount: state.totalAmount, currency: state.currency as EventData<'PAYMENT_REFUNDED'>['currency'] },
+    });
+  if (requiresInventoryRollback) events.push({ type: 'ORDER_INVENTORY_ROLLBACK_REQUESTED', occurredAt: now, data: {} });
+  return events;
+}
+
+/** Every undo asked for is done (acknowledged, or its side turned out to have failed: nothing to undo). */
+function compensationComplete(s: OrderState): boolean {
+  return s.inventoryUndo !== 'REQUESTED' && s.paymentUndo !== 'REQUESTED';
+}
+
+/**
+ * Why a result is not recorded, or undefined if it is new. `duplicate`: the side already gave this
+ * answer; `contradictory`: it already gave another one (cannot come from a correct service);
+ * `unexpected`: an acknowledgement or commit nobody asked for.
+ */
+export function resultIgnoredBecause(
+  state: OrderState,
+  eventType: SagaResultType,
+): 'duplicate' | 'contradictory' | 'unexpected' | undefined {
+  switch (eventType) {
+    case 'INVENTORY_RESERVED':
+    case 'INVENTORY_RESERVATION_FAILED': {
+      if (state.inventoryAnswer === null) return undefined;
+      const same = (state.inventoryAnswer === 'RESERVED') === (eventType === 'INVENTORY_RESERVED');
+      return same ? 'duplicate' : 'contradictory';
+    }
+    case 'PAYMENT_APPROVED':
+    case 'PAYMENT_DECLINED': {
+      if (state.paymentAnswer === null) return undefined;
+      const same = (state.paymentAnswer === 'APPROVED') === (eventType === 'PAYMENT_APPROVED');
+      return same ? 'duplicate' : 'contradictory';
+    }
+    case 'INVENTORY_COMMITTED':
+      if (state.inventoryCommitted) return 'duplicate';
+      return state.inventoryAnswer === 'RESERVED' && state.status !== 'PENDING' ? undefined : 'unexpected';
+    case 'INVENTORY_RELEASED':
+      if (state.inventoryUndo === 'DONE') return 'duplicate';
+      return state.inventoryUndo === 'REQUESTED' ? undefined : 'unexpected';
+    case 'PAYMENT_REFUNDED':
+      if (state.paymentUndo === 'DONE') return 'duplicate';
+      return state.paymentUndo === 'REQUESTED' ? undefined : 'unexpected';
+  }
+}
+
+/**
+ * The saga (process manager) as a decider: given the order's state and what happened, the events to
+ * append. Expected outcomes are events; only illegal commands throw.
+ */
+export function decideSaga(cmd: SagaCommand, state: OrderState, now: string): OrderStreamEvent[] {
+  if (state.status === null) {
+    if (cmd.type === 'SagaTimeout' || cmd.type === 'CompensationTimeout') return [];
+    throw new OrderNotFoundError(cmd.orderId);
+  }
+  switch (cmd.type) {
+    case 'SagaTimeout':
+      return state.status === 'PENDING' ? cancel(state, [SAGA_TIMEOUT_REASON], now) : [];
+    case 'CompensationTimeout': {
+      if (state.status !== 'COMPENSATION_PENDING') return [];
+      const reasons: string[] = [];
+      if (state.inventoryUndo === 'REQUESTED') reasons.push('COMPENSATION_TIMEOUT: inventory release not acknowledged');
+      if (state.paymentUndo === 'REQUESTED') reasons.push('COMPENSATION_TIMEOUT: payment refund not acknowledged');
+      return [{ type: 'ORDER_COMPENSATION_FAILED', occurredAt: now, data: { reasons } }];
+    }
+    case 'CustomerCancel':
+      if (state.status !== 'PENDING' && state.status !== 'CONFIRMED')
+        throw new OrderNotCancellableError(cmd.orderId, state.status);
+      return cancel(state, [cmd.by === 'admin' ? 'CANCELLED_BY_ADMIN' : 'CANCELLED_BY_CUSTOMER'], now);
+    case 'RetryCompensation': {
+      if (state.status !== 'COMPENSATION_FAILED') throw new CompensationNotRetryableError(cmd.orderId, state.status);
+      const events: OrderStreamEvent[] = [{ type: 'ORDER_COMPENSATION_STARTED', occurredAt: now, data: {} }];
+      if (state.paymentUndo === 'REQUESTED')
+        events.push({
+          type: 'ORDER_PAYMENT_ROLLBACK_REQUESTED',
+          occurredAt: now,
+          data: { amount: state.totalAmount, currency: state.currency as EventData<'PAYMENT_REFUNDED'>['currency'] },
+        });
+      if (state.inventoryUndo === 'REQUESTED')
+        events.push({ type: 'ORDER_INVENTORY_ROLLBACK_REQUESTED', occurredAt: now, data: {} });
+      return events;
+    }
+    case 'ResultReceived':
+      return decideResult(cmd, state, now);
+  }
+}
+
+function decideResult(cmd: ResultReceived, state: OrderState, now: string): OrderStreamEvent[] {
+  if (resultIgnoredBecause(state, cmd.eventType) !== undefined) return [];
+  const recorded = { type: cmd.eventType, data: cmd.data, occurredAt: now } as OrderStreamEvent;
+  const after = evolve(state, recorded);
+  const events: OrderStreamEvent[] = [recorded];
+  if (after.status === 'PENDING') {
+    if (cmd.eventType === 'INVENTORY_RESERVATION_FAILED')
+      events.push(...cancel(after, [inventoryFailureReason(cmd.data)], now));
+    else if (cmd.eventType === 'PAYMENT_DECLINED') events.push(...cancel(after, [paymentFailureReason(cmd.data)], now));
+    else if (after.inventoryAnswer === 'RESERVED' && after.paymentAnswer === 'APPROVED')
+      events.push({ type: 'ORDER_CONFIRMED', occurredAt: now, data: {} });
+  } else if (after.status === 'CONFIRMED') {
+    if (cmd.eventType === 'INVENTORY_COMMITTED') events.push({ type: 'ORDER_COMPLETED', occurredAt: now, data: {} });
+  } else if (
+    (after.status === 'COMPENSATION_PENDING' || after.status === 'COMPENSATION_FAILED') &&
+    compensationComplete(after)
+  ) {
+    // Every undo asked for is acknowledged (never on the first of two), or its side turned out to
+    // have failed; a late acknowledgement still completes a failed compensation. A late success
+    // needs nothing new: its undo was requested at cancellation.
+    events.push({ type: 'ORDER_COMPENSATED', occurredAt: now, data: {} });
+  }
+  return events;
+}
+
+export function isFinal(state: OrderState): boolean {
+  return state.status !== null && FINAL_STATUSES.has(state.status);
+}
