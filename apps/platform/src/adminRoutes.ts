@@ -22,7 +22,9 @@ export async function registerPlatformAdminRoutes(
 ): Promise<void> {
   const admin = { config: { auth: 'admin' as const } };
   const tags = ['operations'];
-  app.get('/admin/dead-letters', { ...admin, schema: { tags } }, async () => ({ queues: await deps.bus.deadLetters.queues() }));
+  app.get('/admin/dead-letters', { ...admin, schema: { tags } }, async () => ({
+    queues: await deps.bus.deadLetters.queues(),
+  }));
   app.get('/admin/dead-letters/:queue', { ...admin, schema: { tags, params: QueueParam } }, async (req) => {
     const { queue } = req.params as { queue: string };
     return { items: await deps.bus.deadLetters.list(queue, 100) };
@@ -33,16 +35,26 @@ export async function registerPlatformAdminRoutes(
     if (!letter) throw HttpProblem.notFound(`no dead letter ${id} in ${queue}.dlq`);
     return letter;
   });
-  app.post('/admin/dead-letters/:queue/:id/replay', { ...admin, schema: { tags, params: LetterParams } }, async (req, reply) => {
-    const { queue, id } = req.params as { queue: string; id: string };
-    if (!(await deps.bus.deadLetters.replay(queue, id))) throw HttpProblem.notFound(`no dead letter ${id} in ${queue}.dlq`);
-    return reply.code(202).send({ replayed: id, queue });
-  });
-  app.delete('/admin/dead-letters/:queue/:id', { ...admin, schema: { tags, params: LetterParams } }, async (req, reply) => {
-    const { queue, id } = req.params as { queue: string; id: string };
-    if (!(await deps.bus.deadLetters.discard(queue, id))) throw HttpProblem.notFound(`no dead letter ${id} in ${queue}.dlq`);
-    return reply.code(204).send();
-  });
+  app.post(
+    '/admin/dead-letters/:queue/:id/replay',
+    { ...admin, schema: { tags, params: LetterParams } },
+    async (req, reply) => {
+      const { queue, id } = req.params as { queue: string; id: string };
+      if (!(await deps.bus.deadLetters.replay(queue, id)))
+        throw HttpProblem.notFound(`no dead letter ${id} in ${queue}.dlq`);
+      return reply.code(202).send({ replayed: id, queue });
+    },
+  );
+  app.delete(
+    '/admin/dead-letters/:queue/:id',
+    { ...admin, schema: { tags, params: LetterParams } },
+    async (req, reply) => {
+      const { queue, id } = req.params as { queue: string; id: string };
+      if (!(await deps.bus.deadLetters.discard(queue, id)))
+        throw HttpProblem.notFound(`no dead letter ${id} in ${queue}.dlq`);
+      return reply.code(204).send();
+    },
+  );
   app.get('/admin/outbox', { ...admin, schema: { tags } }, async () => {
     const services: Record<string, unknown> = {};
     for (const { name, db } of deps.dbs) services[name] = await outboxStatus(db);
@@ -59,8 +71,15 @@ export async function registerPlatformAdminRoutes(
     const inventory = get('inventory');
     const payment = get('payment');
     if (!order || !inventory || !payment)
-      throw new HttpProblem(501, 'Not Implemented', 'the audit route needs all three databases in one process; run `commerce audit` with the database URLs instead');
+      throw new HttpProblem(
+        501,
+        'Not Implemented',
+        'the audit route needs all three databases in one process; run `commerce audit` with the database URLs instead',
+      );
     const maxAgeMs = Number((req.query as { maxAgeMs?: string }).maxAgeMs ?? '') || undefined;
-    return await runAudit({ order, inventory, payment }, { now: new Date(), maxAgeMs, sagaTimeoutMs: deps.settings.sagaTimeoutMs });
+    return await runAudit(
+      { order, inventory, payment },
+      { now: new Date(), maxAgeMs, sagaTimeoutMs: deps.settings.sagaTimeoutMs },
+    );
   });
 }

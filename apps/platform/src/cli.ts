@@ -72,16 +72,27 @@ async function secretOf(settings: Settings): Promise<string> {
   }
 }
 
-async function api(base: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+async function api(
+  base: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
   let res: Response;
   try {
     res = await fetch(base + path, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
-    throw new UsageError(`cannot reach ${base} (${(err as Error).cause ?? (err as Error).message}): is the platform running? (--url)`);
+    throw new UsageError(
+      `cannot reach ${base} (${(err as Error).cause ?? (err as Error).message}): is the platform running? (--url)`,
+    );
   }
   const text = await res.text();
   let parsed: unknown = text;
@@ -129,11 +140,16 @@ export async function runCli(argv: string[]): Promise<number> {
 
   switch (verb) {
     case 'token': {
-      if (!values.sub || !/^[A-Za-z0-9._-]{1,64}$/.test(values.sub)) throw new UsageError('--sub: expected 1–64 characters of [A-Za-z0-9._-]');
-      if (values.role !== 'customer' && values.role !== 'admin') throw new UsageError('--role: expected customer or admin');
+      if (!values.sub || !/^[A-Za-z0-9._-]{1,64}$/.test(values.sub))
+        throw new UsageError('--sub: expected 1–64 characters of [A-Za-z0-9._-]');
+      if (values.role !== 'customer' && values.role !== 'admin')
+        throw new UsageError('--role: expected customer or admin');
       const ttl = values.ttl === undefined ? 3600 : Number(values.ttl);
-      if (!Number.isInteger(ttl) || ttl < 1 || ttl > 31 * 86_400) throw new UsageError('--ttl: expected seconds from 1 to 2678400');
-      console.log(await signToken({ secret: await secretOf(settings), sub: values.sub, role: values.role, ttlSeconds: ttl }));
+      if (!Number.isInteger(ttl) || ttl < 1 || ttl > 31 * 86_400)
+        throw new UsageError('--ttl: expected seconds from 1 to 2678400');
+      console.log(
+        await signToken({ secret: await secretOf(settings), sub: values.sub, role: values.role, ttlSeconds: ttl }),
+      );
       return 0;
     }
     case 'seed': {
@@ -141,24 +157,32 @@ export async function runCli(argv: string[]): Promise<number> {
       const inv = values['inventory-url'] ?? `http://127.0.0.1:${settings.ports.inventory}`;
       const pay = values['payment-url'] ?? `http://127.0.0.1:${settings.ports.payment}`;
       for (const { productId, ...body } of DEMO_PRODUCTS) await api(inv, token, 'PUT', `/products/${productId}`, body);
-      for (const { customerId, ...body } of DEMO_CUSTOMERS) await api(pay, token, 'PUT', `/customers/${customerId}`, body);
+      for (const { customerId, ...body } of DEMO_CUSTOMERS)
+        await api(pay, token, 'PUT', `/customers/${customerId}`, body);
       console.log(`seeded ${DEMO_PRODUCTS.length} products and ${DEMO_CUSTOMERS.length} customers`);
       return 0;
     }
     case 'audit': {
       const maxAgeMs = values['max-age-ms'] === undefined ? undefined : Number(values['max-age-ms']);
-      if (maxAgeMs !== undefined && (!Number.isInteger(maxAgeMs) || maxAgeMs < 0)) throw new UsageError('--max-age-ms: expected a whole number of milliseconds');
+      if (maxAgeMs !== undefined && (!Number.isInteger(maxAgeMs) || maxAgeMs < 0))
+        throw new UsageError('--max-age-ms: expected a whole number of milliseconds');
       let report: AuditReport;
       if (urls.order && urls.inventory && urls.payment) {
         const [o, i, p] = [urls.order, urls.inventory, urls.payment];
         report = await withDb(o, (order) =>
           withDb(i, (inventory) =>
-            withDb(p, (payment) => runAudit({ order, inventory, payment }, { now: new Date(), maxAgeMs, sagaTimeoutMs: settings.sagaTimeoutMs })),
+            withDb(p, (payment) =>
+              runAudit(
+                { order, inventory, payment },
+                { now: new Date(), maxAgeMs, sagaTimeoutMs: settings.sagaTimeoutMs },
+              ),
+            ),
           ),
         );
       } else {
         const q = maxAgeMs === undefined ? '' : `?maxAgeMs=${maxAgeMs}`;
-        report = (await api(orderUrl, await adminToken(settings, values.token), 'GET', `/admin/audit${q}`)).body as AuditReport;
+        report = (await api(orderUrl, await adminToken(settings, values.token), 'GET', `/admin/audit${q}`))
+          .body as AuditReport;
       }
       print(report, json, () => formatAudit(report));
       return report.breaches.length === 0 ? 0 : 1;
@@ -171,13 +195,21 @@ export async function runCli(argv: string[]): Promise<number> {
         return encodeURIComponent(s);
       };
       if (action === 'list' && !queue) {
-        const r = (await api(orderUrl, token, 'GET', '/admin/dead-letters')).body as { queues: { queue: string; depth: number }[] };
-        print(r, json, () => (r.queues.length ? r.queues.map((x) => `${x.queue}.dlq\t${x.depth}`).join('\n') : 'no dead-letter queues'));
+        const r = (await api(orderUrl, token, 'GET', '/admin/dead-letters')).body as {
+          queues: { queue: string; depth: number }[];
+        };
+        print(r, json, () =>
+          r.queues.length ? r.queues.map((x) => `${x.queue}.dlq\t${x.depth}`).join('\n') : 'no dead-letter queues',
+        );
       } else if (action === 'list') {
         const r = (await api(orderUrl, token, 'GET', `/admin/dead-letters/${q(queue, 'QUEUE')}`)).body as {
           items: { id: string; reason: string; attempts: number; deadLetteredAt: string }[];
         };
-        print(r, json, () => (r.items.length ? r.items.map((l) => `${l.id}\t${l.deadLetteredAt}\tattempts=${l.attempts}\t${l.reason}`).join('\n') : `${queue}.dlq is empty`));
+        print(r, json, () =>
+          r.items.length
+            ? r.items.map((l) => `${l.id}\t${l.deadLetteredAt}\tattempts=${l.attempts}\t${l.reason}`).join('\n')
+            : `${queue}.dlq is empty`,
+        );
       } else if (action === 'show') {
         const r = (await api(orderUrl, token, 'GET', `/admin/dead-letters/${q(queue, 'QUEUE')}/${q(id, 'ID')}`)).body;
         print(r, true, () => '');
@@ -202,13 +234,23 @@ export async function runCli(argv: string[]): Promise<number> {
       if (rest[0] !== 'status') throw new UsageError(`outbox: expected "status"\n${HELP.outbox}`);
       let services: Record<string, unknown> = {};
       if (urls.order || urls.inventory || urls.payment) {
-        for (const [name, url] of Object.entries(urls)) if (url) services[name] = await withDb(url, (db) => outboxStatus(db));
+        for (const [name, url] of Object.entries(urls))
+          if (url) services[name] = await withDb(url, (db) => outboxStatus(db));
       } else {
-        services = ((await api(orderUrl, await adminToken(settings, values.token), 'GET', '/admin/outbox')).body as { services: Record<string, unknown> }).services;
+        services = (
+          (await api(orderUrl, await adminToken(settings, values.token), 'GET', '/admin/outbox')).body as {
+            services: Record<string, unknown>;
+          }
+        ).services;
       }
       print({ services }, json, () =>
         Object.entries(services)
-          .map(([n, s]) => `${n.padEnd(10)} ${Object.entries(s as object).map(([k, v]) => `${k}=${v}`).join(' ')}`)
+          .map(
+            ([n, s]) =>
+              `${n.padEnd(10)} ${Object.entries(s as object)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(' ')}`,
+          )
           .join('\n'),
       );
       return 0;
@@ -216,7 +258,12 @@ export async function runCli(argv: string[]): Promise<number> {
     case 'compensation': {
       const [action, orderId] = rest;
       if (action !== 'retry' || !orderId) throw new UsageError(HELP.compensation);
-      const r = await api(orderUrl, await adminToken(settings, values.token), 'POST', `/admin/orders/${encodeURIComponent(orderId)}/retry-compensation`);
+      const r = await api(
+        orderUrl,
+        await adminToken(settings, values.token),
+        'POST',
+        `/admin/orders/${encodeURIComponent(orderId)}/retry-compensation`,
+      );
       print(r.body, json, () => `compensation re-requested for ${orderId}`);
       return 0;
     }
@@ -228,7 +275,11 @@ export async function runCli(argv: string[]): Promise<number> {
 runCli(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    if (err instanceof UsageError || err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      err instanceof UsageError ||
+      err instanceof ConfigError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       console.error(`commerce: ${(err as Error).message}`);
       process.exit(2);
     }

@@ -2,9 +2,17 @@
  * Entry point: `main.ts all` runs the three services in one process (npm start); `main.ts order|inventory|payment`
  * runs one service alone (distributed deployment, Docker image command).
  */
-import { ConfigError, createLogger, ensureEmbeddedSecret, loadSettings, SERVICE_NAMES, type ServiceName, signToken } from '@commerce/kernel';
-import { seedDemoData } from './seed.js';
+import {
+  ConfigError,
+  createLogger,
+  ensureEmbeddedSecret,
+  loadSettings,
+  SERVICE_NAMES,
+  type ServiceName,
+  signToken,
+} from '@commerce/kernel';
 import { type Platform, startPlatform } from './platform.js';
+import { seedDemoData } from './seed.js';
 
 const USAGE = 'usage: main <all|order|inventory|payment>';
 

@@ -1,25 +1,25 @@
 import { randomUUID } from 'node:crypto';
+import { inventoryService } from '@commerce/inventory';
 import {
+  createAuthVerifier,
+  createHttpServer,
   type Database,
+  DbDeadLetterStore,
   type DedupCache,
+  InProcessBus,
   type Logger,
+  MemoryDedupCache,
   type MessageBus,
+  OutboxRelay,
+  openDatabase,
+  RabbitMqBus,
+  RedisDedupCache,
   type RunningParts,
   type ServiceContext,
   type ServiceModule,
   type ServiceName,
   type Settings,
-  createAuthVerifier,
-  createHttpServer,
-  DbDeadLetterStore,
-  InProcessBus,
-  MemoryDedupCache,
-  OutboxRelay,
-  openDatabase,
-  RabbitMqBus,
-  RedisDedupCache,
 } from '@commerce/kernel';
-import { inventoryService } from '@commerce/inventory';
 import { orderService } from '@commerce/order';
 import { paymentService } from '@commerce/payment';
 import type { FastifyInstance } from 'fastify';
@@ -67,7 +67,9 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
   const redis = settings.redisUrl
     ? new Redis(settings.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
     : undefined;
-  redis?.on('error', (err) => log.warn({ err: err.message }, 'redis unavailable; de-duplication falls back to the inbox'));
+  redis?.on('error', (err) =>
+    log.warn({ err: err.message }, 'redis unavailable; de-duplication falls back to the inbox'),
+  );
   const dedup: DedupCache = redis
     ? new RedisDedupCache({ redis, prefix: 'commerce:dedup:', ttlSeconds: settings.dedupTtlSeconds })
     : new MemoryDedupCache();
@@ -154,12 +156,24 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
     const parts = new Map<ServiceName, RunningParts>();
     for (const p of prepared) parts.set(p.name, await MODULES[p.name].start(p.ctx));
     for (const p of prepared) {
-      const relay = new OutboxRelay({ db: p.db, bus: activeBus, log: p.ctx.log, retentionMs: settings.outboxRetentionMs });
+      const relay = new OutboxRelay({
+        db: p.db,
+        bus: activeBus,
+        log: p.ctx.log,
+        retentionMs: settings.outboxRetentionMs,
+      });
       await relay.start();
       await p.app.listen({ port: settings.ports[p.name], host: settings.host });
       const addr = p.app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : settings.ports[p.name];
-      started.push({ name: p.name, app: p.app, db: p.db, url: `http://${settings.host}:${port}`, parts: parts.get(p.name)!, relay });
+      started.push({
+        name: p.name,
+        app: p.app,
+        db: p.db,
+        url: `http://${settings.host}:${port}`,
+        parts: parts.get(p.name)!,
+        relay,
+      });
     }
   } catch (err) {
     await cleanup();

@@ -1,0 +1,165 @@
+/**
+ * Runs the platform as real child processes, exactly as users do (`npm start`, or one process per service),
+ * for end-to-end and fault tests.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { SignJWT } from 'jose';
+import { waitFor } from './services.js';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+const ENTRY = join(ROOT, 'apps/platform/src/main.ts');
+export const FINAL_STATUSES = ['COMPLETED', 'CANCELLED', 'COMPENSATED', 'COMPENSATION_FAILED'];
+
+export interface PlatformProcess {
+  name: string;
+  child: ChildProcess;
+  /** Everything the process printed on stdout and stderr so far. */
+  output(): string;
+  /** service name → base URL, from the start-up summary. */
+  urls: Record<string, string>;
+  tokens: { admin?: string; customer?: string };
+  exited: Promise<number | null>;
+  /** SIGTERM, wait for exit; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+export function tempDataDir(): { dir: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'commerce-e2e-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Starts `main.ts <which>` and resolves once its summary (service URLs) is printed. */
+export async function startProcess(
+  which: 'all' | 'order' | 'inventory' | 'payment',
+  env: Record<string, string>,
+  { timeoutMs = 60_000, viaNpmStart = false } = {},
+): Promise<PlatformProcess> {
+  // `npm start` is what users type; npm forwards SIGTERM/SIGINT to the platform process.
+  const [cmd, args] = viaNpmStart
+    ? ['npm', ['start', '--silent']]
+    : [process.execPath, ['--conditions=source', '--import', 'tsx', ENTRY, which]];
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      ORDER_PORT: '0',
+      INVENTORY_PORT: '0',
+      PAYMENT_PORT: '0',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d) => {
+    out += d.toString();
+  });
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  const expected = which === 'all' ? ['order', 'inventory', 'payment'] : [which];
+  const urls: Record<string, string> = {};
+  const deadline = Date.now() + timeoutMs;
+  let done = false;
+  exited.then(() => {
+    done = true;
+  });
+  while (Date.now() < deadline) {
+    for (const m of out.matchAll(/^\s+(order|inventory|payment)\s+(http:\/\/\S+)\s+docs/gm)) urls[m[1]!] = m[2]!;
+    if (expected.every((s) => urls[s])) break;
+    if (done) throw new Error(`${which} exited before it was ready:\n${out}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!expected.every((s) => urls[s])) {
+    child.kill('SIGKILL');
+    throw new Error(`${which} not ready after ${timeoutMs} ms:\n${out}`);
+  }
+  const tokens = {
+    admin: /ADMIN_TOKEN=(\S+)/.exec(out)?.[1],
+    customer: /CUSTOMER_TOKEN=(\S+)/.exec(out)?.[1],
+  };
+  return {
+    name: which,
+    child,
+    output: () => out,
+    urls,
+    tokens,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill(signal);
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+export async function token(
+  secret: string,
+  sub: string,
+  role: 'customer' | 'admin',
+  ttlSeconds = 3600,
+): Promise<string> {
+  return new SignJWT({ role })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(new TextEncoder().encode(secret));
+}
+
+export async function http(
+  method: string,
+  url: string,
+  bearer: string | undefined,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url, {
+    method,
+    headers: {
+      ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {}
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+export async function placeOrder(
+  orderUrl: string,
+  bearer: string,
+  body: { customerId: string; currency: string; items: { productId: string; quantity: number; unitPrice: number }[] },
+): Promise<string> {
+  const r = await http('POST', `${orderUrl}/orders`, bearer, body);
+  if (r.status !== 202) throw new Error(`POST /orders answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return r.body.orderId as string;
+}
+
+export async function waitForFinal(orderUrl: string, bearer: string, orderId: string, timeoutMs = 30_000) {
+  return waitFor(
+    async () => {
+      const r = await http('GET', `${orderUrl}/orders/${orderId}`, bearer);
+      return r.status === 200 && FINAL_STATUSES.includes(r.body.status) ? r.body : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: `order ${orderId} to reach a final status` },
+  );
+}
