@@ -3,6 +3,8 @@ export interface FieldError {
   /** JSON pointer or name of the bad field, e.g. `/items/0/quantity`. */
   field: string;
   message: string;
+  /** Where the field is, when not in the body: `querystring`, `params` or `headers`. */
+  in?: string;
 }
 
 export class HttpProblem extends Error {
@@ -13,6 +15,8 @@ export class HttpProblem extends Error {
     readonly detail: string,
     readonly errors?: FieldError[],
     readonly headers?: Record<string, string>,
+    /** Extra RFC 9457 members, e.g. `checks` of a readiness problem. */
+    readonly extensions?: Record<string, unknown>,
   ) {
     super(detail);
   }

@@ -1,0 +1,192 @@
+/// <reference types="@fastify/swagger" preserve="true" />
+/// <reference types="@fastify/rate-limit" preserve="true" />
+import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import type { AuthVerifier } from '../auth/verifier.js';
+import type { RateLimitSetting, ServiceName } from '../config.js';
+import type { Logger } from '../log.js';
+import { createHttpMetrics, createMetricsRegistry } from '../metrics.js';
+import { installAuthentication, requireRouteAuth } from './authenticate.js';
+import { installErrorHandler, installNotFoundHandler, titleOf } from './errors.js';
+import { HttpProblem } from './problem.js';
+import { validatorCompiler } from './validation.js';
+
+export interface HttpServerOptions {
+  service: ServiceName | string;
+  title: string;
+  version: string;
+  log: Logger;
+  /** How bearer tokens are verified, or 'disabled' (AUTH_DISABLED=true: every caller is an admin). */
+  auth: AuthVerifier | 'disabled';
+  /** RATE_LIMIT parsed; null = off. */
+  rateLimit: RateLimitSetting | null;
+  /** Shared rate-limit store across instances; memory when absent. */
+  redis?: Redis;
+  /** Key prefix of the shared rate-limit counters (default `ratelimit:<service>:`); tests isolate with it. */
+  rateLimitPrefix?: string;
+  /** Dependency name → check that resolves when it is usable (e.g. database, broker). */
+  readiness: Record<string, () => Promise<void>>;
+  /** Registry to expose on /metrics (a new one with default process metrics when absent). */
+  metricsRegistry?: Registry;
+  /** Time to receive a whole request (default 30 s). */
+  requestTimeoutMs?: number;
+  /** Idle socket timeout (default 60 s). */
+  connectionTimeoutMs?: number;
+  /** Longest a readiness check may take before it counts as down (default 2 s). */
+  readinessTimeoutMs?: number;
+}
+
+export type TypedApp = ReturnType<typeof typed>;
+/** The same instance, typed for TypeBox schemas: `typed(app).post('/x', {schema: {body: T}}, (req) => req.body.y)`. */
+export function typed(app: FastifyInstance) {
+  return app.withTypeProvider<TypeBoxTypeProvider>();
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+const DOCS_PREFIX = '/docs';
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The HTTP bootstrap every service runs on (SPEC §4): problem+json errors, bearer auth with per-route rules,
+ * rate limits (shared through Redis when given), health, Prometheus metrics, OpenAPI and docs.
+ * Call the service's `routes(app)` on the result, then `listen`.
+ */
+export async function createHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    requestTimeout: opts.requestTimeoutMs ?? 30_000,
+    connectionTimeout: opts.connectionTimeoutMs ?? 60_000,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: true } },
+    routerOptions: { maxParamLength: 200 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  // JSON only: a text/plain body is refused with 415 rather than handed to a handler as a string.
+  app.removeContentTypeParser(['text/plain']);
+
+  if (opts.auth === 'disabled')
+    opts.log.warn(
+      { service: opts.service },
+      'AUTH_DISABLED=true: authentication is OFF, every caller acts as an admin',
+    );
+
+  const registry = opts.metricsRegistry ?? createMetricsRegistry(opts.service);
+  const metrics = createHttpMetrics(registry);
+
+  requireRouteAuth(app, DOCS_PREFIX);
+  installErrorHandler(app);
+  await app.register(helmet, { global: true });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: opts.title, version: opts.version },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearerAuth: [] }],
+    },
+    transform: ({ schema, url, route }) => {
+      const auth = (route.config as { auth?: string } | undefined)?.auth;
+      const s = { ...(schema ?? {}) } as Record<string, unknown>;
+      if (auth === 'public') s.security = [];
+      else if (auth === 'admin') s.description = [s.description, 'Requires role admin.'].filter(Boolean).join(' ');
+      return { schema: s as typeof schema, url };
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true });
+
+  installAuthentication(app, opts.auth, opts.service);
+
+  if (opts.rateLimit) {
+    const limit = opts.rateLimit;
+    const authOn = opts.auth !== 'disabled';
+    await app.register(rateLimit, {
+      global: true,
+      max: limit.max,
+      timeWindow: limit.windowMs,
+      redis: opts.redis,
+      nameSpace: opts.rateLimitPrefix ?? `ratelimit:${opts.service}:`,
+      // A Redis outage must not take the API down with it: requests pass unlimited until it is back.
+      skipOnError: true,
+      keyGenerator: (request: FastifyRequest) =>
+        authOn && request.principal ? `sub:${request.principal.sub}` : `ip:${request.ip}`,
+      errorResponseBuilder: (_request, context) =>
+        new HttpProblem(
+          429,
+          titleOf(429),
+          `rate limit of ${context.max} requests per ${context.after} exceeded; retry in ${Math.max(1, Math.ceil(context.ttl / 1000))} s`,
+          undefined,
+          { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) },
+        ),
+    });
+  }
+
+  installNotFoundHandler(app);
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? '<unmatched>';
+    const labels = { method: request.method, route, status: String(reply.statusCode) };
+    metrics.requests.inc(labels);
+    metrics.duration.observe(labels, reply.elapsedTime / 1000);
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    return payload;
+  });
+
+  const exempt = { auth: 'public' as const, rateLimit: false as const };
+  app.get('/health/live', { config: exempt, schema: { tags: ['operations'] } }, async () => ({ status: 'live' }));
+  app.get('/health/ready', { config: exempt, schema: { tags: ['operations'] } }, async (_request, reply) => {
+    const timeoutMs = opts.readinessTimeoutMs ?? 2000;
+    const names = Object.keys(opts.readiness);
+    const results = await Promise.all(names.map((name) => runCheck(opts.readiness[name]!, timeoutMs)));
+    const checks: Record<string, string> = {};
+    const down: string[] = [];
+    names.forEach((name, i) => {
+      checks[name] = results[i] ? 'down' : 'up';
+      if (results[i]) down.push(`${name} (${results[i]})`);
+    });
+    if (down.length > 0)
+      throw new HttpProblem(503, 'Service Unavailable', `not ready: ${down.join(', ')} down`, undefined, undefined, {
+        checks,
+      });
+    return reply.send({ status: 'ready', checks });
+  });
+  app.get('/metrics', { config: exempt, schema: { hide: true } }, async (_request, reply) =>
+    reply.type(registry.contentType).send(await registry.metrics()),
+  );
+  app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+/** undefined when the check passed, else a short reason (never a connection string). */
+async function runCheck(check: () => Promise<void>, timeoutMs: number): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+    return undefined;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return message.replace(/[a-z]+:\/\/[^\s]+/gi, '<url>').slice(0, 200);
+  } finally {
+    clearTimeout(timer);
+  }
+}

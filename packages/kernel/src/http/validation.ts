@@ -1,0 +1,60 @@
+import { FormatRegistry, Kind, type TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import type { FastifySchemaCompiler } from 'fastify';
+import type { FieldError } from './problem.js';
+
+const FORMATS: Record<string, (v: string) => boolean> = {
+  uuid: (v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v),
+  'date-time': (v) =>
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(v) && !Number.isNaN(Date.parse(v)),
+  date: (v) => /^\d{4}-\d{2}-\d{2}$/.test(v) && !Number.isNaN(Date.parse(v)),
+  email: (v) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v),
+  uri: (v) => {
+    try {
+      new URL(v);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+for (const [name, check] of Object.entries(FORMATS)) if (!FormatRegistry.Has(name)) FormatRegistry.Set(name, check);
+
+/** One validation failure as Fastify carries it (`instancePath` is a JSON pointer). */
+interface ValidationIssue {
+  instancePath: string;
+  message?: string;
+}
+
+/**
+ * Validates requests with TypeBox's compiler: bodies strictly (no type coercion: `"5"` is not a quantity), path
+ * and query strings converted to the declared types first (they arrive as text); defaults applied. Every failure
+ * is reported, each with its JSON pointer, so the 400 names every bad field.
+ */
+export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, httpPart, method, url }) => {
+  if (!(Kind in schema))
+    throw new Error(`${method} ${url}: the ${httpPart} schema must be a TypeBox schema (Type.Object(...) etc.)`);
+  const check = TypeCompiler.Compile(schema);
+  return (input: unknown) => {
+    let value = Value.Default(schema, Value.Clone(input));
+    if (httpPart !== 'body') value = Value.Convert(schema, value);
+    if (check.Check(value)) return { value };
+    const issues: ValidationIssue[] = [];
+    for (const e of check.Errors(value)) issues.push({ instancePath: e.path, message: e.message });
+    return { error: issues as unknown as Error };
+  };
+};
+
+/** Fastify's validation error → one entry per bad field (the first thing wrong with it). */
+export function fieldErrors(validation: readonly ValidationIssue[], context: string | undefined): FieldError[] {
+  const seen = new Map<string, FieldError>();
+  for (const issue of validation) {
+    const field = issue.instancePath || '/';
+    if (seen.has(field)) continue;
+    const entry: FieldError = { field, message: issue.message ?? 'invalid' };
+    if (context && context !== 'body') entry.in = context;
+    seen.set(field, entry);
+  }
+  return [...seen.values()];
+}
