@@ -1,0 +1,48 @@
+import type { Migration } from '@commerce/kernel';
+
+/** Payment's own tables (the kernel's outbox and inbox are applied before them). Runs on PostgreSQL 15 and PGlite. */
+export const paymentMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, payments, rollback markers, money movements',
+    sql: `
+CREATE TABLE IF NOT EXISTS accounts (
+  customer_id text PRIMARY KEY,
+  balance bigint NOT NULL CHECK (balance >= 0),
+  currency text NOT NULL,
+  version integer NOT NULL DEFAULT 1,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS payments (
+  order_id uuid PRIMARY KEY,
+  customer_id text NOT NULL,
+  amount bigint NOT NULL CHECK (amount >= 0),
+  refunded_amount bigint NOT NULL DEFAULT 0 CHECK (refunded_amount >= 0),
+  currency text NOT NULL,
+  status text NOT NULL CHECK (status IN ('APPROVED', 'DECLINED', 'REFUNDED')),
+  reason text,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payments_customer ON payments (customer_id);
+CREATE TABLE IF NOT EXISTS payment_rollback_markers (
+  order_id uuid PRIMARY KEY,
+  cause_event_id uuid,
+  created_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS money_movements (
+  id bigserial PRIMARY KEY,
+  customer_id text NOT NULL,
+  order_id uuid,
+  kind text NOT NULL CHECK (kind IN ('deposit', 'set', 'deduction', 'refund')),
+  delta bigint NOT NULL,
+  currency text NOT NULL,
+  balance_after bigint NOT NULL,
+  at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS money_movements_customer ON money_movements (customer_id, id);
+CREATE INDEX IF NOT EXISTS money_movements_order ON money_movements (order_id) WHERE order_id IS NOT NULL;
+`,
+  },
+];
