@@ -25,3 +25,4 @@ export * from './http/server.js';
 export * from './http/validation.js';
 export * from './metrics.js';
 export * from './tokens.js';
+export * from './tracing.js';

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { traceLogFields } from './tracing.js';
 
 export type Logger = pino.Logger;
 
@@ -29,6 +30,8 @@ export function createLogger(
       name: opts.name,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       base: { pid: process.pid },
+      // trace_id/span_id of the operation the line belongs to (tracing.ts).
+      mixin: traceLogFields,
     },
     opts.destination,
   );

@@ -13,6 +13,7 @@ import type { AuthVerifier } from '../auth/verifier.js';
 import type { RateLimitSetting, ServiceName } from '../config.js';
 import type { Logger } from '../log.js';
 import { createHttpMetrics, createMetricsRegistry } from '../metrics.js';
+import { installHttpTracing } from '../tracing.js';
 import { installAuthentication, requireRouteAuth } from './authenticate.js';
 import { installErrorHandler, installNotFoundHandler, titleOf } from './errors.js';
 import { HttpProblem } from './problem.js';
@@ -75,6 +76,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     routerOptions: { maxParamLength: 200 },
   });
   app.setValidatorCompiler(validatorCompiler);
+  installHttpTracing(app);
   // JSON only: a text/plain body is refused with 415 rather than handed to a handler as a string.
   app.removeContentTypeParser(['text/plain']);
 
