@@ -1,0 +1,304 @@
+import { randomBytes } from 'node:crypto';
+import { Currency, EntityId, OrderItem, Uuid } from '@commerce/contracts';
+import { currentTraceparent, HttpProblem, mayActFor, type Principal, readStream, typed } from '@commerce/kernel';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { type OrderDeps, streamIdOf } from '../application/orderChanges.js';
+import { cancelOrder, retryCompensation } from '../application/orderSaga.js';
+import { placeOrder } from '../application/placeOrder.js';
+import {
+  CompensationNotRetryableError,
+  InvalidOrderError,
+  MAX_ITEMS,
+  ORDER_STATUSES,
+  OrderNotCancellableError,
+  OrderNotFoundError,
+} from '../domain/index.js';
+import { countOrdersByStatus, findOrder, listOrders, type OrderView } from './readModel.js';
+
+const Status = Type.Union(
+  ORDER_STATUSES.map((s) => Type.Literal(s)),
+  { description: 'order status' },
+);
+const CreateOrderBody = Type.Object(
+  {
+    customerId: EntityId,
+    currency: Currency,
+    items: Type.Array(OrderItem, { minItems: 1, maxItems: MAX_ITEMS, description: 'one line per product' }),
+  },
+  { additionalProperties: false },
+);
+const OrderSchema = Type.Object(
+  {
+    orderId: Uuid,
+    customerId: EntityId,
+    status: Status,
+    currency: Type.String(),
+    items: Type.Array(OrderItem),
+    totalAmount: Type.Integer({ description: 'Σ quantity × unitPrice, integer minor units' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    version: Type.Integer(),
+    inventory: Type.Object({ status: Type.String() }),
+    payment: Type.Object({ status: Type.String() }),
+    reasons: Type.Array(Type.String()),
+  },
+  { description: 'an order' },
+);
+const OrderEventSchema = Type.Object({
+  eventId: Uuid,
+  type: Type.String(),
+  version: Type.Integer(),
+  occurredAt: Type.String({ format: 'date-time' }),
+  data: Type.Unknown(),
+});
+const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), message: Type.String(), in: Type.Optional(Type.String()) })),
+    ),
+  },
+  { additionalProperties: true },
+);
+const OrderIdParams = Type.Object({ orderId: Uuid });
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+});
+const ListQuery = Type.Object(
+  {
+    customerId: Type.Optional(EntityId),
+    status: Type.Optional(Status),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]));
+
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+/** The caller's W3C trace context, or a new one: every message this request causes carries it. */
+export function traceparentOf(request: FastifyRequest): string {
+  // The request's server span (kernel tracing.ts): same trace id as the request's log lines.
+  const current = currentTraceparent();
+  if (current) return current;
+  const given = request.headers.traceparent;
+  if (typeof given === 'string' && TRACEPARENT.test(given) && !/^00-0{32}-/.test(given)) return given;
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+}
+
+function encodeCursor(o: OrderView): string {
+  return Buffer.from(JSON.stringify([o.createdAt, o.orderId])).toString('base64url');
+}
+function decodeCursor(cursor: string): { createdAt: string; orderId: string } {
+  try {
+    const [createdAt, orderId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (
+      typeof createdAt === 'string' &&
+      !Number.isNaN(Date.parse(createdAt)) &&
+      typeof orderId === 'string' &&
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(orderId)
+    )
+      return { createdAt, orderId };
+  } catch {
+    // falls through to the 400 below
+  }
+  throw HttpProblem.badRequest('invalid querystring: /cursor is not a cursor this service returned', [
+    { field: '/cursor', message: 'expected the nextCursor of a previous page', in: 'querystring' },
+  ]);
+}
+
+function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw HttpProblem.unauthorized('a bearer token is required');
+  return request.principal;
+}
+
+/** The order if the caller may see it; someone else's order answers 404 like an unknown one (SPEC §4). */
+async function visibleOrder(deps: OrderDeps, request: FastifyRequest, orderId: string): Promise<OrderView> {
+  const order = await findOrder(deps.db, orderId);
+  if (!order || !mayActFor(principalOf(request), order.customerId))
+    throw HttpProblem.notFound(`order ${orderId} not found`);
+  return order;
+}
+
+function domainProblem(err: unknown): never {
+  if (err instanceof InvalidOrderError)
+    throw HttpProblem.badRequest(
+      `invalid body: ${err.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
+      err.errors,
+    );
+  if (err instanceof OrderNotCancellableError || err instanceof CompensationNotRetryableError)
+    throw HttpProblem.conflict(err.message);
+  if (err instanceof OrderNotFoundError) throw HttpProblem.notFound(`order ${err.orderId} not found`);
+  throw err;
+}
+
+/** SPEC §4 order service routes. */
+export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderDeps): Promise<void> {
+  const app = typed(fastify);
+  const tags = ['orders'];
+
+  app.post(
+    '/orders',
+    {
+      config: { auth: 'signed-in' },
+      schema: {
+        tags,
+        summary: 'Place an order (customers for themselves, admins for anyone)',
+        body: CreateOrderBody,
+        headers: IdempotencyHeaders,
+        response: { 202: OrderSchema, ...errors(400, 401, 403, 413, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const body: Static<typeof CreateOrderBody> = request.body;
+      if (!mayActFor(principal, body.customerId))
+        throw HttpProblem.forbidden(`a customer may place orders only for itself (${principal.sub})`);
+      const result = await placeOrder(deps, {
+        principalSub: principal.sub,
+        customerId: body.customerId,
+        currency: body.currency,
+        items: body.items,
+        idempotencyKey: request.headers['idempotency-key'],
+        traceparent: traceparentOf(request),
+      }).catch(domainProblem);
+      if (result.kind === 'key-reused')
+        throw HttpProblem.unprocessable(
+          `Idempotency-Key was already used with a different body (for order ${result.orderId})`,
+          [{ field: 'idempotency-key', message: 'already used with another request body', in: 'headers' }],
+        );
+      return reply.code(202).header('location', `/orders/${result.order.orderId}`).send(result.order);
+    },
+  );
+
+  app.get(
+    '/orders/:orderId',
+    {
+      config: { auth: 'signed-in' },
+      schema: {
+        tags,
+        summary: 'The current state of an order',
+        params: OrderIdParams,
+        response: { 200: OrderSchema, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => visibleOrder(deps, request, request.params.orderId),
+  );
+
+  app.get(
+    '/orders/:orderId/events',
+    {
+      config: { auth: 'signed-in' },
+      schema: {
+        tags,
+        summary: "The order's event stream, oldest first",
+        params: OrderIdParams,
+        response: { 200: Type.Array(OrderEventSchema), ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      await visibleOrder(deps, request, request.params.orderId);
+      const events = await readStream(deps.db, streamIdOf(request.params.orderId));
+      return events.map((e) => ({
+        eventId: e.eventId,
+        type: e.eventType,
+        version: e.version,
+        occurredAt: e.occurredAt,
+        data: e.data,
+      }));
+    },
+  );
+
+  app.get(
+    '/orders',
+    {
+      config: { auth: 'signed-in' },
+      schema: {
+        tags,
+        summary: 'Orders, newest first (customers see only their own)',
+        querystring: ListQuery,
+        response: {
+          200: Type.Object({ items: Type.Array(OrderSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+          ...errors(400, 401),
+        },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const q = request.query;
+      if (principal.role !== 'admin' && q.customerId !== undefined && q.customerId !== principal.sub)
+        return { items: [], nextCursor: null };
+      const page = await listOrders(deps.db, {
+        customerId: principal.role === 'admin' ? q.customerId : principal.sub,
+        status: q.status,
+        limit: q.limit,
+        after: q.cursor ? decodeCursor(q.cursor) : undefined,
+      });
+      const last = page.items.at(-1);
+      return { items: page.items, nextCursor: page.more && last ? encodeCursor(last) : null };
+    },
+  );
+
+  app.post(
+    '/orders/:orderId/cancel',
+    {
+      config: { auth: 'signed-in' },
+      schema: {
+        tags,
+        summary: 'Cancel an order that is PENDING or CONFIRMED; what was done is compensated',
+        params: OrderIdParams,
+        response: { 202: OrderSchema, ...errors(400, 401, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { orderId } = request.params;
+      await visibleOrder(deps, request, orderId);
+      const by = principalOf(request).role === 'admin' ? 'admin' : 'customer';
+      await cancelOrder(deps, orderId, by, traceparentOf(request)).catch(domainProblem);
+      return reply.code(202).send(await visibleOrder(deps, request, orderId));
+    },
+  );
+
+  app.post(
+    '/admin/orders/:orderId/retry-compensation',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['admin'],
+        summary: 'Re-request the rollbacks not acknowledged of a COMPENSATION_FAILED order',
+        params: OrderIdParams,
+        response: { 202: OrderSchema, ...errors(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { orderId } = request.params;
+      await visibleOrder(deps, request, orderId);
+      await retryCompensation(deps, orderId, traceparentOf(request)).catch(domainProblem);
+      return reply.code(202).send(await visibleOrder(deps, request, orderId));
+    },
+  );
+
+  app.get(
+    '/admin/orders/stats',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags: ['admin'],
+        summary: 'Number of orders per status',
+        response: {
+          200: Type.Object({ total: Type.Integer(), byStatus: Type.Record(Type.String(), Type.Integer()) }),
+          ...errors(401, 403),
+        },
+      },
+    },
+    async () => {
+      const counts = await countOrdersByStatus(deps.db);
+      const byStatus = Object.fromEntries(ORDER_STATUSES.map((s) => [s, counts[s] ?? 0]));
+      return { total: Object.values(byStatus).reduce((a, b) => a + b, 0), byStatus };
+    },
+  );
+}

@@ -1,0 +1,50 @@
+import type { Migration } from '@commerce/kernel';
+
+/** The order service's own tables (the kernel's events/outbox/inbox are applied before these). */
+export const ORDER_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'orders read model, idempotency keys, saga deadlines',
+    sql: `
+-- Read model of the order streams, written in the same transaction as every append.
+CREATE TABLE IF NOT EXISTS orders (
+  order_id uuid PRIMARY KEY,
+  customer_id text NOT NULL,
+  status text NOT NULL,
+  currency text NOT NULL,
+  items jsonb NOT NULL,
+  total_amount bigint NOT NULL CHECK (total_amount >= 0),
+  inventory_status text NOT NULL,
+  payment_status text NOT NULL,
+  reasons jsonb NOT NULL DEFAULT '[]'::jsonb,
+  version integer NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+-- GET /orders: newest first, keyset paging on (created_at, order_id), by customer and/or status.
+CREATE INDEX IF NOT EXISTS orders_by_created ON orders (created_at DESC, order_id DESC);
+CREATE INDEX IF NOT EXISTS orders_by_customer ON orders (customer_id, created_at DESC, order_id DESC);
+CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, created_at DESC, order_id DESC);
+CREATE INDEX IF NOT EXISTS orders_by_customer_status ON orders (customer_id, status, created_at DESC, order_id DESC);
+
+-- Idempotency-Key: the unique key decides between concurrent requests (never check-then-insert).
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  scope text NOT NULL,
+  idempotency_key text NOT NULL,
+  request_hash text NOT NULL,
+  order_id uuid NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT idempotency_keys_unique UNIQUE (scope, idempotency_key)
+);
+
+-- Saga deadlines, stored with the state that needs them, claimed FOR UPDATE SKIP LOCKED.
+CREATE TABLE IF NOT EXISTS saga_deadlines (
+  order_id uuid NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('saga', 'compensation')),
+  due_at timestamptz NOT NULL,
+  PRIMARY KEY (order_id, kind)
+);
+CREATE INDEX IF NOT EXISTS saga_deadlines_due ON saga_deadlines (due_at);
+`,
+  },
+];

@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import type { OrderItem } from '@commerce/contracts';
+import { claimIdempotencyKey } from '../adapters/idempotencyKeys.js';
+import { findOrder, type OrderView } from '../adapters/readModel.js';
+import { decideOrder } from '../domain/index.js';
+import { changeOrderIn, type OrderDeps, retryOnConflict } from './orderChanges.js';
+
+export interface PlaceOrderRequest {
+  /** Who asks (token `sub`): the scope of the idempotency key. */
+  principalSub: string;
+  customerId: string;
+  currency: string;
+  items: OrderItem[];
+  idempotencyKey?: string;
+  traceparent?: string;
+}
+
+export type PlaceOrderResult =
+  | { kind: 'created'; order: OrderView }
+  | { kind: 'replayed'; order: OrderView }
+  /** The key was used before with another body (HTTP 422). */
+  | { kind: 'key-reused'; orderId: string };
+
+/** Canonical JSON (sorted keys) so that the same body always hashes the same. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+export function requestHashOf(body: { customerId: string; currency: string; items: OrderItem[] }): string {
+  return createHash('sha256')
+    .update(canonical({ customerId: body.customerId, currency: body.currency, items: body.items }))
+    .digest('hex');
+}
+
+/**
+ * Places an order: ORDER_CREATED + read model + saga deadline + outbox row in one transaction, with
+ * the idempotency key (if any) claimed in that same transaction.
+ */
+export async function placeOrder(deps: OrderDeps, req: PlaceOrderRequest): Promise<PlaceOrderResult> {
+  const body = { customerId: req.customerId, currency: req.currency, items: req.items };
+  const hash = requestHashOf(body);
+  return retryOnConflict(deps.log, 'place order', () =>
+    deps.db.transaction(async (tx): Promise<PlaceOrderResult> => {
+      const orderId = deps.newId();
+      if (req.idempotencyKey !== undefined) {
+        const earlier = await claimIdempotencyKey(tx, req.principalSub, req.idempotencyKey, hash, orderId);
+        if (earlier) {
+          if (earlier.requestHash !== hash) return { kind: 'key-reused', orderId: earlier.orderId };
+          const order = await findOrder(tx, earlier.orderId);
+          if (!order)
+            throw new Error(`idempotency key points at order ${earlier.orderId}, which has no read model row`);
+          return { kind: 'replayed', order };
+        }
+      }
+      await changeOrderIn(
+        tx,
+        deps,
+        orderId,
+        (state, now) => decideOrder({ type: 'PlaceOrder', orderId, ...body }, state, now),
+        { causationId: null, traceparent: req.traceparent },
+      );
+      const order = await findOrder(tx, orderId);
+      if (!order) throw new Error(`order ${orderId} was not projected`);
+      return { kind: 'created', order };
+    }),
+  );
+}
