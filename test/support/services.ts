@@ -6,7 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { createConnection } from 'node:net';
 import pg from 'pg';
-import { describe, it } from 'vitest';
+
+// Loaded lazily so that the benchmarks (bench/, run outside Vitest) can reuse these helpers.
+const { describe, it } = process.env.VITEST ? await import('vitest') : ({} as typeof import('vitest'));
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const AMQP_BASE = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
