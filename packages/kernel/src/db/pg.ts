@@ -30,7 +30,7 @@ export async function ensureDatabase(url: string): Promise<void> {
     // Identifiers cannot be parameters; quote it with the server's own quote_ident.
     const quoted = await client.query<{ q: string }>('SELECT quote_ident($1) AS q', [name]);
     try {
-      await client.query(`CREATE DATABASE ${quoted.rows[0]?.q}`);
+      await client.query(`CREATE DATABASE ${quoted.rows[0]?.q}`); // sql-identifier-ok: quote_ident($1) above
     } catch (err) {
       const code = pgErrorCode(err);
       if (code !== PG.duplicateDatabase && code !== PG.uniqueViolation) throw err;
