@@ -1,5 +1,5 @@
 import type { Envelope } from '@commerce/contracts';
-import type { Delivery } from '@commerce/kernel';
+import { currentTraceparent, type Delivery } from '@commerce/kernel';
 import { claimDueDeadline, clearDeadline } from '../adapters/sagaDeadlines.js';
 import {
   decideSaga,
@@ -67,7 +67,8 @@ export async function handleSagaResult(
 
 export function sagaHandler(deps: OrderDeps) {
   return async (delivery: Delivery): Promise<void> => {
-    await handleSagaResult(deps, delivery.envelope, delivery.traceparent);
+    // The consumer's span (child of the message's trace) when the bus opened one.
+    await handleSagaResult(deps, delivery.envelope, currentTraceparent() ?? delivery.traceparent);
   };
 }
 
