@@ -99,6 +99,8 @@ function resource(m: TfModule, type: string, name: string): Block {
   }
   throw new Error(`${relative(ROOT, m.dir)} has no resource ${type}.${name}`);
 }
+/** A Terraform interpolation as hcl2json renders an expression: tf('var.x') is the string $ { var.x }. */
+const tf = (expression: string) => `$${'{'}${expression}}`;
 const allText = (m: TfModule) =>
   Object.keys(m.files)
     .map((f) => readFileSync(join(m.dir, f), 'utf8'))
@@ -174,9 +176,9 @@ describe('deploy/terraform: structure', () => {
       });
 
       it('pins its providers', () => {
-        const tf = (Object.values(m.files).flatMap((p) => (p.terraform ?? []) as Block[]) ?? [])[0];
-        expect(tf, 'no terraform {} block').toBeDefined();
-        const providers = ((tf?.required_providers ?? []) as Block[])[0] ?? {};
+        const settingsBlock = (Object.values(m.files).flatMap((p) => (p.terraform ?? []) as Block[]) ?? [])[0];
+        expect(settingsBlock, 'no terraform {} block').toBeDefined();
+        const providers = ((settingsBlock?.required_providers ?? []) as Block[])[0] ?? {};
         expect(Object.keys(providers)).toContain('aws');
         for (const p of Object.values(providers) as Block[]) expect(p.version).toBeTruthy();
       });
@@ -185,7 +187,7 @@ describe('deploy/terraform: structure', () => {
 
   it('validates every root variable that is not a plain switch', () => {
     for (const [v, body] of Object.entries(example.variables)) {
-      if (body.type === '${bool}') continue;
+      if (body.type === tf('bool')) continue;
       expect(body.validation, `examples/aws variable ${v} has no validation`).toBeDefined();
     }
   });
@@ -200,7 +202,7 @@ describe('deploy/terraform: what the deployment promises', () => {
     const n = mod('network');
     for (const r of ['aws_vpc.this', 'aws_subnet.public', 'aws_subnet.private', 'aws_nat_gateway.this'])
       expect(n.resources).toContain(r);
-    expect(resource(n, 'aws_subnet', 'private').count).toBe('${var.az_count}');
+    expect(resource(n, 'aws_subnet', 'private').count).toBe(tf('var.az_count'));
     expect(String(n.variables.az_count?.validation && JSON.stringify(n.variables.az_count.validation))).toContain(
       'var.az_count >= 2',
     );
@@ -209,11 +211,11 @@ describe('deploy/terraform: what the deployment promises', () => {
   it('alb: HTTPS listener on an ACM certificate, HTTP redirected to HTTPS, a rule and target group per service', () => {
     const a = mod('alb');
     const https = resource(a, 'aws_lb_listener', 'https');
-    expect([https.port, https.protocol, https.certificate_arn]).toEqual([443, 'HTTPS', '${var.certificate_arn}']);
+    expect([https.port, https.protocol, https.certificate_arn]).toEqual([443, 'HTTPS', tf('var.certificate_arn')]);
     const http = resource(a, 'aws_lb_listener', 'http');
     expect(JSON.stringify(http.default_action)).toContain('"protocol":"HTTPS"');
-    expect(resource(a, 'aws_lb_target_group', 'service').for_each).toBe('${var.services}');
-    expect(resource(a, 'aws_lb_listener_rule', 'service').for_each).toBe('${var.services}');
+    expect(resource(a, 'aws_lb_target_group', 'service').for_each).toBe(tf('var.services'));
+    expect(resource(a, 'aws_lb_listener_rule', 'service').for_each).toBe(tf('var.services'));
     expect(Object.keys((example.modules.alb?.services ?? {}) as Block).sort()).toEqual([
       'inventory',
       'order',
@@ -224,7 +226,7 @@ describe('deploy/terraform: what the deployment promises', () => {
   it('ecs-service: Fargate, log group with retention, autoscaling on CPU and on queue depth', () => {
     const e = mod('ecs-service');
     expect(resource(e, 'aws_ecs_task_definition', 'this').requires_compatibilities).toEqual(['FARGATE']);
-    expect(resource(e, 'aws_cloudwatch_log_group', 'this').retention_in_days).toBe('${var.log_retention_days}');
+    expect(resource(e, 'aws_cloudwatch_log_group', 'this').retention_in_days).toBe(tf('var.log_retention_days'));
     expect(JSON.stringify(resource(e, 'aws_appautoscaling_policy', 'cpu'))).toContain(
       'ECSServiceAverageCPUUtilization',
     );
@@ -246,7 +248,7 @@ describe('deploy/terraform: what the deployment promises', () => {
     const text = allText(example);
     for (const setting of ['_DATABASE_URL"', 'AMQP_URL', 'REDIS_URL', 'JWT_SECRET'])
       expect(text.slice(text.indexOf('service_secrets = {'))).toContain(setting);
-    const env = (example.files['main.tf']?.locals as Block[])[0]?.common_environment as Block;
+    const env = ((example.files['main.tf']?.locals ?? []) as Block[])[0]?.common_environment as Block;
     for (const k of Object.keys(env)) expect(k).not.toMatch(/SECRET|PASSWORD|TOKEN|_URL$/);
     for (const generated of ['jwt-secret', 'mq-password', 'redis-auth-token', 'order-db-password'])
       expect(text).toContain(generated.includes('db-password') ? '-db-password' : `"${generated}"`);
@@ -256,18 +258,18 @@ describe('deploy/terraform: what the deployment promises', () => {
     const db = resource(mod('rds'), 'aws_db_instance', 'this');
     expect(db.engine).toBe('postgres');
     expect(db.storage_encrypted).toBe(true);
-    expect(db.backup_retention_period).toBe('${var.backup_retention_days}');
-    expect(db.multi_az).toBe('${var.multi_az}');
-    expect(db.deletion_protection).toBe('${var.deletion_protection}');
+    expect(db.backup_retention_period).toBe(tf('var.backup_retention_days'));
+    expect(db.multi_az).toBe(tf('var.multi_az'));
+    expect(db.deletion_protection).toBe(tf('var.deletion_protection'));
     expect(db.publicly_accessible).toBe(false);
-    expect(example.modules.database?.for_each).toBe('${toset(local.services)}');
+    expect(example.modules.database?.for_each).toBe(tf('toset(local.services)'));
   });
 
   it('elasticache: Redis with an AUTH token and TLS in transit; mq: Amazon MQ for RabbitMQ', () => {
     const r = resource(mod('elasticache'), 'aws_elasticache_replication_group', 'this');
     expect(r.transit_encryption_enabled).toBe(true);
     expect(r.at_rest_encryption_enabled).toBe(true);
-    expect(r.auth_token).toBe('${var.auth_token}');
+    expect(r.auth_token).toBe(tf('var.auth_token'));
     const mq = resource(mod('mq'), 'aws_mq_broker', 'this');
     expect(mq.engine_type).toBe('RabbitMQ');
     expect(mq.publicly_accessible).toBe(false);
@@ -289,10 +291,10 @@ describe('deploy/terraform: what the deployment promises', () => {
       'HTTPCode_ELB_5XX_Count',
       'HTTPCode_Target_5XX_Count',
       'MessageCount',
-      '${var.outbox_lag_metric_name}',
+      tf('var.outbox_lag_metric_name'),
     ])
       expect(names).toContain(metric);
-    for (const m of metrics) expect(m.alarm_actions).toBe('${local.actions}');
+    for (const m of metrics) expect(m.alarm_actions).toBe(tf('local.actions'));
     expect(al.locals.has('actions')).toBe(true);
     expect(allText(al)).toMatch(/actions = \[aws_sns_topic\.alarms\.arn\]/);
   });
@@ -320,8 +322,8 @@ describe('deploy/terraform: what the deployment promises', () => {
       expect(ingress.some((r) => r.from_port === port && r.to_port === port)).toBe(true);
     }
     const fromAlb = resource(mod('ecs-service'), 'aws_vpc_security_group_ingress_rule', 'from_alb');
-    expect(fromAlb.referenced_security_group_id).toBe('${var.load_balancer.security_group_id}');
-    expect(fromAlb.from_port).toBe('${var.container_port}');
+    expect(fromAlb.referenced_security_group_id).toBe(tf('var.load_balancer.security_group_id'));
+    expect(fromAlb.from_port).toBe(tf('var.container_port'));
     // Each database admits the tasks of its own service only.
     expect(String(example.modules.database?.client_security_group_ids)).toContain('if svc.service == each.key');
   });
