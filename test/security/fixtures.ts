@@ -129,7 +129,10 @@ export async function demoRoutes(app: FastifyInstance): Promise<void> {
   });
 }
 
-export async function demoServer(overrides: Partial<HttpServerOptions> = {}): Promise<FastifyInstance> {
+export async function demoServer(
+  overrides: Partial<HttpServerOptions> = {},
+  moreRoutes?: (app: FastifyInstance) => void,
+): Promise<FastifyInstance> {
   const app = await createHttpServer({
     service: 'order',
     title: 'Demo',
@@ -141,6 +144,7 @@ export async function demoServer(overrides: Partial<HttpServerOptions> = {}): Pr
     ...overrides,
   });
   await demoRoutes(app);
+  moreRoutes?.(app);
   await app.ready();
   return app;
 }

@@ -19,6 +19,15 @@ export const REDACT_PATHS = [
   '*.jwtSecret',
   'url',
   '*.url',
+  // Settings objects: connection strings carry passwords.
+  'amqpUrl',
+  '*.amqpUrl',
+  'redisUrl',
+  '*.redisUrl',
+  'databaseUrls.*',
+  '*.databaseUrls.*',
+  'headers.cookie',
+  'req.headers["x-api-key"]',
 ];
 
 export function createLogger(

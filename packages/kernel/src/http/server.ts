@@ -61,7 +61,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export async function createHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: opts.log as FastifyBaseLogger,
+    // Requests are logged by path (no query string: nothing a client put there ends up in the logs, and the
+    // logger's `url` redaction, meant for connection strings, does not blank it); headers are never logged.
+    loggerInstance: opts.log.child({}, { serializers: { req: serializeRequest } }) as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT,
     requestTimeout: opts.requestTimeoutMs ?? 30_000,
     connectionTimeout: opts.connectionTimeoutMs ?? 60_000,
@@ -172,6 +174,14 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   );
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+function serializeRequest(req: { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } }) {
+  return {
+    method: req.method,
+    path: req.url?.split('?')[0]?.slice(0, 300),
+    remoteAddress: req.ip ?? req.socket?.remoteAddress,
+  };
 }
 
 /** undefined when the check passed, else a short reason (never a connection string). */
