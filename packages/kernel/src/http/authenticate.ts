@@ -28,17 +28,38 @@ export function routeAuthOf(request: FastifyRequest): RouteAuth {
  * registration so that nothing is ever open by accident. The docs plugin's own routes are public.
  */
 export function requireRouteAuth(app: FastifyInstance, docsPrefix: string): void {
+  const routes: RegisteredRoute[] = [];
+  registries.set(app, routes);
   app.addHook('onRoute', (route: RouteOptions) => {
     const config = (route.config ?? {}) as { auth?: unknown };
-    if (config.auth === undefined && (route as RouteOptions & { prefix?: string }).prefix === docsPrefix) {
+    const fromDocs = (route as RouteOptions & { prefix?: string }).prefix === docsPrefix;
+    if (config.auth === undefined && fromDocs) {
       route.config = { ...config, auth: 'public' } as RouteOptions['config'];
-      return;
-    }
-    if (typeof config.auth !== 'string' || !RULES.has(config.auth))
+    } else if (typeof config.auth !== 'string' || !RULES.has(config.auth)) {
       throw new Error(
         `route ${String(route.method)} ${route.url}: config.auth must be 'public', 'signed-in' or 'admin' (got ${JSON.stringify(config.auth)})`,
       );
+    }
+    const auth = (route.config as { auth: RouteAuth }).auth;
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, auth, docs: fromDocs });
   });
+}
+
+/** A route as registered, with its rule (for the authorization matrix test and for operators). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  auth: RouteAuth;
+  /** Served by the interactive docs plugin. */
+  docs: boolean;
+}
+const registries = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route registered on a server made by createHttpServer (HEAD routes Fastify adds for GET included). */
+export function registeredRoutes(app: FastifyInstance): readonly RegisteredRoute[] {
+  const routes = registries.get(app);
+  if (!routes) throw new Error('registeredRoutes: not a server made by createHttpServer');
+  return routes;
 }
 
 /**
