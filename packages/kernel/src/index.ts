@@ -26,3 +26,4 @@ export * from './http/validation.js';
 export * from './metrics.js';
 export * from './tokens.js';
 export * from './tracing.js';
+export * from './bus/rabbitmq.js';
