@@ -1,0 +1,217 @@
+/**
+ * The authorization matrix over the real order, inventory and payment ServiceModules on PostgreSQL: every route
+ * each service registers has a rule here, and is called by all seven kinds of caller.
+ * Only the HTTP side runs (no consumers): the reservation and payment the read routes need are made by feeding the
+ * order's ORDER_CREATED envelope to the inventory and payment handlers directly.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Envelope } from '@commerce/contracts';
+import { handleInventoryOrderEvent, inventoryService } from '@commerce/inventory';
+import {
+  createAuthVerifier,
+  createHttpServer,
+  createLogger,
+  type Database,
+  loadSettings,
+  MemoryDedupCache,
+  type MessageBus,
+  openDatabase,
+  type ServiceContext,
+  type ServiceModule,
+} from '@commerce/kernel';
+import { orderService } from '@commerce/order';
+import { handlePaymentOrderEvent, paymentService } from '@commerce/payment';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createTestDatabase, describeWith } from '../support/services.js';
+import { type AuthzTable, type Caller, KERNEL_ROUTE_RULES, runAuthzMatrix } from './authz-matrix.js';
+import { authHeader, makeTokens, TEST_SECRET, type Tokens } from './fixtures.js';
+
+interface Running {
+  app: FastifyInstance;
+  db: Database;
+  ctx: ServiceContext;
+  drop(): Promise<void>;
+}
+
+async function startService(module: ServiceModule): Promise<Running> {
+  const testDb = await createTestDatabase(`authz_${module.name}`);
+  const db = await openDatabase({ url: testDb.url, name: module.name, migrations: module.migrations });
+  const log = createLogger({ level: 'silent' });
+  const ctx: ServiceContext = {
+    name: module.name,
+    settings: loadSettings({}),
+    log,
+    db,
+    // Routes only write outbox rows; nothing is published in this test.
+    bus: {} as MessageBus,
+    dedup: new MemoryDedupCache(),
+    instanceId: `authz-${module.name}`,
+    now: () => new Date(),
+    newId: randomUUID,
+  };
+  const app = await createHttpServer({
+    service: module.name,
+    title: module.name,
+    version: 'test',
+    log,
+    auth: createAuthVerifier({ secret: TEST_SECRET }),
+    rateLimit: null,
+    readiness: { database: () => db.ping() },
+  });
+  await module.routes(app, ctx);
+  await app.ready();
+  return {
+    app,
+    db,
+    ctx,
+    async drop() {
+      await app.close();
+      await db.close();
+      await testDb.drop();
+    },
+  };
+}
+
+const orderBody = {
+  customerId: 'cust-a',
+  currency: 'EUR',
+  items: [{ productId: 'pen-1', quantity: 2, unitPrice: 150 }],
+};
+
+describeWith(['postgres'], 'authorization matrix: order, inventory and payment services', () => {
+  let tokens: Tokens;
+  let order: Running;
+  let inventory: Running;
+  let payment: Running;
+  let orderOfA: string;
+
+  async function placeOrderAsA(): Promise<string> {
+    const res = await order.app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: authHeader(tokens, 'customerA'),
+      payload: orderBody,
+    });
+    expect(res.statusCode).toBe(202);
+    return (res.json() as { orderId: string }).orderId;
+  }
+
+  beforeAll(async () => {
+    tokens = await makeTokens();
+    [order, inventory, payment] = await Promise.all([
+      startService(orderService),
+      startService(inventoryService),
+      startService(paymentService),
+    ]);
+    const admin = authHeader(tokens, 'admin');
+    const put = async (app: FastifyInstance, url: string, payload: unknown) => {
+      const res = await app.inject({ method: 'PUT', url, headers: admin, payload });
+      expect(res.statusCode, res.body).toBe(200);
+    };
+    await put(inventory.app, '/products/pen-1', { name: 'Pen', unitPrice: 150, currency: 'EUR', stock: 100 });
+    await put(payment.app, '/customers/cust-a', { balance: 100_000, currency: 'EUR' });
+    await put(payment.app, '/customers/cust-b', { balance: 100_000, currency: 'EUR' });
+    orderOfA = await placeOrderAsA();
+    const created: Envelope = {
+      eventId: randomUUID(),
+      eventType: 'ORDER_CREATED',
+      schemaVersion: 1,
+      occurredAt: new Date().toISOString(),
+      orderId: orderOfA,
+      causationId: null,
+      source: 'order',
+      data: { ...orderBody, totalAmount: 300 },
+    } as Envelope;
+    await handleInventoryOrderEvent(inventory.ctx, { envelope: created });
+    await handlePaymentOrderEvent(payment.ctx, { envelope: created });
+  });
+  afterAll(async () => {
+    await Promise.all([order?.drop(), inventory?.drop(), payment?.drop()]);
+  });
+
+  function report(result: Awaited<ReturnType<typeof runAuthzMatrix>>) {
+    expect(result.tableErrors).toEqual([]);
+    expect(result.failures).toEqual([]);
+    expect(result.cells.length).toBeGreaterThan(0);
+  }
+
+  it('order service', async () => {
+    // Each caller that may cancel gets an order of its own to cancel; customer B aims at one of A's.
+    const cancelTarget = async (caller: Caller) =>
+      ['customerA', 'customerB', 'admin'].includes(caller)
+        ? { url: `/orders/${await placeOrderAsA()}/cancel` }
+        : { url: `/orders/${orderOfA}/cancel` };
+    const table: AuthzTable = {
+      ...KERNEL_ROUTE_RULES,
+      'POST /orders': { auth: 'signed-in', request: { payload: orderBody }, ok: 202, expect: { customerB: 403 } },
+      'GET /orders': { auth: 'signed-in' },
+      'GET /orders/:orderId': {
+        auth: 'signed-in',
+        request: () => ({ url: `/orders/${orderOfA}` }),
+        expect: { customerB: 404 },
+      },
+      'GET /orders/:orderId/events': {
+        auth: 'signed-in',
+        request: () => ({ url: `/orders/${orderOfA}/events` }),
+        expect: { customerB: 404 },
+      },
+      'POST /orders/:orderId/cancel': { auth: 'signed-in', request: cancelTarget, ok: 202, expect: { customerB: 404 } },
+      // Only a COMPENSATION_FAILED order can be retried: the admin is let in and told 409.
+      'POST /admin/orders/:orderId/retry-compensation': {
+        auth: 'admin',
+        request: () => ({ url: `/admin/orders/${orderOfA}/retry-compensation` }),
+        ok: 409,
+      },
+      'GET /admin/orders/stats': { auth: 'admin' },
+    };
+    report(await runAuthzMatrix(order.app, table, tokens));
+    // B's list holds none of A's orders.
+    const list = await order.app.inject({ url: '/orders', headers: authHeader(tokens, 'customerB') });
+    expect((list.json() as { items: unknown[] }).items).toEqual([]);
+  });
+
+  it('inventory service', async () => {
+    const table: AuthzTable = {
+      ...KERNEL_ROUTE_RULES,
+      'PUT /products/:productId': {
+        auth: 'admin',
+        request: { url: '/products/pen-2', payload: { name: 'Pen 2', unitPrice: 200, currency: 'EUR', stock: 5 } },
+      },
+      'GET /products/:productId': { auth: 'signed-in', request: { url: '/products/pen-1' } },
+      'GET /products': { auth: 'signed-in' },
+      'POST /products/:productId/restock': {
+        auth: 'admin',
+        request: { url: '/products/pen-1/restock', payload: { quantity: 1 } },
+      },
+      'GET /admin/stock-movements': { auth: 'admin' },
+      'GET /admin/reservations/:orderId': {
+        auth: 'admin',
+        request: () => ({ url: `/admin/reservations/${orderOfA}` }),
+      },
+    };
+    report(await runAuthzMatrix(inventory.app, table, tokens));
+  });
+
+  it('payment service', async () => {
+    const table: AuthzTable = {
+      ...KERNEL_ROUTE_RULES,
+      'PUT /customers/:customerId': {
+        auth: 'admin',
+        request: { url: '/customers/cust-c', payload: { balance: 5, currency: 'EUR' } },
+      },
+      'GET /customers/:customerId': {
+        auth: 'signed-in',
+        request: { url: '/customers/cust-a' },
+        expect: { customerB: 404 },
+      },
+      'GET /payments/:orderId': {
+        auth: 'signed-in',
+        request: () => ({ url: `/payments/${orderOfA}` }),
+        expect: { customerB: 404 },
+      },
+      'GET /admin/money-movements': { auth: 'admin' },
+    };
+    report(await runAuthzMatrix(payment.app, table, tokens));
+  });
+});
