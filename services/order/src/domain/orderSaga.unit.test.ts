@@ -96,7 +96,7 @@ describe('Order decider: PlaceOrder', () => {
       { items: Array.from({ length: 101 }, (_, i) => ({ productId: `p${i}`, quantity: 1, unitPrice: 1 })) },
       '/items',
     ],
-    ['a duplicate product', { items: [items[0], items[0]] }, '/items/1/productId'],
+    ['a duplicate product', { items: [items[0]!, items[0]!] }, '/items/1/productId'],
     ['quantity 0', { items: [{ productId: 'p', quantity: 0, unitPrice: 1 }] }, '/items/0/quantity'],
     ['quantity 1001', { items: [{ productId: 'p', quantity: 1001, unitPrice: 1 }] }, '/items/0/quantity'],
     ['a negative price', { items: [{ productId: 'p', quantity: 1, unitPrice: -1 }] }, '/items/0/unitPrice'],
