@@ -36,6 +36,7 @@ const CLIENT_ERROR_DETAIL: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'the body is not valid JSON',
   FST_ERR_CTP_INVALID_TYPE: 'Content-Type header is malformed',
   FST_ERR_BAD_URL: 'the URL is malformed',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is longer than 200 characters',
   FST_ERR_ASYNC_CONSTRAINT: 'the request does not match a route constraint',
 };
 

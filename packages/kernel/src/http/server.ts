@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import { createHttpMetrics, createMetricsRegistry } from '../metrics.js';
 import { installHttpTracing } from '../tracing.js';
 import { installAuthentication, requireRouteAuth } from './authenticate.js';
-import { installErrorHandler, installNotFoundHandler, titleOf } from './errors.js';
+import { installErrorHandler, installNotFoundHandler, problemFor, sendProblem, titleOf } from './errors.js';
 import { HttpProblem } from './problem.js';
 import { validatorCompiler } from './validation.js';
 
@@ -76,6 +76,8 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     },
     ajv: { customOptions: { allErrors: true } },
     routerOptions: { maxParamLength: 200 },
+    // Errors the router raises before any route runs (bad URL encoding, over-long path parameter) are problems too.
+    frameworkErrors: (err, _request, reply) => sendProblem(reply, problemFor(err)),
   });
   app.setValidatorCompiler(validatorCompiler);
   installHttpTracing(app);

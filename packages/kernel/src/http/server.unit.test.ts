@@ -142,6 +142,21 @@ describe('HTTP bootstrap: problem+json', () => {
     expect(body.detail).toMatch(/not valid JSON/);
   });
 
+  it('answers problems for router errors: malformed URL encoding, over-long path parameter', async () => {
+    const badUrl = await app.inject({
+      method: 'GET',
+      url: '/things/%E0%A4%A',
+      headers: authHeader(tokens, 'customerA'),
+    });
+    expectProblem(badUrl, 400);
+    const long = await app.inject({
+      method: 'GET',
+      url: `/things/${'x'.repeat(300)}`,
+      headers: authHeader(tokens, 'customerA'),
+    });
+    expect(expectProblem(long, 414).detail).toMatch(/longer than 200/);
+  });
+
   it('answers 404 problem for an unknown route', async () => {
     const res = await app.inject({ method: 'GET', url: '/nope/nothing' });
     const body = expectProblem(res, 404);
