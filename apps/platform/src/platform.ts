@@ -25,6 +25,7 @@ import { paymentService } from '@commerce/payment';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { registerPlatformAdminRoutes } from './adminRoutes.js';
+import { registerConsoleRoutes } from './consoleRoutes.js';
 
 export const MODULES: Record<ServiceName, ServiceModule> = {
   order: orderService,
@@ -149,6 +150,7 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
       });
       await MODULES[name].routes(app, ctx);
       if (name === 'order') await registerPlatformAdminRoutes(app, { bus: activeBus, dbs: opened, settings });
+      if (name === 'order') await registerConsoleRoutes(app, { db, log: ctx.log, peers: () => started, settings });
       prepared.push({ name, db, ctx, app });
     }
     // Every consumer subscribes before any relay publishes: a message published to an exchange with no

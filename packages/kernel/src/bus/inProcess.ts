@@ -84,7 +84,13 @@ class LocalQueue {
             await withSpan(
               `consume ${queue}`,
               { parent: msg.traceparent, kind: 'consumer', attributes: { 'messaging.destination': queue } },
-              () => this.spec.handler({ envelope, attempt, queue, traceparent: msg.traceparent }),
+              async () => {
+                await this.spec.handler({ envelope, attempt, queue, traceparent: msg.traceparent });
+                this.log.debug(
+                  { queue, eventType: envelope.eventType, orderId: envelope.orderId, attempt },
+                  'message handled',
+                );
+              },
             );
             return;
           } catch (err) {

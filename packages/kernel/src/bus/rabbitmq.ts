@@ -15,6 +15,7 @@ import amqp, {
   type Options,
 } from 'amqplib';
 import type { Logger } from '../log.js';
+import { endSpan, runInSpan, startSpan } from '../tracing.js';
 import { KeyedSerial } from './keyedSerial.js';
 import type {
   BusHealth,
@@ -257,33 +258,47 @@ class AmqpSubscription implements Subscription {
       return;
     }
     const traceparent = typeof headers.traceparent === 'string' ? headers.traceparent : undefined;
-    await this.serial.run(envelope.orderId, async () => {
-      if (state.dead) return;
-      if (state.stopping) return this.requeue(state, msg);
-      let lastError = '';
-      let attempt = redeliveries + 1;
-      for (;;) {
-        try {
-          await this.spec.handler({ envelope, attempt, queue: state.queue, traceparent });
-          this.ack(state, msg);
-          return;
-        } catch (err) {
-          lastError = errorMessage(err);
-          const final = attempt >= this.maxAttempts;
-          this.log.warn(
-            { queue: state.queue, messageId: envelope.eventId, attempt, err: lastError },
-            final ? 'handler failed; dead-lettering' : 'handler failed; retrying',
-          );
-          if (final) break;
-          await sleep(backoffDelay(attempt, this.backoffMs));
-          if (state.dead) return;
-          // Handing the partition over: the next owner retries it (the broker counts the redelivery).
-          if (state.stopping) return this.requeue(state, msg);
-          attempt++;
-        }
-      }
-      await this.deadLetterAndAck(state, msg, lastError, attempt);
+    // The whole handling (retries, dead-lettering) continues the message's trace (tracing.ts).
+    const span = startSpan(`consume ${state.queue}`, {
+      parent: traceparent,
+      kind: 'consumer',
+      attributes: { 'messaging.destination': state.queue, 'messaging.message.id': envelope.eventId },
     });
+    await this.serial.run(envelope.orderId, () =>
+      runInSpan(span, async () => {
+        if (state.dead) return;
+        if (state.stopping) return this.requeue(state, msg);
+        let lastError = '';
+        let attempt = redeliveries + 1;
+        for (;;) {
+          try {
+            await this.spec.handler({ envelope, attempt, queue: state.queue, traceparent });
+            this.ack(state, msg);
+            this.log.debug(
+              { queue: state.queue, eventType: envelope.eventType, orderId: envelope.orderId, attempt },
+              'message handled',
+            );
+            endSpan(span);
+            return;
+          } catch (err) {
+            lastError = errorMessage(err);
+            const final = attempt >= this.maxAttempts;
+            this.log.warn(
+              { queue: state.queue, messageId: envelope.eventId, attempt, err: lastError },
+              final ? 'handler failed; dead-lettering' : 'handler failed; retrying',
+            );
+            if (final) break;
+            await sleep(backoffDelay(attempt, this.backoffMs));
+            if (state.dead) return;
+            // Handing the partition over: the next owner retries it (the broker counts the redelivery).
+            if (state.stopping) return this.requeue(state, msg);
+            attempt++;
+          }
+        }
+        await this.deadLetterAndAck(state, msg, lastError, attempt);
+        endSpan(span, lastError);
+      }),
+    );
   }
 
   private async deadLetterAndAck(state: ConsumerState, msg: ConsumeMessage, reason: string, attempts: number) {

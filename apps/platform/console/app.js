@@ -1,0 +1,42 @@
+// The console shell: sign-in, navigation (hash routes), one view at a time.
+import { onUnauthorized, token } from './api.js';
+import { h } from './dom.js';
+import './views.js';
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+
+function route() {
+  if (!token.get()) {
+    nav.hidden = true;
+    main.replaceChildren(h('console-login'));
+    return;
+  }
+  nav.hidden = false;
+  const hash = location.hash.replace(/^#\/?/, '') || 'feed';
+  const [view, arg] = hash.split('/');
+  for (const a of nav.querySelectorAll('a')) a.classList.toggle('active', a.dataset.view === view);
+  if (view === 'orders' && arg) main.replaceChildren(h('order-view', { 'order-id': arg }));
+  else if (view === 'dead-letters') main.replaceChildren(h('dead-letters-view'));
+  else if (view === 'stock') main.replaceChildren(h('stock-view'));
+  else if (view === 'health') main.replaceChildren(h('health-view'));
+  else main.replaceChildren(h('feed-view'));
+}
+
+window.addEventListener('hashchange', route);
+document.addEventListener('signed-in', route);
+onUnauthorized(() => {
+  token.clear();
+  route();
+});
+document.getElementById('logout').addEventListener('click', () => {
+  token.clear();
+  location.hash = '#/feed';
+  route();
+});
+document.getElementById('find-order').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const id = new FormData(ev.target).get('orderId').trim();
+  location.hash = `#/orders/${id}`;
+});
+route();

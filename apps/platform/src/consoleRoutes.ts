@@ -1,0 +1,254 @@
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { Uuid } from '@commerce/contracts';
+import type { Database, Logger, ServiceName, Settings } from '@commerce/kernel';
+import { HttpProblem, readStream, traceIdOf } from '@commerce/kernel';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type FeedMessage, OrderFeed } from './consoleFeed.js';
+
+/** The console's static files (plain ES modules, no build step); shipped next to dist/ in the image. */
+export const CONSOLE_DIR = resolve(import.meta.dirname, '../console');
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json; charset=utf-8',
+  '.ico': 'image/x-icon',
+};
+/**
+ * Same-origin only, no inline script, no framing. Unlike the API's default (helmet) it has no
+ * upgrade-insecure-requests: the console is also opened over plain http on 127.0.0.1 (npm start).
+ */
+const CONSOLE_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const SAFE_PATH = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*\.[a-z]{2,4}$/;
+
+/** Peers the console reads through the order service: in-process when the launcher runs them, else by URL. */
+export interface ConsolePeer {
+  name: ServiceName;
+  url: string;
+  app?: Pick<FastifyInstance, 'inject'>;
+}
+
+export interface ConsoleDeps {
+  /** The order service's database (read model, event store, partition leases). */
+  db: Database;
+  log: Logger;
+  /** The services running in this process (read at request time: they start after the routes are registered). */
+  peers: () => readonly ConsolePeer[];
+  /** INVENTORY_URL / PAYMENT_URL: where the other services are when they run in other processes. */
+  env?: NodeJS.ProcessEnv;
+  /** ORDER_PARTITIONS, shown with the partition leases. */
+  settings?: Pick<Settings, 'orderPartitions'>;
+  feedIntervalMs?: number;
+}
+
+/** What the proxy forwards: read-only routes the console shows, nothing else. */
+const PROXY_ALLOWED: Record<'inventory' | 'payment', RegExp> = {
+  inventory: /^(products(\/[A-Za-z0-9._-]{1,64})?|admin\/reservations\/[0-9a-f-]{36}|admin\/stock-movements)$/i,
+  payment: /^(customers\/[A-Za-z0-9._-]{1,64}|payments\/[0-9a-f-]{36}|admin\/money-movements|admin\/customers)$/i,
+};
+
+const OrderIdParams = Type.Object({ orderId: Uuid }, { additionalProperties: false });
+
+/**
+ * The operations console (docs/console.md), served by the order service: static files at /console (public — the
+ * page holds no data), and admin-only data routes: the live feed (SSE over a streamed fetch that carries the
+ * Authorization header), an order's timeline with its trace id, partitions, the peers' URLs and a read-only
+ * proxy to inventory and payment (so the browser talks to one origin: no CORS).
+ */
+export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
+  const feed = new OrderFeed(deps.db, deps.log, { intervalMs: deps.feedIntervalMs });
+  const open = new Set<FastifyReply>();
+  app.addHook('preClose', async () => {
+    feed.close();
+    for (const reply of open) reply.raw.end();
+    open.clear();
+  });
+
+  const statics = { config: { auth: 'public' as const, rateLimit: false as const }, schema: { hide: true } };
+  app.get('/console', statics, async (_req, reply) => reply.redirect('/console/', 302));
+  app.get('/console/', statics, async (_req, reply) => sendStatic(reply, 'index.html'));
+  app.get('/console/*', statics, async (req, reply) => sendStatic(reply, (req.params as { '*': string })['*']));
+
+  const admin = { config: { auth: 'admin' as const } };
+  const tags = ['console'];
+
+  app.get('/admin/console-config', { ...admin, schema: { tags } }, async () => ({
+    inventoryUrl: peerUrl(deps, 'inventory') ?? null,
+    paymentUrl: peerUrl(deps, 'payment') ?? null,
+    orderPartitions: deps.settings?.orderPartitions ?? null,
+  }));
+
+  app.get(
+    '/admin/feed',
+    { ...admin, config: { auth: 'admin', rateLimit: false }, schema: { tags, description: 'Server-Sent Events' } },
+    async (req, reply) => {
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        'x-accel-buffering': 'no',
+        connection: 'keep-alive',
+      });
+      raw.write('retry: 2000\n\n');
+      const send = (m: FeedMessage) => raw.write(`event: ${m.event}\ndata: ${JSON.stringify(m.data)}\n\n`);
+      open.add(reply);
+      let unsubscribe: (() => void) | undefined;
+      const heartbeat = setInterval(() => raw.write(': ping\n\n'), 15_000);
+      const done = () => {
+        clearInterval(heartbeat);
+        unsubscribe?.();
+        open.delete(reply);
+      };
+      req.raw.on('close', done);
+      try {
+        unsubscribe = await feed.subscribe(send);
+        if (raw.destroyed || raw.writableEnded) done();
+      } catch (err) {
+        req.log.warn({ err: (err as Error).message }, 'console feed could not start');
+        raw.end(`event: error\ndata: ${JSON.stringify({ detail: 'the feed could not start; retrying' })}\n\n`);
+        done();
+      }
+    },
+  );
+
+  app.get(
+    '/admin/console/orders/:orderId',
+    { ...admin, schema: { tags, params: OrderIdParams } },
+    async (req: FastifyRequest) => {
+      const { orderId } = req.params as { orderId: string };
+      const events = await readStream(deps.db, `order-${orderId}`);
+      if (events.length === 0) throw HttpProblem.notFound(`order ${orderId} does not exist`);
+      const timeline = events.map((e) => ({
+        eventId: e.eventId,
+        type: e.eventType,
+        version: e.version,
+        occurredAt: e.occurredAt,
+        recordedAt: e.recordedAt,
+        source: typeof e.metadata.source === 'string' ? e.metadata.source : 'order',
+        causationId: e.metadata.causationId ?? null,
+        traceId: traceIdOf(e.metadata.traceparent) ?? null,
+        data: e.data,
+      }));
+      const traceIds = [...new Set(timeline.map((e) => e.traceId).filter((t): t is string => t !== null))];
+      return { orderId, traceId: traceIds[0] ?? null, traceIds, events: timeline };
+    },
+  );
+
+  app.get('/admin/console/customers', { ...admin, schema: { tags } }, async () => {
+    const res = await deps.db.query<{ customer_id: string }>(
+      'SELECT customer_id FROM orders GROUP BY customer_id ORDER BY max(created_at) DESC LIMIT 100',
+    );
+    return { customerIds: res.rows.map((r) => r.customer_id) };
+  });
+
+  app.get('/admin/console/partitions', { ...admin, schema: { tags } }, async () => {
+    const table = await deps.db.query<{ t: string | null }>("SELECT to_regclass('partition_leases')::text AS t");
+    if (!table.rows[0]?.t)
+      return { mode: 'static', count: deps.settings?.orderPartitions ?? null, leases: [], members: [] };
+    const leases = await deps.db.query<{
+      partition: number;
+      owner: string | null;
+      expires_at: Date | string;
+      live: boolean;
+    }>('SELECT partition, owner, expires_at, expires_at > now() AS live FROM partition_leases ORDER BY partition');
+    const members = await deps.db.query<{ instance_id: string; heartbeat_at: Date | string; age_ms: string | number }>(
+      `SELECT instance_id, heartbeat_at, floor(extract(epoch FROM now() - heartbeat_at) * 1000) AS age_ms
+         FROM partition_members ORDER BY instance_id`,
+    );
+    return {
+      mode: 'leases',
+      count: deps.settings?.orderPartitions ?? leases.rows.length,
+      leases: leases.rows.map((l) => ({
+        partition: Number(l.partition),
+        owner: l.owner,
+        expiresAt: new Date(l.expires_at).toISOString(),
+        live: l.live,
+      })),
+      members: members.rows.map((m) => ({
+        instanceId: m.instance_id,
+        heartbeatAt: new Date(m.heartbeat_at).toISOString(),
+        ageMs: Number(m.age_ms),
+      })),
+    };
+  });
+
+  app.get(
+    '/admin/proxy/:service/*',
+    {
+      ...admin,
+      schema: {
+        tags,
+        params: Type.Object({
+          service: Type.Union([Type.Literal('inventory'), Type.Literal('payment')]),
+          '*': Type.String(),
+        }),
+      },
+    },
+    async (req, reply) => {
+      const { service, '*': path } = req.params as { service: 'inventory' | 'payment'; '*': string };
+      if (!PROXY_ALLOWED[service].test(path))
+        throw HttpProblem.notFound(`the console proxy does not forward ${service} /${path}`);
+      const query = req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '';
+      const target = `/${path}${query}`;
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (req.headers.authorization) headers.authorization = req.headers.authorization;
+      if (typeof req.headers.traceparent === 'string') headers.traceparent = req.headers.traceparent;
+      const local = deps.peers().find((p) => p.name === service && p.app);
+      if (local?.app) {
+        const res = await local.app.inject({ method: 'GET', url: target, headers });
+        return reply
+          .code(res.statusCode)
+          .type(String(res.headers['content-type'] ?? 'application/json'))
+          .send(res.body);
+      }
+      const base = peerUrl(deps, service);
+      if (!base)
+        throw new HttpProblem(
+          503,
+          'Service Unavailable',
+          `the ${service} service is not in this process and ${service.toUpperCase()}_URL is not set`,
+        );
+      let res: Response;
+      try {
+        res = await fetch(`${base.replace(/\/+$/, '')}${target}`, { headers, signal: AbortSignal.timeout(5000) });
+      } catch (err) {
+        req.log.warn({ service, err: (err as Error).message }, 'console proxy: peer unreachable');
+        throw new HttpProblem(502, 'Bad Gateway', `the ${service} service did not answer`);
+      }
+      return reply
+        .code(res.status)
+        .type(res.headers.get('content-type') ?? 'application/json')
+        .send(await res.text());
+    },
+  );
+}
+
+function peerUrl(deps: ConsoleDeps, name: 'inventory' | 'payment'): string | undefined {
+  const local = deps.peers().find((p) => p.name === name);
+  if (local) return local.url;
+  const env = deps.env ?? process.env;
+  const v = env[`${name.toUpperCase()}_URL`]?.trim();
+  return v && /^https?:\/\//.test(v) ? v : undefined;
+}
+
+/** Serves one file of the console folder; anything outside it, hidden or of an unknown type is a 404. */
+async function sendStatic(reply: FastifyReply, relative: string): Promise<FastifyReply> {
+  const type = TYPES[extname(relative)];
+  if (!SAFE_PATH.test(relative) || !type) throw HttpProblem.notFound('no such console file');
+  const file = normalize(join(CONSOLE_DIR, relative));
+  if (!file.startsWith(CONSOLE_DIR + sep)) throw HttpProblem.notFound('no such console file');
+  let body: Buffer;
+  try {
+    body = await readFile(file);
+  } catch {
+    throw HttpProblem.notFound('no such console file');
+  }
+  return reply.type(type).header('cache-control', 'no-cache').header('content-security-policy', CONSOLE_CSP).send(body);
+}
