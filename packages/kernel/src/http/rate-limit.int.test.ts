@@ -83,4 +83,31 @@ describeWith(['redis'], 'rate limits shared through Redis', () => {
       await server.close();
     }
   });
+
+  it('lets requests through (fails open) while its Redis is unreachable', async () => {
+    // A client for a port nobody listens on: the shared Redis is not disturbed.
+    const down = new Redis('redis://127.0.0.1:1', {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: true,
+    });
+    down.on('error', () => {});
+    const server = await demoServer({
+      rateLimit: { max: 1, windowMs: 60_000 },
+      redis: down,
+      rateLimitPrefix: `${prefix}down:`,
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++)
+        statuses.push(
+          (await server.inject({ method: 'GET', url: '/things/cust-a', headers: authHeader(tokens, 'customerA') }))
+            .statusCode,
+        );
+      expect(statuses).toEqual([200, 200, 200]);
+    } finally {
+      await server.close();
+      down.disconnect();
+    }
+  });
 });
