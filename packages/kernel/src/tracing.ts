@@ -366,3 +366,6 @@ export function exportSpansFromEnv(env: NodeJS.ProcessEnv, serviceName: string):
   setSpanSink(exporter);
   return exporter;
 }
+
+// Like the OpenTelemetry SDKs, configure the exporter from the standard OTEL_* variables at start.
+exportSpansFromEnv(process.env, 'commerce-platform');

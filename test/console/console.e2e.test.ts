@@ -1,0 +1,289 @@
+/**
+ * The operations console in a real browser (issue 12): sign in with the printed admin token, watch an order
+ * appear in the live feed and complete without reloading, read its saga timeline, follow a compensated order,
+ * and replay/discard a dead letter from the page (distributed start, a poison message on real RabbitMQ).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import amqp from 'amqplib';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  http,
+  type PlatformProcess,
+  placeOrder,
+  ROOT,
+  startProcess,
+  tempDataDir,
+  token,
+  waitForFinal,
+} from '../support/platform.js';
+import {
+  createTestVhost,
+  describeWith,
+  freshDatabaseUrl,
+  REDIS_URL,
+  uniqueName,
+  waitFor,
+} from '../support/services.js';
+
+const SHOTS = join(ROOT, 'test/console/screenshots');
+mkdirSync(SHOTS, { recursive: true });
+
+async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+}
+
+async function signIn(page: Page, orderUrl: string, adminToken: string): Promise<void> {
+  await page.goto(`${orderUrl}/console`);
+  await page.locator('console-login textarea').fill(adminToken);
+  await page.locator('console-login button[type=submit]').click();
+  await page.locator('#nav').waitFor({ state: 'visible' });
+}
+
+async function timelineTypes(page: Page): Promise<string[]> {
+  return page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.type ?? ''));
+}
+
+describe('console on the embedded default', () => {
+  const data = tempDataDir();
+  let platform: PlatformProcess;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    [platform, browser] = await Promise.all([
+      startProcess('all', { DATA_DIR: data.dir }, { timeoutMs: 90_000 }),
+      launch(),
+    ]);
+    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await platform?.kill();
+    data.remove();
+  });
+
+  it('serves the page publicly, with a content type, and nothing outside the console folder', async () => {
+    const order = platform.urls.order!;
+    const html = await fetch(`${order}/console/`);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toMatch(/^text\/html/);
+    const js = await fetch(`${order}/console/app.js`);
+    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+    for (const bad of [
+      '/console/..%2Fsrc%2Fmain.ts',
+      '/console/../package.json',
+      '/console/%2e%2e/src/cli.ts',
+      '/console/x.ts',
+    ])
+      expect((await fetch(`${order}${bad}`)).status, bad).toBe(404);
+    // Data routes are admin-only: no token 401, a customer 403.
+    expect((await http('GET', `${order}/admin/feed`, undefined)).status).toBe(401);
+    expect((await http('GET', `${order}/admin/console-config`, platform.tokens.customer)).status).toBe(403);
+    expect(
+      (await http('GET', `${order}/admin/proxy/payment/customers/demo-customer`, platform.tokens.customer)).status,
+    ).toBe(403);
+  });
+
+  it('signs in, shows a new order live until COMPLETED without reloading, and its full timeline', async () => {
+    const { admin, customer } = platform.tokens;
+    const order = platform.urls.order!;
+    await signIn(page, order, admin!);
+    await page.locator('feed-view[data-state=live]').waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('commerce.console.token'))).toBe(admin);
+    const navigations: string[] = [];
+    page.on('framenavigated', (f) => navigations.push(f.url()));
+
+    const orderId = await placeOrder(order, customer!, {
+      customerId: 'demo-customer',
+      currency: 'EUR',
+      items: [{ productId: 'demo-widget', quantity: 2, unitPrice: 1999 }],
+    });
+    const row = page.locator(`#feed tr[data-order-id="${orderId}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    await page.locator(`#feed tr[data-order-id="${orderId}"][data-status=COMPLETED]`).waitFor({ timeout: 30_000 });
+    expect(navigations.filter((u) => !u.includes('#'))).toEqual([]);
+    expect(await page.locator('.counts [data-status=COMPLETED] b').textContent()).not.toBe('0');
+    // The rate chart has one bar per second of the last minute, and this order in one of them.
+    expect(await page.locator('rate-chart rect').count()).toBe(60);
+    await page.screenshot({ path: join(SHOTS, 'feed.png'), fullPage: true });
+
+    await row.locator('a').click();
+    await page.locator('#timeline li[data-type=ORDER_COMPLETED]').waitFor();
+    const api = await http('GET', `${order}/orders/${orderId}/events`, admin);
+    expect(await timelineTypes(page)).toEqual(api.body.map((e: { type: string }) => e.type));
+    expect(await timelineTypes(page)).toEqual(
+      expect.arrayContaining([
+        'ORDER_CREATED',
+        'INVENTORY_RESERVED',
+        'PAYMENT_APPROVED',
+        'ORDER_CONFIRMED',
+        'ORDER_COMPLETED',
+      ]),
+    );
+    expect(await page.locator('#timeline li[data-type=PAYMENT_APPROVED]').getAttribute('data-source')).toBe('payment');
+    expect(await page.locator('#timeline li[data-type=INVENTORY_RESERVED]').getAttribute('data-source')).toBe(
+      'inventory',
+    );
+    expect(await page.locator('#trace-id').textContent()).toMatch(/^[0-9a-f]{32}$/);
+    await page.locator('#stock-effect .movement[data-kind=commit]').waitFor();
+    expect(await page.locator('#payment .status').first().textContent()).toBe('APPROVED');
+    await page.screenshot({ path: join(SHOTS, 'order-completed.png'), fullPage: true });
+  });
+
+  it('follows a compensated order (inventory fails, payment refunded) to COMPENSATED with its compensation steps', async () => {
+    const { admin, customer } = platform.tokens;
+    const order = platform.urls.order!;
+    const orderId = await placeOrder(order, customer!, {
+      customerId: 'demo-customer',
+      currency: 'EUR',
+      items: [{ productId: 'demo-rare', quantity: 2, unitPrice: 25000 }],
+    });
+    await page.goto(`${order}/console/#/orders/${orderId}`);
+    await page.locator('#order-status .status.COMPENSATED').waitFor({ timeout: 30_000 });
+    await page.locator('#timeline li[data-type=ORDER_COMPENSATED]').waitFor();
+    const types = await timelineTypes(page);
+    for (const t of [
+      'ORDER_CREATED',
+      'INVENTORY_RESERVATION_FAILED',
+      'PAYMENT_APPROVED',
+      'ORDER_CANCELLED',
+      'ORDER_COMPENSATION_STARTED',
+      'ORDER_PAYMENT_ROLLBACK_REQUESTED',
+      'PAYMENT_REFUNDED',
+      'ORDER_COMPENSATED',
+    ])
+      expect(types, t).toContain(t);
+    expect(types.indexOf('ORDER_COMPENSATED')).toBe(types.length - 1);
+    expect(await page.locator('#timeline li.compensation').count()).toBeGreaterThanOrEqual(4);
+    await page.locator('#payment .status.REFUNDED').waitFor();
+    expect((await waitForFinal(order, admin!, orderId)).status).toBe('COMPENSATED');
+    await page.screenshot({ path: join(SHOTS, 'order-compensated.png'), fullPage: true });
+  });
+
+  it('shows stock, balances, outbox and partitions', async () => {
+    const order = platform.urls.order!;
+    await page.goto(`${order}/console/#/stock`);
+    await page.locator('#products tr[data-product-id=demo-widget]').waitFor();
+    const widget = (await http('GET', `${platform.urls.inventory}/products/demo-widget`, platform.tokens.admin)).body;
+    expect(await page.locator('#products tr[data-product-id=demo-widget] .available').textContent()).toBe(
+      String(widget.available),
+    );
+    const account = (await http('GET', `${platform.urls.payment}/customers/demo-customer`, platform.tokens.admin)).body;
+    expect(await page.locator('#balances tr[data-customer-id=demo-customer] td.num').textContent()).toContain(
+      `${Math.floor(account.balance / 100)}.${String(account.balance % 100).padStart(2, '0')}`,
+    );
+    await page.screenshot({ path: join(SHOTS, 'stock.png'), fullPage: true });
+    await page.goto(`${order}/console/#/health`);
+    await page.locator('#outbox tr[data-service=order]').waitFor();
+    expect(await page.locator('#outbox tbody tr').count()).toBe(3);
+    await page.screenshot({ path: join(SHOTS, 'health.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+});
+
+describeWith(['postgres', 'rabbitmq', 'redis'], 'console dead letters on RabbitMQ (distributed)', () => {
+  const dbs = ['order', 'inventory', 'payment'].map((s) => ({ s, ...freshDatabaseUrl(`console_${s}`) }));
+  const running: PlatformProcess[] = [];
+  let vhost: Awaited<ReturnType<typeof createTestVhost>>;
+  let browser: Browser | undefined;
+  afterAll(async () => {
+    await browser?.close();
+    for (const p of running) await p.kill();
+    await vhost?.drop();
+    for (const d of dbs) await d.drop();
+  });
+
+  it('lists a poison message, inspects it, replays it (it comes back through its queue) and discards it', async () => {
+    vhost = await createTestVhost('console');
+    const secret = uniqueName('secret-for-console-tests-only-0123456789');
+    const env = {
+      JWT_SECRET: secret,
+      AMQP_URL: vhost.url,
+      REDIS_URL,
+      ORDER_DATABASE_URL: dbs[0]!.url,
+      INVENTORY_DATABASE_URL: dbs[1]!.url,
+      PAYMENT_DATABASE_URL: dbs[2]!.url,
+    };
+    const [procs, b] = await Promise.all([
+      Promise.all((['inventory', 'payment', 'order'] as const).map((s) => startProcess(s, env))),
+      launch(),
+    ]);
+    running.push(...procs);
+    browser = b;
+    const order = procs[2]!.urls.order!;
+    const admin = await token(secret, 'ops', 'admin');
+
+    // A message that is not an envelope: inventory's consumer dead-letters it with the reason.
+    const poisonId = uniqueName('poison');
+    const conn = await amqp.connect(vhost.url);
+    try {
+      const ch = await conn.createConfirmChannel();
+      ch.publish('order_events', 'order.created', Buffer.from('{"not":"an envelope"}'), {
+        messageId: poisonId,
+        contentType: 'application/json',
+        persistent: true,
+      });
+      await ch.waitForConfirms();
+    } finally {
+      await conn.close();
+    }
+    const queue = 'inventory.order_events';
+    const first = await waitFor(
+      async () => {
+        const r = await http('GET', `${order}/admin/dead-letters/${queue}/${poisonId}`, admin);
+        return r.status === 200 ? r.body : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the poison message in inventory.order_events.dlq' },
+    );
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.on('dialog', (d) => void d.accept());
+    await signIn(page, order, admin);
+    await page.goto(`${order}/console/#/dead-letters`);
+    const row = page.locator(`[data-queue="${queue}"] tr.dead-letter[data-id="${poisonId}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.locator('.reason').textContent()).toBe(first.reason);
+    await row.locator('button.inspect').click();
+    await page.locator('pre:not([hidden])', { hasText: 'an envelope' }).waitFor();
+    await page.screenshot({ path: join(SHOTS, 'dead-letters.png'), fullPage: true });
+
+    await row.locator('button.replay').click();
+    await page.locator('.toast', { hasText: `replayed ${poisonId}` }).waitFor();
+    // Replayed into its queue, still poison: dead-lettered again, later, under the same id.
+    await waitFor(
+      async () => {
+        const r = await http('GET', `${order}/admin/dead-letters/${queue}/${poisonId}`, admin);
+        return r.status === 200 && r.body.deadLetteredAt > first.deadLetteredAt ? r.body : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the replayed message to come back to the DLQ' },
+    );
+
+    await page.goto(`${order}/console/#/health`);
+    await page.goto(`${order}/console/#/dead-letters`);
+    await row.waitFor();
+    await row.locator('button.discard').click();
+    await page.locator('.toast', { hasText: `discarded ${poisonId}` }).waitFor();
+    await waitFor(
+      async () =>
+        (await http('GET', `${order}/admin/dead-letters/${queue}/${poisonId}`, admin)).status === 404 || undefined,
+      { timeoutMs: 10_000, what: 'the dead letter to be discarded' },
+    );
+    expect(await page.locator(`tr.dead-letter[data-id="${poisonId}"]`).count()).toBe(0);
+  });
+});
