@@ -255,6 +255,27 @@ describe('saga: timeouts', () => {
     expect(run([R.reserved, sagaTimeout, R.approved, R.released, R.refunded]).state.status).toBe('COMPENSATED');
   });
   it.each([
+    ['nothing', [], true, true],
+    ['RESERVED', [R.reserved], true, true],
+    ['APPROVED', [R.approved], true, true],
+  ] as [string, SagaCommand[], boolean, boolean][])(
+    'timeout and customer cancel after %s: cancel with both undos requested, the other late answer confirms nothing',
+    (_n, before, refund, rollback) => {
+      for (const stop of [sagaTimeout, customerCancel]) {
+        const r = run([...before, stop]);
+        expect(r.state.status).toBe('COMPENSATION_PENDING');
+        expect(r.stream.find((e) => e.type === 'ORDER_CANCELLED')?.data).toMatchObject({
+          requiresRefund: refund,
+          requiresInventoryRollback: rollback,
+        });
+        const late = run([...before, stop, R.reserved, R.approved, R.committed]);
+        expect(late.types).not.toContain('ORDER_CONFIRMED');
+        expect(late.types).not.toContain('ORDER_COMPLETED');
+        expect(run([...before, stop, R.reserved, R.approved, R.released, R.refunded]).state.status).toBe('COMPENSATED');
+      }
+    },
+  );
+  it.each([
     ['CONFIRMED', [R.reserved, R.approved]],
     ['COMPLETED', [R.reserved, R.approved, R.committed]],
     ['COMPENSATION_PENDING', [R.failed]],
