@@ -98,10 +98,17 @@ export const OrderBody = Type.Object(
 export async function demoRoutes(app: FastifyInstance): Promise<void> {
   const t = typed(app);
   t.get('/public/ping', { config: { auth: 'public' } }, async () => ({ pong: true }));
-  t.post('/things', { config: { auth: 'signed-in' }, schema: { body: OrderBody } }, async (request, reply) => {
-    if (!mayActFor(request.principal, request.body.customerId)) throw HttpProblem.forbidden('not your customerId');
-    return reply.code(202).send({ accepted: request.body.items.length });
-  });
+  t.post(
+    '/things',
+    {
+      config: { auth: 'signed-in' },
+      schema: { body: OrderBody, response: { 202: Type.Object({ accepted: Type.Integer() }) } },
+    },
+    async (request, reply) => {
+      if (!mayActFor(request.principal, request.body.customerId)) throw HttpProblem.forbidden('not your customerId');
+      return reply.code(202).send({ accepted: request.body.items.length });
+    },
+  );
   t.get(
     '/things/:customerId',
     {

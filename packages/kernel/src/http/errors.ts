@@ -1,8 +1,23 @@
+import { Type } from '@sinclair/typebox';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HttpProblem } from './problem.js';
 import { fieldErrors } from './validation.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** RFC 9457 problem body, for route response schemas and the OpenAPI document. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), message: Type.String(), in: Type.Optional(Type.String()) })),
+    ),
+  },
+  { additionalProperties: true, description: 'application/problem+json (RFC 9457)' },
+);
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',

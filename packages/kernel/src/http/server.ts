@@ -15,7 +15,14 @@ import type { Logger } from '../log.js';
 import { createHttpMetrics, createMetricsRegistry } from '../metrics.js';
 import { installHttpTracing } from '../tracing.js';
 import { installAuthentication, requireRouteAuth } from './authenticate.js';
-import { installErrorHandler, installNotFoundHandler, problemFor, sendProblem, titleOf } from './errors.js';
+import {
+  installErrorHandler,
+  installNotFoundHandler,
+  ProblemSchema,
+  problemFor,
+  sendProblem,
+  titleOf,
+} from './errors.js';
 import { HttpProblem } from './problem.js';
 import { validatorCompiler } from './validation.js';
 
@@ -105,10 +112,23 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
       security: [{ bearerAuth: [] }],
     },
     transform: ({ schema, url, route }) => {
-      const auth = (route.config as { auth?: string } | undefined)?.auth;
+      const config = (route.config ?? {}) as { auth?: string; rateLimit?: unknown };
       const s = { ...(schema ?? {}) } as Record<string, unknown>;
-      if (auth === 'public') s.security = [];
-      else if (auth === 'admin') s.description = [s.description, 'Requires role admin.'].filter(Boolean).join(' ');
+      if (config.auth === 'public') s.security = [];
+      else if (config.auth === 'admin')
+        s.description = [s.description, 'Requires role admin.'].filter(Boolean).join(' ');
+      // The answers the bootstrap itself may give, unless the route documents them already.
+      const documented = (s.response ?? {}) as Record<string, unknown>;
+      const added: Record<string, unknown> = {};
+      const add = (status: number, description: string) => {
+        if (!(status in documented) && !(String(status) in documented))
+          added[status] = { ...ProblemSchema, description };
+      };
+      if (s.body || s.querystring || s.params) add(400, 'Invalid request: `errors` names each bad field');
+      if (config.auth !== 'public') add(401, 'Missing or invalid bearer token');
+      if (config.auth === 'admin') add(403, 'Needs role admin');
+      if (opts.rateLimit && config.rateLimit !== false) add(429, 'Rate limit exceeded; see Retry-After');
+      if (Object.keys(added).length > 0 && Object.keys(documented).length > 0) s.response = { ...documented, ...added };
       return { schema: s as typeof schema, url };
     },
   });

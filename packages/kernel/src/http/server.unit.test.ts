@@ -319,7 +319,7 @@ describe('HTTP bootstrap: operations endpoints', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json() as {
       openapi: string;
-      paths: Record<string, Record<string, { security?: unknown[]; requestBody?: unknown }>>;
+      paths: Record<string, Record<string, { security?: unknown[]; requestBody?: unknown; responses?: unknown }>>;
       components: { securitySchemes: Record<string, unknown> };
       security: unknown[];
     };
@@ -339,6 +339,9 @@ describe('HTTP bootstrap: operations endpoints', () => {
     expect(doc.paths['/things']?.post?.requestBody).toBeDefined();
     expect(doc.paths['/public/ping']?.get?.security).toEqual([]);
     expect(doc.paths['/things']?.post?.security).toBeUndefined();
+    // Documented answers of the route, plus the ones the bootstrap gives (as problem+json).
+    const responses = (doc.paths['/things']?.post as { responses?: Record<string, unknown> }).responses ?? {};
+    expect(Object.keys(responses).sort()).toEqual(['202', '400', '401']);
     const docs = await app.inject({ method: 'GET', url: '/docs' });
     expect([200, 302]).toContain(docs.statusCode);
   });
