@@ -1,0 +1,274 @@
+/**
+ * `npm run bench` (full, up to ~15 min) or `npm run bench -- --quick` (under 2 min); `--profile` also records
+ * CPU profiles of the service processes (bench/results/profiles) and lists their hottest functions.
+ * SPEC §8: figures are ratios and latencies from one run on this machine; nothing here is asserted in tests.
+ */
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { describeMachine } from './lib/machine.js';
+import { createScratchDatabase, FULL_ORDER_TXS, ORDER_CREATE_TX, type PgbenchResult, pgbench } from './lib/pgbench.js';
+import { seed, startDistributed, watchFinals } from './lib/platform.js';
+import { topSelfTime } from './lib/profile.js';
+import { round, sleep } from './lib/stats.js';
+import { latencyChart } from './lib/svg.js';
+import {
+  type CreateResult,
+  createRun,
+  embeddedSaga,
+  idleOrders,
+  outboxLags,
+  type SagaResult,
+  sagaRun,
+} from './scenarios.js';
+
+const quick = process.argv.includes('--quick');
+const profile = process.argv.includes('--profile');
+const RESULTS = join(import.meta.dirname, 'results');
+const PROFILES = join(RESULTS, 'profiles');
+
+const cfg = quick
+  ? {
+      levels: [8, 16],
+      seconds: 3,
+      at500Seconds: 3,
+      rates: [25, 100],
+      sagaSeconds: 3,
+      idle: { count: 15, gapMs: 50 },
+      embeddedRates: [20],
+      embeddedSeconds: 3,
+    }
+  : {
+      levels: [4, 8, 16, 32],
+      seconds: 10,
+      at500Seconds: 10,
+      rates: [25, 50, 100, 200, 400],
+      sagaSeconds: 10,
+      idle: { count: 40, gapMs: 100 },
+      embeddedRates: [25, 50],
+      embeddedSeconds: 8,
+    };
+
+const log = (s: string) => process.stdout.write(`${s}\n`);
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)}s`;
+
+async function main() {
+  mkdirSync(RESULTS, { recursive: true });
+  if (profile) {
+    rmSync(PROFILES, { recursive: true, force: true });
+    mkdirSync(PROFILES, { recursive: true });
+  }
+  const profEnv = (name: string): Record<string, string> =>
+    profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(PROFILES, name)}` } : {};
+  const machine = await describeMachine();
+  log(
+    `commerce bench (${quick ? 'quick' : 'full'}) on ${machine.cores} cores, Node ${machine.node}, PostgreSQL ${machine.postgres}, RabbitMQ ${machine.rabbitmq}`,
+  );
+
+  // 1. Baselines: the services' SQL through pgbench, on a scratch database with the real schemas.
+  log(`[${elapsed()}] pgbench baselines`);
+  const scratch = await createScratchDatabase();
+  const baselineA: PgbenchResult[] = [];
+  const baselineB: PgbenchResult[] = [];
+  try {
+    for (const c of cfg.levels) baselineA.push(await pgbench(scratch, [ORDER_CREATE_TX], c, cfg.seconds));
+    for (const c of cfg.levels) baselineB.push(await pgbench(scratch, FULL_ORDER_TXS, c, cfg.seconds));
+  } finally {
+    await scratch.drop();
+  }
+
+  // 2a. create: the order service alone (its relay publishing to RabbitMQ), so that it does the work pgbench (a) does.
+  log(`[${elapsed()}] create scenario`);
+  const create: CreateResult[] = [];
+  let at500: CreateResult | undefined;
+  {
+    const p = await startDistributed({
+      services: ['order'],
+      envFor: { order: { SAGA_TIMEOUT_MS: '3600000', ...profEnv('create-order') } },
+    });
+    try {
+      await createRun(p.urls.order!, p.adminToken, 8, 2); // warm-up (JIT, pools)
+      for (const c of cfg.levels) create.push(await createRun(p.urls.order!, p.adminToken, c, cfg.seconds));
+      at500 = await createRun(p.urls.order!, p.adminToken, 64, cfg.at500Seconds, 500);
+    } finally {
+      await p.stop();
+    }
+  }
+
+  // 2b. saga + outbox lag: all three services.
+  log(`[${elapsed()}] saga scenario`);
+  const saga: SagaResult[] = [];
+  let idleLag: Awaited<ReturnType<typeof outboxLags>> | undefined;
+  let loadLag: (Awaited<ReturnType<typeof outboxLags>> & { rate: number }) | undefined;
+  {
+    const p = await startDistributed({
+      services: ['order', 'inventory', 'payment'],
+      envFor: { order: profEnv('saga-order'), inventory: profEnv('saga-inventory'), payment: profEnv('saga-payment') },
+    });
+    const watcher = await watchFinals(p.amqpUrl);
+    try {
+      await seed(p.urls, p.adminToken);
+      await sagaRun(p.urls.order!, p.adminToken, watcher.finals, 10, 2); // warm-up
+      await sleep(500);
+      idleLag = await outboxLags(p, await idleOrders(p, watcher.finals, cfg.idle.count, cfg.idle.gapMs));
+      for (const rate of cfg.rates) {
+        log(`[${elapsed()}]   saga at ${rate}/s`);
+        const r = await sagaRun(p.urls.order!, p.adminToken, watcher.finals, rate, cfg.sagaSeconds);
+        saga.push(r);
+        if (rate === 100 || (!loadLag && r === saga.at(-1) && rate > 100))
+          loadLag = { rate, ...(await outboxLags(p, r.orderIds)) };
+        if (r.latency.p99 >= 1000 && rate >= 100) break; // past saturation: higher rates only pile up backlog
+      }
+    } finally {
+      await watcher.close();
+      await p.stop();
+    }
+  }
+
+  log(`[${elapsed()}] embedded scenario`);
+  const embedded = await embeddedSaga(cfg.embeddedRates, cfg.embeddedSeconds);
+
+  // 3. Report.
+  machine.loadAverage.end = round(loadavg()[0]!, 2);
+  const bestB = Math.max(...baselineB.map((b) => b.tps));
+  const createRows = create.map((c) => {
+    const a = baselineA.find((b) => b.clients === c.connections);
+    return { ...c, pgbenchTps: a?.tps, ratio: a ? round(c.throughput / a.tps, 3) : undefined };
+  });
+  const passing = saga.filter((s) => s.latency.p99 < 1000 && s.unfinished === 0 && s.rejected === 0);
+  const maxRate = passing.length ? Math.max(...passing.map((s) => s.rate)) : 0;
+  const at100 = saga.find((s) => s.rate === 100);
+  const reached500 = at500 !== undefined && at500.throughput >= 475;
+  const minRatio = Math.min(...createRows.map((r) => r.ratio ?? 0));
+  const targets = [
+    {
+      target: 'create throughput ≥ 70% of pgbench (a) at the same concurrency',
+      measured: `min ratio ${minRatio}`,
+      met: minRatio >= 0.7,
+    },
+    {
+      target: 'create p99 < 25 ms at 500 req/s',
+      measured: at500 ? `${at500.p99} ms at ${at500.throughput} req/s` : 'not run',
+      met: reached500 && (at500?.p99 ?? Infinity) < 25,
+    },
+    {
+      target: 'saga p50 < 50 ms at 100 orders/s',
+      measured: at100 ? `${at100.latency.p50} ms` : 'not run',
+      met: (at100?.latency.p50 ?? Infinity) < 50,
+    },
+    {
+      target: 'saga p99 < 250 ms at 100 orders/s',
+      measured: at100 ? `${at100.latency.p99} ms` : 'not run',
+      met: (at100?.latency.p99 ?? Infinity) < 250,
+    },
+    {
+      target: 'saga rate with p99 < 1 s ≥ 40% of pgbench (b)',
+      measured: `${maxRate}/s vs ${bestB}/s (${round(maxRate / bestB, 3)})`,
+      met: maxRate / bestB >= 0.4,
+    },
+    { target: 'outbox lag p50 < 5 ms at idle', measured: `${idleLag?.p50} ms`, met: (idleLag?.p50 ?? Infinity) < 5 },
+    { target: 'outbox lag p99 < 50 ms at idle', measured: `${idleLag?.p99} ms`, met: (idleLag?.p99 ?? Infinity) < 50 },
+  ];
+
+  const results = {
+    mode: quick ? 'quick' : 'full',
+    machine,
+    notes: {
+      baselineA:
+        'pgbench -M simple, the exact statements of placeOrder (with Idempotency-Key), one transaction per script run',
+      baselineB:
+        'pgbench, one script issuing in sequence the 7 transactions of one completed order (order create, inventory reserve, payment charge, 3 saga steps, inventory commit) on one scratch database holding the three services’ schemas; outbox relay claim/mark and the broker are not in it; tps = orders/s',
+      create:
+        'order service alone (no inventory/payment: the work pgbench (a) does, plus HTTP, auth and the outbox relay publishing to RabbitMQ); autocannon, distinct valid orders, each with an Idempotency-Key',
+      saga: 'open model, three service processes; latency from the scheduled POST time to the final order event seen by an extra queue bound to order_events (an upper bound of when GET /orders/{id} shows it: the read model commits with the outbox row)',
+      outboxLag:
+        'ORDER_CREATED: outbox.created_at (start of the creating transaction) → earliest inbox.handled_at of inventory/payment (start of the consumer transaction): an upper bound of commit → first handler start',
+      embedded:
+        'one `all` process, PGlite, in-process bus; final status seen by polling GET /orders?limit=100 every 20 ms',
+    },
+    baselines: { orderCreate: baselineA, fullOrder: baselineB, fullOrderBestTps: bestB },
+    create: { levels: createRows, at500 },
+    saga: {
+      runs: saga.map(({ orderIds: _ids, ...s }) => s),
+      maxRateP99Under1s: maxRate,
+      ratioToBaselineB: round(maxRate / bestB, 3),
+    },
+    outboxLag: { idle: idleLag, underLoad: loadLag },
+    embedded: embedded.map(({ orderIds: _ids, ...s }) => s),
+    targets,
+    ...(profile
+      ? {
+          profiles: ['create-order', 'saga-order', 'saga-inventory', 'saga-payment'].map((name) => ({
+            name,
+            top: topSelfTime(join(PROFILES, name)),
+          })),
+        }
+      : {}),
+  };
+  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(
+    join(RESULTS, 'latency-vs-rate.svg'),
+    latencyChart({
+      title: 'Order-to-final latency against arrival rate',
+      xLabel: 'arrival rate (orders/s)',
+      yLabel: 'latency',
+      threshold: { y: 1000, label: 'p99 limit 1 s' },
+      series: [
+        { name: 'distributed p50', color: '#1f77b4', points: saga.map((s) => ({ x: s.rate, y: s.latency.p50 })) },
+        { name: 'distributed p99', color: '#d62728', points: saga.map((s) => ({ x: s.rate, y: s.latency.p99 })) },
+        {
+          name: 'embedded p50',
+          color: '#1f77b4',
+          dashed: true,
+          points: embedded.map((s) => ({ x: s.rate, y: s.latency.p50 })),
+        },
+        {
+          name: 'embedded p99',
+          color: '#d62728',
+          dashed: true,
+          points: embedded.map((s) => ({ x: s.rate, y: s.latency.p99 })),
+        },
+      ],
+    }),
+  );
+
+  log('');
+  log('pgbench baselines (orders/s, latency per script run)');
+  for (const [name, rows] of [
+    ['(a) order create', baselineA],
+    ['(b) full order', baselineB],
+  ] as const)
+    for (const b of rows)
+      log(
+        `  ${name.padEnd(18)} c=${String(b.clients).padEnd(3)} ${String(b.tps).padStart(8)}/s  p50 ${b.latency.p50} ms  p99 ${b.latency.p99} ms`,
+      );
+  log('create: POST /orders (order service alone)');
+  for (const c of createRows)
+    log(
+      `  c=${String(c.connections).padEnd(3)} ${String(c.throughput).padStart(8)}/s  p50 ${c.p50} ms  p99 ${c.p99} ms  vs pgbench (a) ${c.pgbenchTps}/s = ${c.ratio}  errors ${c.errors + c.non2xx}`,
+    );
+  if (at500) log(`  fixed 500 req/s: achieved ${at500.throughput}/s  p50 ${at500.p50} ms  p99 ${at500.p99} ms`);
+  log('saga: order-to-final, open model (distributed)');
+  for (const s of saga)
+    log(
+      `  ${String(s.rate).padStart(4)}/s  sent ${s.sentRate}/s  p50 ${s.latency.p50} ms  p99 ${s.latency.p99} ms  max ${s.latency.max} ms  unfinished ${s.unfinished}  rejected ${s.rejected}`,
+    );
+  log(`  highest rate with p99 < 1 s: ${maxRate}/s = ${round(maxRate / bestB, 3)} of pgbench (b) ${bestB}/s`);
+  log('saga: embedded default (PGlite, in-process bus)');
+  for (const s of embedded)
+    log(
+      `  ${String(s.rate).padStart(4)}/s  p50 ${s.latency.p50} ms  p99 ${s.latency.p99} ms  max ${s.latency.max} ms  unfinished ${s.unfinished}`,
+    );
+  log(
+    `outbox lag (commit → first consumer): idle p50 ${idleLag?.p50} ms p99 ${idleLag?.p99} ms; at ${loadLag?.rate}/s p50 ${loadLag?.p50} ms p99 ${loadLag?.p99} ms`,
+  );
+  log('targets');
+  for (const t of targets) log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.measured}`);
+  log(`\nwrote bench/results/latest.json and bench/results/latency-vs-rate.svg in ${elapsed()}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

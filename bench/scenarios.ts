@@ -1,0 +1,216 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import pg from 'pg';
+import { http, startProcess } from '../test/support/platform.js';
+import { type Platform, pollFinals, seed, watchFinals } from './lib/platform.js';
+import { type LatencySummary, round, sleep, summarize } from './lib/stats.js';
+import { randomOrder } from './lib/workload.js';
+
+const nowMs = () => performance.timeOrigin + performance.now();
+
+export interface CreateResult {
+  connections: number;
+  seconds: number;
+  /** 202 answers per second. */
+  throughput: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** POST /orders with autocannon, every request a distinct valid order with its own Idempotency-Key. */
+export async function createRun(
+  orderUrl: string,
+  admin: string,
+  connections: number,
+  seconds: number,
+  overallRate?: number,
+): Promise<CreateResult> {
+  const r = await autocannon({
+    url: orderUrl,
+    connections,
+    duration: seconds,
+    ...(overallRate ? { overallRate } : {}),
+    requests: [
+      {
+        method: 'POST',
+        path: '/orders',
+        setupRequest: (req) => ({
+          ...req,
+          headers: {
+            authorization: `Bearer ${admin}`,
+            'content-type': 'application/json',
+            'idempotency-key': randomUUID(),
+          },
+          body: JSON.stringify(randomOrder()),
+        }),
+      },
+    ],
+  });
+  return {
+    connections,
+    seconds,
+    throughput: round(r['2xx'] / r.duration, 1),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
+}
+
+export interface SagaResult {
+  rate: number;
+  seconds: number;
+  sent: number;
+  /** Orders whose POST failed (not 202). */
+  rejected: number;
+  /** Orders not final when the run gave up waiting. */
+  unfinished: number;
+  /** Achieved send rate (the generator's own lag shows here). */
+  sentRate: number;
+  latency: LatencySummary;
+  orderIds: string[];
+}
+
+/**
+ * Open model: orders are sent on a fixed schedule (never waiting for earlier ones), latency from the scheduled
+ * send time (so a generator that falls behind adds to it, never hides it) to the moment the final status is seen.
+ */
+export async function sagaRun(
+  orderUrl: string,
+  admin: string,
+  finals: Map<string, number>,
+  rate: number,
+  seconds: number,
+  drainMs = 15_000,
+): Promise<SagaResult> {
+  const n = Math.round(rate * seconds);
+  const start = nowMs() + 50;
+  const sends: { at: number; orderId?: string; ok: boolean }[] = [];
+  const inFlight: Promise<void>[] = [];
+  let i = 0;
+  while (i < n) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - nowMs();
+    if (wait > 1) await sleep(Math.min(wait, 5));
+    while (i < n && start + (i * 1000) / rate <= nowMs()) {
+      const s: { at: number; orderId?: string; ok: boolean } = { at: start + (i * 1000) / rate, ok: false };
+      sends.push(s);
+      inFlight.push(
+        http('POST', `${orderUrl}/orders`, admin, randomOrder(), { 'idempotency-key': randomUUID() })
+          .then((r) => {
+            s.ok = r.status === 202;
+            s.orderId = r.body?.orderId;
+          })
+          .catch(() => {}),
+      );
+      i++;
+    }
+  }
+  const sentRate = round(n / ((nowMs() - start) / 1000), 1);
+  await Promise.all(inFlight);
+  const deadline = nowMs() + drainMs;
+  const accepted = sends.filter((s) => s.ok && s.orderId);
+  while (nowMs() < deadline && accepted.some((s) => !finals.has(s.orderId!))) await sleep(20);
+  const lat = accepted.map((s) => {
+    const f = finals.get(s.orderId!);
+    return f === undefined ? Number.POSITIVE_INFINITY : f - s.at;
+  });
+  return {
+    rate,
+    seconds,
+    sent: n,
+    rejected: sends.length - accepted.length,
+    unfinished: lat.filter((l) => !Number.isFinite(l)).length,
+    sentRate,
+    latency: summarize(lat),
+    orderIds: accepted.map((s) => s.orderId!),
+  };
+}
+
+async function epochMs(url: string, sql: string, params: unknown[]): Promise<Map<string, number>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const res = await c.query<{ id: string; ms: number }>(sql, params);
+    return new Map(res.rows.map((r) => [r.id, Number(r.ms)]));
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Outbox lag of ORDER_CREATED: from the outbox row's created_at (PostgreSQL now() = the start of the order's
+ * transaction, so the figure also holds the rest of that transaction: an upper bound of commit → handler) to the
+ * first consumer's inbox row handled_at (inventory or payment; now() of the consumer's transaction, whose first
+ * statement is the inbox insert: the handler's start plus one Redis round trip). One clock: all on this machine.
+ */
+export async function outboxLags(p: Platform, orderIds: readonly string[]): Promise<LatencySummary> {
+  const created = await epochMs(
+    p.databases.order,
+    `SELECT message_id::text AS id, extract(epoch FROM created_at) * 1000 AS ms FROM outbox
+      WHERE routing_key = 'order.created' AND partition_key = ANY($1::text[])`,
+    [orderIds],
+  );
+  const ids = [...created.keys()];
+  const inboxSql =
+    'SELECT message_id AS id, extract(epoch FROM handled_at) * 1000 AS ms FROM inbox WHERE message_id = ANY($1::text[])';
+  const inv = await epochMs(p.databases.inventory, inboxSql, [ids]);
+  const pay = await epochMs(p.databases.payment, inboxSql, [ids]);
+  const lags: number[] = [];
+  for (const [id, t] of created) {
+    const first = Math.min(inv.get(id) ?? Number.POSITIVE_INFINITY, pay.get(id) ?? Number.POSITIVE_INFINITY);
+    lags.push(first - t);
+  }
+  return summarize(lags);
+}
+
+/** Idle: one order at a time, spaced out, so that nothing else runs when each is relayed. */
+export async function idleOrders(
+  p: Platform,
+  finals: Map<string, number>,
+  count: number,
+  gapMs: number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = await http('POST', `${p.urls.order}/orders`, p.adminToken, randomOrder(), {
+      'idempotency-key': randomUUID(),
+    });
+    if (r.status !== 202) throw new Error(`POST /orders answered ${r.status}: ${JSON.stringify(r.body)}`);
+    ids.push(r.body.orderId);
+    const t0 = nowMs();
+    while (!finals.has(r.body.orderId) && nowMs() - t0 < 5000) await sleep(5);
+    await sleep(gapMs);
+  }
+  return ids;
+}
+
+/** Scenario saga on the embedded default: one `all` process, PGlite, in-process bus; final status polled. */
+export async function embeddedSaga(rates: number[], seconds: number): Promise<SagaResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'commerce-bench-embedded-'));
+  const secret = randomUUID() + randomUUID();
+  const proc = await startProcess('all', { DATA_DIR: dir, JWT_SECRET: secret, RATE_LIMIT: 'off', LOG_LEVEL: 'warn' });
+  try {
+    const { token } = await import('../test/support/platform.js');
+    const admin = await token(secret, 'bench-admin', 'admin', 86_400);
+    await seed(proc.urls, admin);
+    const watcher = pollFinals(proc.urls.order!, admin);
+    const out: SagaResult[] = [];
+    try {
+      for (const rate of rates) out.push(await sagaRun(proc.urls.order!, admin, watcher.finals, rate, seconds));
+    } finally {
+      await watcher.close();
+    }
+    return out;
+  } finally {
+    await proc.stop().catch(() => proc.kill());
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export { watchFinals };
