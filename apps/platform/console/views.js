@@ -353,6 +353,8 @@ class OrderView extends HTMLElement {
 }
 customElements.define('order-view', OrderView);
 
+const OTHER_SERVICE_QUEUES = ['inventory.order_events', 'payment.order_events'];
+
 /** Dead letters of every queue: list, inspect, replay, discard. */
 class DeadLettersView extends HTMLElement {
   connectedCallback() {
@@ -361,9 +363,18 @@ class DeadLettersView extends HTMLElement {
   async load() {
     try {
       const { queues } = await api('/admin/dead-letters');
+      // In a distributed deployment the order service's bus only knows its own queues: the other services'
+      // consumer queues are looked at by name too (their letters are read straight from the broker).
+      for (const queue of OTHER_SERVICE_QUEUES)
+        if (!queues.some((q) => q.queue === queue)) queues.push({ queue, depth: undefined });
       const sections = [];
       for (const q of queues) {
-        const { items } = q.depth > 0 ? await api(`/admin/dead-letters/${encodeURIComponent(q.queue)}`) : { items: [] };
+        // The depth may lag (broker statistics): always look at the letters themselves.
+        const { items } = await api(`/admin/dead-letters/${encodeURIComponent(q.queue)}`).catch(() => ({ items: [] }));
+        if (q.depth === undefined) {
+          if (items.length === 0) continue;
+          q.depth = items.length;
+        }
         sections.push(this.queueCard(q, items));
       }
       this.replaceChildren(
