@@ -70,7 +70,10 @@ describeWith(['postgres'], 'PostgreSQL', () => {
       openDatabase({ url: other.url, name: 'demo', migrations }),
       openDatabase({ url: other.url, name: 'demo', migrations }),
     ]);
-    const applied = await a.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
+    const applied = await a.query<{ version: number }>(
+      'SELECT version FROM schema_migrations WHERE component = $1 ORDER BY version',
+      ['demo'],
+    );
     expect(applied.rows.map((r) => r.version)).toEqual([1, 2]);
     await Promise.all([a.close(), b.close()]);
     await other.drop();

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
+import { KERNEL_MIGRATIONS } from '../schema.js';
 import { type Migration, migrate } from './migrate.js';
 import { ensureDatabase, PgDatabase } from './pg.js';
 import { PgliteDatabase } from './pglite.js';
@@ -16,7 +17,7 @@ export interface OpenDatabaseOptions {
   log?: Logger;
 }
 
-/** Opens (creating if missing) and migrates a service's own database. */
+/** Opens (creating if missing) and migrates a service's own database: kernel tables, then the service's. */
 export async function openDatabase(o: OpenDatabaseOptions): Promise<Database> {
   let db: Database;
   if (o.url) {
@@ -32,6 +33,8 @@ export async function openDatabase(o: OpenDatabaseOptions): Promise<Database> {
     db = await PgliteDatabase.open(o.dataDir ? join(o.dataDir, o.name) : undefined);
   }
   try {
+    // The kernel's tables (event store, outbox, inbox) first: service migrations may refer to them.
+    await migrate(db, 'kernel', KERNEL_MIGRATIONS);
     await migrate(db, o.name, o.migrations);
   } catch (err) {
     await db.close().catch(() => {});

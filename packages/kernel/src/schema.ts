@@ -1,0 +1,66 @@
+import type { Migration } from './db/migrate.js';
+
+/**
+ * The kernel's own tables, applied (component `kernel`) before each service's migrations.
+ * The SQL runs unchanged on PostgreSQL 15 and on PGlite.
+ */
+export const KERNEL_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'event store',
+    sql: `
+CREATE TABLE IF NOT EXISTS events (
+  global_position bigserial PRIMARY KEY,
+  stream_id text NOT NULL,
+  version integer NOT NULL CHECK (version > 0),
+  event_id uuid NOT NULL,
+  event_type text NOT NULL,
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+  occurred_at timestamptz NOT NULL,
+  recorded_at timestamptz NOT NULL DEFAULT now(),
+  -- Commit-order guard: the id of the writing transaction. readAll only returns rows of
+  -- transactions older than every transaction still running (see eventStore.ts).
+  tx_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  CONSTRAINT events_event_id_unique UNIQUE (event_id),
+  CONSTRAINT events_stream_version_unique UNIQUE (stream_id, version)
+);
+CREATE INDEX IF NOT EXISTS events_commit_order ON events (tx_id, global_position);
+`,
+  },
+  {
+    version: 2,
+    name: 'outbox',
+    sql: `
+CREATE TABLE IF NOT EXISTS outbox (
+  id bigserial PRIMARY KEY,
+  message_id uuid NOT NULL,
+  exchange text NOT NULL,
+  routing_key text NOT NULL,
+  partition_key text NOT NULL,
+  envelope jsonb NOT NULL,
+  traceparent text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  published_at timestamptz,
+  attempts integer NOT NULL DEFAULT 0,
+  last_error text,
+  CONSTRAINT outbox_message_id_unique UNIQUE (message_id)
+);
+CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_published_at ON outbox (published_at) WHERE published_at IS NOT NULL;
+`,
+  },
+  {
+    version: 3,
+    name: 'inbox',
+    sql: `
+CREATE TABLE IF NOT EXISTS inbox (
+  consumer text NOT NULL,
+  message_id text NOT NULL,
+  handled_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (consumer, message_id)
+);
+CREATE INDEX IF NOT EXISTS inbox_handled_at ON inbox (handled_at);
+`,
+  },
+];
