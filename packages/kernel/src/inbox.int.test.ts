@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, describeWith } from '../../../test/support/services.js';
+import { migrate } from './db/migrate.js';
+import { PgDatabase } from './db/pg.js';
+import { PgliteDatabase } from './db/pglite.js';
+import type { Database } from './db/port.js';
+import { MemoryDedupCache } from './dedup.js';
+import { dedupKey, handleOnce, recordInbox } from './inbox.js';
+import { createLogger } from './log.js';
+import { KERNEL_MIGRATIONS } from './schema.js';
+import type { DedupCache } from './service.js';
+
+const log = createLogger({ level: 'silent' });
+const noCache: DedupCache = { seen: async () => false, remember: async () => {} };
+
+function inboxContract(name: string, open: () => Promise<Database>, cleanup: () => Promise<void>) {
+  describe(`inbox on ${name}`, () => {
+    let db: Database;
+    beforeAll(async () => {
+      db = await open();
+      await migrate(db, 'kernel', KERNEL_MIGRATIONS);
+      await db.exec('CREATE TABLE effects (message_id text NOT NULL)');
+    });
+    afterAll(async () => {
+      await db?.close();
+      await cleanup();
+    });
+    const effects = async (id: string) =>
+      (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM effects WHERE message_id = $1', [id])).rows[0]?.n;
+    const apply = (id: string) => async (tx: Parameters<Parameters<typeof handleOnce>[1]>[0]) => {
+      await tx.query('INSERT INTO effects (message_id) VALUES ($1)', [id]);
+      return `done ${id}`;
+    };
+
+    it('applies an effect once; a redelivery (cache forgotten) is recognised by the inbox row', async () => {
+      const id = randomUUID();
+      const first = await handleOnce({ db, dedup: noCache, consumer: 'c1', messageId: id }, apply(id));
+      expect(first).toEqual({ applied: true, result: `done ${id}` });
+      const again = await handleOnce({ db, dedup: noCache, consumer: 'c1', messageId: id }, apply(id));
+      expect(again).toEqual({ applied: false });
+      expect(await effects(id)).toBe(1);
+      // Another consumer of the same message has its own record.
+      expect((await handleOnce({ db, dedup: noCache, consumer: 'c2', messageId: id }, apply(id))).applied).toBe(true);
+    });
+
+    it('records nothing when the effect fails, so that a retry applies it', async () => {
+      const id = randomUUID();
+      await expect(
+        handleOnce({ db, dedup: noCache, consumer: 'c1', messageId: id }, async (tx) => {
+          await tx.query('INSERT INTO effects (message_id) VALUES ($1)', [id]);
+          throw new Error('handler bug');
+        }),
+      ).rejects.toThrow('handler bug');
+      expect(await effects(id)).toBe(0);
+      expect((await handleOnce({ db, dedup: noCache, consumer: 'c1', messageId: id }, apply(id))).applied).toBe(true);
+      expect(await effects(id)).toBe(1);
+    });
+
+    it('skips a duplicate the cache remembers without touching the database, and remembers after commit', async () => {
+      const cache = new MemoryDedupCache();
+      const id = randomUUID();
+      await handleOnce({ db, dedup: cache, consumer: 'c1', messageId: id }, apply(id));
+      expect(await cache.seen(dedupKey('c1', id))).toBe(true);
+      await db.query('DELETE FROM inbox WHERE message_id = $1', [id]);
+      // Fast path: the cache alone skips it (the inbox row is gone, so only the cache could).
+      expect((await handleOnce({ db, dedup: cache, consumer: 'c1', messageId: id }, apply(id))).applied).toBe(false);
+      expect(await effects(id)).toBe(1);
+    });
+
+    it('lets a caller record the message in its own transaction (recordInbox)', async () => {
+      const id = randomUUID();
+      const results = [];
+      for (let i = 0; i < 3; i++)
+        results.push(
+          await db.transaction(async (tx) => {
+            if (!(await recordInbox(tx, 'saga', id))) return 'duplicate';
+            await tx.query('INSERT INTO effects (message_id) VALUES ($1)', [id]);
+            return 'applied';
+          }),
+        );
+      expect(results).toEqual(['applied', 'duplicate', 'duplicate']);
+      await expect(db.transaction((tx) => recordInbox(tx, '', id))).rejects.toThrow(/consumer/);
+    });
+
+    it('applies once when the same message is handled many times at once', async () => {
+      const id = randomUUID();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          handleOnce({ db, dedup: noCache, consumer: 'race', messageId: id }, async (tx) => {
+            await tx.query('INSERT INTO effects (message_id) VALUES ($1)', [id]);
+            await new Promise((r) => setTimeout(r, 5));
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.applied)).toHaveLength(1);
+      expect(await effects(id)).toBe(1);
+    });
+  });
+}
+
+inboxContract(
+  'PGlite',
+  () => PgliteDatabase.open(),
+  async () => {},
+);
+
+describeWith(['postgres'], 'inbox on PostgreSQL', () => {
+  let t: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  inboxContract(
+    'pg',
+    async () => {
+      t = await createTestDatabase('inbox');
+      return new PgDatabase({ url: t.url, poolSize: 12, log });
+    },
+    async () => t?.drop(),
+  );
+});
