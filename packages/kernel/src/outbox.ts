@@ -43,7 +43,8 @@ export async function enqueueOutbox(tx: Queryable, messages: readonly OutgoingMe
      ON CONFLICT (message_id) DO NOTHING`,
     [JSON.stringify(docs)],
   );
-  await tx.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, '']);
+  // Payload 'enqueued' (constant, so that PostgreSQL folds the notifications of one transaction).
+  await tx.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, 'enqueued']);
 }
 
 export interface OutboxStatus {
@@ -191,6 +192,7 @@ export class OutboxRelay {
   private sleeper: { resolve: () => void; wakeable: boolean; timer: NodeJS.Timeout } | undefined;
   private lastSweep = 0;
   private consecutiveFailures = 0;
+  private notifications = 0;
 
   constructor(o: OutboxRelayOptions) {
     this.db = o.db;
@@ -206,6 +208,11 @@ export class OutboxRelay {
     this.metrics = o.metrics;
   }
 
+  /** NOTIFYs received from enqueueOutbox (not counting the wake-up after a LISTEN reconnect). */
+  get notificationsReceived(): number {
+    return this.notifications;
+  }
+
   /** Failures in a row of the current outage (0 when the last batch went through). */
   get failures(): number {
     return this.consecutiveFailures;
@@ -214,7 +221,10 @@ export class OutboxRelay {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.unlisten = await this.db.listen(OUTBOX_CHANNEL, () => this.wake());
+    this.unlisten = await this.db.listen(OUTBOX_CHANNEL, (payload) => {
+      if (payload) this.notifications++;
+      this.wake();
+    });
     this.loop = this.run();
   }
 
