@@ -76,11 +76,18 @@ describe('order service on PGlite (embedded default)', () => {
 
   it('start() subscribes with static ownership on PGlite and stops cleanly', async () => {
     const running = await orderService.start(ctx);
-    const placed = await placeOrder(deps, { principalSub: 'b', customerId: 'b', currency: 'EUR', items });
+    // Placed "an hour from now": the running poller (SAGA_TIMEOUT_MS 200) must not cancel it mid-test.
+    const future = { ...deps, now: () => new Date(Date.now() + 3_600_000) };
+    const placed = await placeOrder(future, { principalSub: 'b', customerId: 'b', currency: 'EUR', items });
     const o = placed.kind === 'created' ? placed.order.orderId : '';
     const env = resultEnvelope(o, 'PAYMENT_DECLINED', { reason: 'INSUFFICIENT_FUNDS' });
     await ctx.bus.publish([{ exchange: 'payment_events', routingKey: 'payment.declined', envelope: env }]);
-    expect(await status(o)).toBe('COMPENSATION_PENDING');
+    expect(await status(o)).toBe('PENDING');
+    const failed = resultEnvelope(o, 'INVENTORY_RESERVATION_FAILED', { reason: 'OUT_OF_STOCK', productIds: ['p'] });
+    await ctx.bus.publish([
+      { exchange: 'inventory_events', routingKey: 'inventory.reservation.failed', envelope: failed },
+    ]);
+    expect(await status(o)).toBe('CANCELLED');
     await running.stop();
   });
 });

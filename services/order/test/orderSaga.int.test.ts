@@ -143,23 +143,80 @@ describeWith(['postgres'], 'order saga on PostgreSQL (results fed to the handler
         'order.compensated',
       ],
     ],
-    [
-      ['failed', 'declined', 'refunded'],
-      'COMPENSATED',
-      [
-        'order.created',
-        'order.cancelled',
-        'order.compensation.started',
-        'order.payment.rollback.requested',
-        'order.compensated',
-      ],
-    ],
+    [['failed', 'declined'], 'CANCELLED', ['order.created', 'order.cancelled']],
+    [['declined', 'failed'], 'CANCELLED', ['order.created', 'order.cancelled']],
   ] as [Step[], string, string[]][])('%j → %s with outbox %j', async (steps, final, published) => {
     const o = await newOrder();
-    await feed(o, steps);
+    await feed(o, steps.slice(0, 1));
+    // One answer, even a failure, decides nothing: PENDING, the saga deadline still stands.
+    expect(await status(o)).toBe('PENDING');
+    expect(await deadlines(o)).toEqual(['saga']);
+    await feed(o, steps.slice(1));
     expect(await status(o)).toBe(final);
     expect((await outbox(o)).map((r) => r.routing_key)).toEqual(published);
     expect(await deadlines(o)).toEqual([]);
+  });
+
+  it('both sides failed: ORDER_CANCELLED requires nothing, the order is CANCELLED (final) and stray answers change nothing', async () => {
+    const o = await newOrder();
+    await feed(o, ['declined', 'failed']);
+    const cancelled = (await outbox(o)).at(-1);
+    expect(cancelled?.envelope).toMatchObject({
+      eventType: 'ORDER_CANCELLED',
+      data: {
+        reasons: ['PAYMENT_INSUFFICIENT_FUNDS', 'INVENTORY_OUT_OF_STOCK: sku-1'],
+        requiresRefund: false,
+        requiresInventoryRollback: false,
+      },
+    });
+    const view = await h.db.query('SELECT status, inventory_status, payment_status FROM orders WHERE order_id = $1', [
+      o,
+    ]);
+    expect(view.rows[0]).toEqual({ status: 'CANCELLED', inventory_status: 'FAILED', payment_status: 'DECLINED' });
+    await feed(o, ['refunded', 'released']);
+    expect(await streamTypes(o)).toEqual([
+      'ORDER_CREATED',
+      'PAYMENT_DECLINED',
+      'INVENTORY_RESERVATION_FAILED',
+      'ORDER_CANCELLED',
+    ]);
+    await expect(cancelOrder(deps, o, 'customer')).rejects.toThrow();
+  });
+
+  it('a reservation that expired before the confirmation: INVENTORY_RELEASED on a CONFIRMED order → refund → COMPENSATED', async () => {
+    const o = await newOrder();
+    await feed(o, ['reserved', 'approved']);
+    expect(await status(o)).toBe('CONFIRMED');
+    const released = R.released(o);
+    await handleSagaResult(deps, released);
+    const rows = (await outbox(o)).slice(2);
+    expect(rows.map((r) => r.routing_key)).toEqual([
+      'order.cancelled',
+      'order.compensation.started',
+      'order.payment.rollback.requested',
+    ]);
+    expect(rows[0]?.envelope).toMatchObject({
+      causationId: released.eventId,
+      data: { reasons: ['RESERVATION_EXPIRED'], requiresRefund: true, requiresInventoryRollback: false },
+    });
+    expect(rows[2]?.envelope.data).toEqual({ amount: 3000, currency: 'EUR' });
+    expect(await status(o)).toBe('COMPENSATION_PENDING');
+    expect(await deadlines(o)).toEqual(['compensation']);
+    // the answer to ORDER_CONFIRMED repeats the release: a duplicate
+    await feed(o, ['released']);
+    expect((await outbox(o)).length).toBe(5);
+    await feed(o, ['refunded']);
+    expect(await deadlines(o)).toEqual([]);
+    const view = await h.db.query<Record<string, unknown>>(
+      'SELECT status, inventory_status, payment_status, reasons FROM orders WHERE order_id = $1',
+      [o],
+    );
+    expect(view.rows[0]).toEqual({
+      status: 'COMPENSATED',
+      inventory_status: 'RELEASED',
+      payment_status: 'REFUNDED',
+      reasons: ['RESERVATION_EXPIRED'],
+    });
   });
 
   it('a duplicate result is a no-op, also when delivered concurrently', async () => {
@@ -260,6 +317,31 @@ describeWith(['postgres'], 'order saga on PostgreSQL (results fed to the handler
     } finally {
       await second.close();
     }
+  });
+
+  it('a first failure waits for the other side; the saga deadline cancels it, refunding only the side that may hold something', async () => {
+    const o = await newOrder();
+    await feed(o, ['failed']);
+    expect(await deadlines(o)).toEqual(['saga']);
+    const later = new Date(Date.now() + deps.sagaTimeoutMs + 1000);
+    await fireDueDeadlines({ ...deps, now: () => later });
+    expect(await status(o)).toBe('COMPENSATION_PENDING');
+    expect(await deadlines(o)).toEqual(['compensation']);
+    const rows = (await outbox(o)).slice(1);
+    expect(rows.map((r) => r.routing_key)).toEqual([
+      'order.cancelled',
+      'order.compensation.started',
+      'order.payment.rollback.requested',
+    ]);
+    expect(rows[0]?.envelope.data).toEqual({
+      reasons: ['INVENTORY_OUT_OF_STOCK: sku-1', 'SAGA_TIMEOUT: no answer from every service in time'],
+      requiresRefund: true,
+      requiresInventoryRollback: false,
+    });
+    // the late payment answer is a decline: nothing was taken, so the compensation is complete
+    await feed(o, ['declined']);
+    expect(await status(o)).toBe('COMPENSATED');
+    expect(await deadlines(o)).toEqual([]);
   });
 
   it('replay projections rebuilds the read model from the event store', async () => {

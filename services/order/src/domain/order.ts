@@ -134,14 +134,16 @@ export function evolve(state: OrderState, event: OrderStreamEvent): OrderState {
       return {
         ...s,
         inventoryAnswer: s.inventoryAnswer ?? 'FAILED',
-        // Nothing was reserved: an undo asked for up front is already done.
+        // Nothing was reserved: an undo requested before this late failure is already done.
         inventoryUndo: s.inventoryUndo === 'REQUESTED' ? 'DONE' : s.inventoryUndo,
         reasons: addReasons(s.reasons, [inventoryFailureReason(event.data)]),
       };
     case 'INVENTORY_COMMITTED':
       return { ...s, inventoryCommitted: true };
     case 'INVENTORY_RELEASED':
-      return { ...s, inventoryUndo: s.inventoryUndo === 'REQUESTED' ? 'DONE' : s.inventoryUndo };
+      // Recorded only as the acknowledgement of a requested release, or when inventory released a
+      // reservation on its own (expired before the confirmation): either way inventory holds nothing.
+      return { ...s, inventoryUndo: 'DONE' };
     case 'PAYMENT_APPROVED':
       return { ...s, paymentAnswer: s.paymentAnswer ?? 'APPROVED' };
     case 'PAYMENT_DECLINED':

@@ -1,13 +1,6 @@
 import type { EventData } from '@commerce/contracts';
 import { CompensationNotRetryableError, OrderNotCancellableError, OrderNotFoundError } from './errors.js';
-import {
-  evolve,
-  FINAL_STATUSES,
-  inventoryFailureReason,
-  type OrderState,
-  type OrderStreamEvent,
-  paymentFailureReason,
-} from './order.js';
+import { evolve, FINAL_STATUSES, type OrderState, type OrderStreamEvent } from './order.js';
 
 /** Results the saga reacts to: the inventory and payment events of SPEC §5. */
 export type SagaResultType =
@@ -40,14 +33,23 @@ export type SagaCommand =
   | { type: 'RetryCompensation'; orderId: string };
 
 export const SAGA_TIMEOUT_REASON = 'SAGA_TIMEOUT: no answer from every service in time';
+/** Inventory released the reservation on its own (RESERVATION_TTL_MS) before it could be committed. */
+export const RESERVATION_EXPIRED_REASON = 'RESERVATION_EXPIRED';
+
+/** A side may hold something: it has not failed (succeeded, or not answered yet) and is not undone already. */
+const inventoryMayHold = (s: OrderState) => s.inventoryAnswer !== 'FAILED' && s.inventoryUndo !== 'DONE';
+const paymentMayHold = (s: OrderState) => s.paymentAnswer !== 'DECLINED' && s.paymentUndo !== 'DONE';
 
 /**
- * Cancels, and asks up front for the undo of every side that has not failed: a side that has not
- * answered yet may still succeed, and its service remembers the request (saga-protocol.md).
+ * Cancels, and requests the undo of every side that may hold something: one that succeeded, and one
+ * that has not answered yet (its answer may still come; its service remembers the request and answers
+ * it, saga-protocol.md). Nothing to undo (both failed) → CANCELLED, final. The reasons are the failures
+ * already known, then `trigger` (why it is cancelled now, if not a failure).
  */
-function cancel(state: OrderState, reasons: string[], now: string): OrderStreamEvent[] {
-  const requiresRefund = state.paymentAnswer !== 'DECLINED';
-  const requiresInventoryRollback = state.inventoryAnswer !== 'FAILED';
+function cancel(state: OrderState, trigger: readonly string[], now: string): OrderStreamEvent[] {
+  const requiresRefund = paymentMayHold(state);
+  const requiresInventoryRollback = inventoryMayHold(state);
+  const reasons = [...state.reasons, ...trigger.filter((r) => !state.reasons.includes(r))];
   const events: OrderStreamEvent[] = [
     { type: 'ORDER_CANCELLED', occurredAt: now, data: { reasons, requiresRefund, requiresInventoryRollback } },
   ];
@@ -95,7 +97,12 @@ export function resultIgnoredBecause(
       return state.inventoryAnswer === 'RESERVED' && state.status !== 'PENDING' ? undefined : 'unexpected';
     case 'INVENTORY_RELEASED':
       if (state.inventoryUndo === 'DONE') return 'duplicate';
-      return state.inventoryUndo === 'REQUESTED' ? undefined : 'unexpected';
+      if (state.inventoryUndo === 'REQUESTED') return undefined;
+      // Not requested: inventory released a reservation it never committed (expired) after we confirmed.
+      // Before confirmation (PENDING) it is not recorded: the ORDER_CONFIRMED, if any, is answered again.
+      return state.status === 'CONFIRMED' && state.inventoryAnswer === 'RESERVED' && !state.inventoryCommitted
+        ? undefined
+        : 'unexpected';
     case 'PAYMENT_REFUNDED':
       if (state.paymentUndo === 'DONE') return 'duplicate';
       return state.paymentUndo === 'REQUESTED' ? undefined : 'unexpected';
@@ -149,20 +156,25 @@ function decideResult(cmd: ResultReceived, state: OrderState, now: string): Orde
   const after = evolve(state, recorded);
   const events: OrderStreamEvent[] = [recorded];
   if (after.status === 'PENDING') {
-    if (cmd.eventType === 'INVENTORY_RESERVATION_FAILED')
-      events.push(...cancel(after, [inventoryFailureReason(cmd.data)], now));
-    else if (cmd.eventType === 'PAYMENT_DECLINED') events.push(...cancel(after, [paymentFailureReason(cmd.data)], now));
-    else if (after.inventoryAnswer === 'RESERVED' && after.paymentAnswer === 'APPROVED')
+    // Decide only once both sides have answered (SPEC §6 rows): a first failure is recorded and the
+    // saga waits for the other side, bounded by the saga deadline, so that two failures end CANCELLED
+    // with nothing to undo instead of requesting the undo of a side that may fail too.
+    if (after.inventoryAnswer === null || after.paymentAnswer === null) return events;
+    if (after.inventoryAnswer === 'RESERVED' && after.paymentAnswer === 'APPROVED')
       events.push({ type: 'ORDER_CONFIRMED', occurredAt: now, data: {} });
+    else events.push(...cancel(after, [], now));
   } else if (after.status === 'CONFIRMED') {
     if (cmd.eventType === 'INVENTORY_COMMITTED') events.push({ type: 'ORDER_COMPLETED', occurredAt: now, data: {} });
+    // The reservation expired before the confirmation reached inventory: nothing was sold, so the
+    // order cannot complete; refund the payment (the stock is already back).
+    else if (cmd.eventType === 'INVENTORY_RELEASED') events.push(...cancel(after, [RESERVATION_EXPIRED_REASON], now));
   } else if (
     (after.status === 'COMPENSATION_PENDING' || after.status === 'COMPENSATION_FAILED') &&
     compensationComplete(after)
   ) {
     // Every undo asked for is acknowledged (never on the first of two), or its side turned out to
-    // have failed; a late acknowledgement still completes a failed compensation. A late success
-    // needs nothing new: its undo was requested at cancellation.
+    // have failed (nothing held); a late acknowledgement still completes a failed compensation. A late
+    // success needs nothing new: its undo was requested at cancellation and its service answers it.
     events.push({ type: 'ORDER_COMPENSATED', occurredAt: now, data: {} });
   }
   return events;
