@@ -28,7 +28,9 @@ describe('npm start (embedded default)', () => {
     data.remove();
   });
 
-  it('serves, completes an order, stops on SIGTERM and keeps everything across a restart', async () => {
+  it('serves, completes an order, stops on SIGTERM and keeps everything across a restart', {
+    timeout: 240_000,
+  }, async () => {
     const first = await startProcess('all', { DATA_DIR: data.dir }, { viaNpmStart: true, timeoutMs: 90_000 });
     running.push(first);
     const { customer, admin } = first.tokens;
@@ -66,7 +68,7 @@ describe('npm start (embedded default)', () => {
     expect(await second.stop('SIGTERM')).toBe(0);
   });
 
-  it('finishes an order placed just before a SIGKILL, after the restart', async () => {
+  it('finishes an order placed just before a SIGKILL, after the restart', { timeout: 240_000 }, async () => {
     const dir = tempDataDir();
     try {
       const first = await startProcess('all', { DATA_DIR: dir.dir });
@@ -96,7 +98,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'three services as separate proc
     for (const d of dbs) await d.drop();
   });
 
-  it('completes an order across three processes and keeps it across restarts', async () => {
+  it('completes an order across three processes and keeps it across restarts', { timeout: 240_000 }, async () => {
     vhost = await createTestVhost('e2e');
     const secret = uniqueName('secret-for-e2e-tests-only-0123456789');
     const env = {

@@ -43,7 +43,10 @@ export async function startProcess(
   const [cmd, args] = viaNpmStart
     ? ['npm', ['start', '--silent']]
     : [process.execPath, ['--conditions=source', '--import', 'tsx', ENTRY, which]];
+  // npm does not pass on a SIGTERM sent to npm alone; a terminal (Ctrl-C) or a supervisor signals the whole
+  // process group, so the npm start child leads its own group and stop() signals the group.
   const child = spawn(cmd, args, {
+    detached: viaNpmStart,
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -63,7 +66,8 @@ export async function startProcess(
   child.stderr?.on('data', (d) => {
     out += d.toString();
   });
-  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  // 'close' waits for every process holding the output pipes (through npm: the platform itself) to finish.
+  const exited = once(child, 'close').then(([code]) => code as number | null);
   const expected = which === 'all' ? ['order', 'inventory', 'payment'] : [which];
   const urls: Record<string, string> = {};
   const deadline = Date.now() + timeoutMs;
@@ -94,12 +98,16 @@ export async function startProcess(
     exited,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode;
-      child.kill(signal);
-      return exited;
+      if (viaNpmStart && child.pid) process.kill(-child.pid, signal);
+      else child.kill(signal);
+      const code = await exited;
+      // Through npm the exit status is npm's (killed by the signal); the platform says how it stopped.
+      return viaNpmStart && out.includes('Commerce Platform stopped cleanly') ? 0 : code;
     },
     async kill() {
-      if (child.exitCode === null) {
-        child.kill('SIGKILL');
+      if (child.exitCode === null && child.signalCode === null) {
+        if (viaNpmStart && child.pid) process.kill(-child.pid, 'SIGKILL');
+        else child.kill('SIGKILL');
         await exited;
       }
     },

@@ -65,6 +65,7 @@ async function main(argv: string[]): Promise<void> {
       .stop()
       .then(() => {
         log.info('stopped cleanly');
+        process.stdout.write('Commerce Platform stopped cleanly\n');
         process.exit(0);
       })
       .catch((err) => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { CONSUMER_QUEUES } from '@commerce/contracts';
 import { inventoryService } from '@commerce/inventory';
 import {
   createAuthVerifier,
@@ -102,14 +103,24 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
       });
       opened.push({ name, db });
     }
-    if (embedded) {
-      // Dead letters of the in-process bus must survive a crash: they live in the order database (or the first one).
-      const dlqDb = (opened.find((o) => o.name === 'order') ?? opened[0])?.db;
-      bus = new InProcessBus({ log, deadLetterStore: dlqDb ? new DbDeadLetterStore(dlqDb) : undefined });
-    } else {
-      bus = new RabbitMqBus({ url: settings.amqpUrl!, log, serviceName: services.join('+') });
-    }
-    await bus.start();
+    // Dead letters of the in-process bus must survive a crash: they live in the order database (or the first one).
+    const dlqDb = (opened.find((o) => o.name === 'order') ?? opened[0])?.db;
+    const activeBus: MessageBus = embedded
+      ? new InProcessBus({
+          log,
+          deadLetterStore: dlqDb ? new DbDeadLetterStore(dlqDb) : undefined,
+          defaultMaxAttempts: settings.maxDeliveryAttempts,
+        })
+      : new RabbitMqBus({
+          url: settings.amqpUrl!,
+          log,
+          serviceName: services.join('+'),
+          defaultMaxAttempts: settings.maxDeliveryAttempts,
+          // The order service's operator routes list every service's dead letters, not only its own queues'.
+          deadLetterQueues: Object.values(CONSUMER_QUEUES),
+        });
+    bus = activeBus;
+    await activeBus.start();
 
     const auth = settings.authDisabled
       ? ('disabled' as const)
@@ -118,7 +129,6 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         : createAuthVerifier({ secret: settings.jwtSecret ?? embeddedSecret ?? '' });
     if (settings.authDisabled) log.warn('AUTH_DISABLED=true: every caller is treated as an admin');
 
-    const activeBus = bus;
     const prepared: { name: ServiceName; db: Database; ctx: ServiceContext; app: FastifyInstance }[] = [];
     for (const { name, db } of opened) {
       const ctx: ServiceContext = {
@@ -185,7 +195,7 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
   return {
     settings,
     services: started,
-    bus,
+    bus: bus!,
     stop: cleanup,
   };
 }

@@ -84,3 +84,13 @@ export type EventType = keyof typeof EVENTS;
 export type EventData<T extends EventType> = Static<(typeof EVENTS)[T]['data']>;
 export const EVENT_TYPES = Object.keys(EVENTS) as EventType[];
 export const SCHEMA_VERSION = 1;
+
+/**
+ * The platform's consuming queues (one per consuming service and event family; the saga's is partitioned into
+ * `order.saga.p<i>`). Operators' tooling lists their dead-letter queues `<queue>.dlq` from here.
+ */
+export const CONSUMER_QUEUES = {
+  inventory: 'inventory.order_events',
+  payment: 'payment.order_events',
+  orderSaga: 'order.saga',
+} as const;

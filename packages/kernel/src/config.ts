@@ -29,6 +29,8 @@ export interface Settings {
   outboxRetentionMs: number;
   maxDeliveryAttempts: number;
   otlpEndpoint?: string;
+  /** Where the order service's console proxy reaches the other services when they run in other processes. */
+  peerUrls: Partial<Record<'inventory' | 'payment', string>>;
 }
 
 export class ConfigError extends Error {
@@ -148,5 +150,9 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     outboxRetentionMs: int(env, 'OUTBOX_RETENTION_MS', 86_400_000, 0, 90 * 86_400_000),
     maxDeliveryAttempts: int(env, 'MAX_DELIVERY_ATTEMPTS', 5, 1, 100),
     otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']),
+    peerUrls: {
+      inventory: url(env, 'INVENTORY_URL', ['http', 'https']),
+      payment: url(env, 'PAYMENT_URL', ['http', 'https']),
+    },
   };
 }
