@@ -262,4 +262,39 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
     await handleInventoryOrderEvent(deps, { envelope: confirmed(orders[0]!) });
     expect(await stockOf(db, 'slow')).toEqual({ available: 29, reserved: 1, sold: 0 });
   });
+
+  it('expired, then ORDER_CONFIRMED: nothing committed, INVENTORY_RELEASED answered (the order must not stay CONFIRMED)', async () => {
+    await putProduct(db, clock, { productId: 'late', name: 'Late', unitPrice: 20, currency: 'EUR', stock: 5 });
+    const orderId = randomUUID();
+    await handleInventoryOrderEvent(deps, {
+      envelope: created(orderId, [{ productId: 'late', quantity: 2, unitPrice: 20 }]),
+    });
+    clock = new Date(clock.getTime() + TTL);
+    expect(await sweepExpiredReservations(deps)).toBeGreaterThanOrEqual(1);
+    expect((await readReservation(db, orderId))?.status).toBe('EXPIRED');
+    const confirm = confirmed(orderId);
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await handleInventoryOrderEvent(deps, { envelope: confirm, traceparent });
+    expect(await stockOf(db, 'late')).toEqual({ available: 5, reserved: 0, sold: 0 });
+    expect((await readReservation(db, orderId))?.status).toBe('EXPIRED');
+    const rows = await outboxFor(db, orderId);
+    // reserved, the sweeper's release, then the answer to the confirmation
+    expect(rows.map((r) => r.routing_key)).toEqual(['inventory.reserved', 'inventory.released', 'inventory.released']);
+    expect(rows[2]).toMatchObject({ exchange: 'inventory_events', traceparent });
+    expect(rows[2]!.envelope).toMatchObject({
+      eventType: 'INVENTORY_RELEASED',
+      causationId: confirm.eventId,
+      source: 'inventory',
+      orderId,
+      data: {},
+    });
+    // a redelivered confirmation (same message id) answers nothing more
+    await handleInventoryOrderEvent({ ...deps, dedup: new MemoryDedupCache() }, { envelope: confirm });
+    expect(await outboxFor(db, orderId)).toHaveLength(3);
+    const kinds = await db.query<{ kind: string }>('SELECT kind FROM stock_movements WHERE order_id = $1 ORDER BY id', [
+      orderId,
+    ]);
+    expect(kinds.rows.map((r) => r.kind)).toEqual(['reservation', 'expiry']);
+    expect(await movementsSum(db, 'late')).toEqual(await stockOf(db, 'late'));
+  });
 });

@@ -132,7 +132,12 @@ export function decideInventory(command: InventoryCommand, state: InventoryOrder
       };
     }
     case 'commit': {
-      // No reservation, or already committed/released/expired: nothing to commit (saga-protocol.md).
+      // Released already (expired by the sweeper, released, undone before the request): nothing to commit,
+      // and the order must not stay CONFIRMED for ever; answer INVENTORY_RELEASED so that the saga cancels
+      // it and refunds the payment (saga-protocol.md). No reservation (cannot follow a RESERVED answer) or
+      // already committed: nothing to do.
+      if (r && (r.status === 'EXPIRED' || r.status === 'RELEASED' || r.status === 'UNDONE_BEFORE_REQUEST'))
+        return { stock: [], reply: released() };
       if (!r || r.status !== 'RESERVED') return NOTHING;
       return {
         stock: linesChange(r.lines, 'commit', (q) => [0, -q, q]),

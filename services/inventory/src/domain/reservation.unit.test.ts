@@ -114,8 +114,29 @@ describe('commit (ORDER_CONFIRMED)', () => {
     expect(d.stock[0]).toEqual({ productId: 'a', kind: 'commit', deltaAvailable: 0, deltaReserved: -3, deltaSold: 3 });
     expect(d.reply?.eventType).toBe('INVENTORY_COMMITTED');
   });
-  it.each(['COMMITTED', 'RELEASED', 'EXPIRED', 'UNDONE_BEFORE_REQUEST'] as const)('no effect when %s', (s) => {
-    expect(decideInventory({ type: 'commit' }, state({ reservation: reservation(s) }))).toEqual({ stock: [] });
+  it('no effect when already COMMITTED (a second confirmation)', () => {
+    expect(decideInventory({ type: 'commit' }, state({ reservation: reservation('COMMITTED') }))).toEqual({
+      stock: [],
+    });
+  });
+  it.each(['EXPIRED', 'RELEASED', 'UNDONE_BEFORE_REQUEST'] as const)(
+    '%s: commits nothing and answers INVENTORY_RELEASED so that the order does not stay CONFIRMED',
+    (s) => {
+      expect(decideInventory({ type: 'commit' }, state({ reservation: reservation(s) }))).toEqual({
+        stock: [],
+        reply: { eventType: 'INVENTORY_RELEASED', data: {} },
+      });
+    },
+  );
+  it('expired by the sweeper, then confirmed: stock back once, the confirmation answered released', () => {
+    const expired = decideInventory(
+      { type: 'expire', now: new Date(now.getTime() + 60_000) },
+      state({ reservation: reservation('RESERVED') }),
+    );
+    const confirm = decideInventory({ type: 'commit' }, state({ reservation: expired.reservation ?? null }));
+    expect(confirm.stock).toEqual([]);
+    expect(confirm.reservation).toBeUndefined();
+    expect(confirm.reply?.eventType).toBe('INVENTORY_RELEASED');
   });
   it('no effect without a reservation', () => {
     expect(decideInventory({ type: 'commit' }, state())).toEqual({ stock: [] });
