@@ -2,11 +2,14 @@
  * One command to run it (issue 7): the embedded default through `npm start`, a restart that keeps everything,
  * an order in flight during a SIGKILL, and the three services as separate processes on the real servers.
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   http,
   type PlatformProcess,
   placeOrder,
+  ROOT,
   startProcess,
   tempDataDir,
   token,
@@ -45,6 +48,15 @@ describe('npm start (embedded default)', () => {
     expect(stockBefore).toMatchObject({ available: 998, reserved: 0, sold: 2 });
     const balanceBefore = (await http('GET', `${first.urls.payment}/customers/demo-customer`, customer)).body;
     expect(balanceBefore.balance).toBe(1_000_000 - 3998);
+
+    // The CLI reaches the embedded data through the running platform, with a token from the secret under DATA_DIR.
+    const audit = spawnSync(
+      process.execPath,
+      [join(ROOT, 'apps/platform/bin/commerce.mjs'), 'audit', '--json', '--url', first.urls.order!],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? '', DATA_DIR: data.dir }, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(audit.status, audit.stderr).toBe(0);
+    expect(JSON.parse(audit.stdout)).toMatchObject({ ok: true, counts: { orders: 1, final: 1 } });
 
     expect(await first.stop('SIGTERM')).toBe(0);
 

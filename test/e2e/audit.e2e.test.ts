@@ -1,0 +1,120 @@
+/**
+ * `commerce audit` (issue 7, SPEC §9): exit 0 on a consistent platform; exit 1 naming the product, the customer and
+ * the order after a test corrupts a stock row, a balance and an order's status directly in the databases.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, expect, it } from 'vitest';
+import {
+  http,
+  type PlatformProcess,
+  placeOrder,
+  ROOT,
+  startProcess,
+  token,
+  waitForFinal,
+} from '../support/platform.js';
+import { createTestVhost, describeWith, freshDatabaseUrl, REDIS_URL, uniqueName } from '../support/services.js';
+
+function audit(env: Record<string, string>, ...args: string[]) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'apps/platform/bin/commerce.mjs'), 'audit', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+async function sql(url: string, text: string, params: unknown[]) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(text, params);
+  } finally {
+    await c.end();
+  }
+}
+
+describeWith(['postgres', 'rabbitmq', 'redis'], 'commerce audit', () => {
+  const dbs = ['order', 'inventory', 'payment'].map((s) => freshDatabaseUrl(`audit_${s}`));
+  const running: PlatformProcess[] = [];
+  let vhost: Awaited<ReturnType<typeof createTestVhost>>;
+  afterAll(async () => {
+    for (const p of running) await p.kill();
+    await vhost?.drop();
+    for (const d of dbs) await d.drop();
+  });
+
+  it('passes on a consistent platform and names every corrupted row', { timeout: 180_000 }, async () => {
+    vhost = await createTestVhost('audit');
+    const secret = uniqueName('secret-for-audit-tests-only-0123456789');
+    const dbEnv = {
+      ORDER_DATABASE_URL: dbs[0]!.url,
+      INVENTORY_DATABASE_URL: dbs[1]!.url,
+      PAYMENT_DATABASE_URL: dbs[2]!.url,
+    };
+    const env = { JWT_SECRET: secret, AMQP_URL: vhost.url, REDIS_URL, ...dbEnv };
+    const procs = await Promise.all((['inventory', 'payment', 'order'] as const).map((s) => startProcess(s, env)));
+    running.push(...procs);
+    const [inv, pay, ord] = procs.map((p) => Object.values(p.urls)[0]!);
+    const admin = await token(secret, 'ops', 'admin');
+    const bob = await token(secret, 'bob', 'customer');
+    expect(
+      (await http('PUT', `${inv}/products/sku-a`, admin, { name: 'A', unitPrice: 100, currency: 'EUR', stock: 5 }))
+        .status,
+    ).toBe(200);
+    expect((await http('PUT', `${pay}/customers/bob`, admin, { balance: 5000, currency: 'EUR' })).status).toBe(200);
+
+    const completed = await placeOrder(ord!, bob, {
+      customerId: 'bob',
+      currency: 'EUR',
+      items: [{ productId: 'sku-a', quantity: 2, unitPrice: 100 }],
+    });
+    // Out of stock after payment succeeds: cancelled and refunded.
+    const compensated = await placeOrder(ord!, bob, {
+      customerId: 'bob',
+      currency: 'EUR',
+      items: [{ productId: 'sku-a', quantity: 9, unitPrice: 100 }],
+    });
+    expect((await waitForFinal(ord!, bob, completed)).status).toBe('COMPLETED');
+    expect((await waitForFinal(ord!, bob, compensated)).status).toBe('COMPENSATED');
+
+    const clean = audit(dbEnv);
+    expect(clean.out).toMatch(/OK: every invariant holds/);
+    expect(clean.code).toBe(0);
+    const asJson = audit(dbEnv, '--json');
+    expect(JSON.parse(asJson.out)).toMatchObject({ ok: true, breaches: [], counts: { orders: 2, final: 2 } });
+
+    await sql(dbs[1]!.url, 'UPDATE products SET available = available + 5 WHERE product_id = $1', ['sku-a']);
+    await sql(dbs[2]!.url, 'UPDATE accounts SET balance = balance - 7 WHERE customer_id = $1', ['bob']);
+    await sql(dbs[0]!.url, "UPDATE orders SET status = 'CANCELLED' WHERE order_id = $1", [completed]);
+
+    const broken = audit(dbEnv);
+    expect(broken.code).toBe(1);
+    expect(broken.out).toMatch(/BREACH invariant 2: product sku-a/);
+    expect(broken.out).toMatch(/BREACH invariant 3: customer bob/);
+    expect(broken.out).toContain(`order ${completed} is CANCELLED but still holds stock`);
+    const report = JSON.parse(audit(dbEnv, '--json').out);
+    expect(report.ok).toBe(false);
+    expect(
+      report.breaches.map(
+        (b: { productId?: string; customerId?: string; orderId?: string }) => b.productId ?? b.customerId ?? b.orderId,
+      ),
+    ).toEqual(expect.arrayContaining(['sku-a', 'bob', completed]));
+  });
+
+  it('says what is wrong with bad arguments and unreachable databases', () => {
+    const bad = audit({}, '--max-age-ms', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.out).toMatch(/--max-age-ms: expected a whole number/);
+    const down = audit({
+      ORDER_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/x',
+      INVENTORY_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/y',
+      PAYMENT_DATABASE_URL: 'postgres://postgres@127.0.0.1:1/z',
+    });
+    expect(down.code).toBe(2);
+    expect(down.out).toMatch(/cannot reach database x/);
+  });
+});
