@@ -102,6 +102,13 @@ export class PgDatabase implements Database {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;
+      // A checked-out client has no pool listener: a server-side termination (pg_terminate_backend, restart)
+      // arriving between queries would be an unhandled 'error' event and kill the process.
+      const onError = (err: Error) => {
+        broken = true;
+        this.opts.log?.warn({ err: err.message }, 'database connection lost inside a transaction');
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const tx: Queryable = {
@@ -114,11 +121,13 @@ export class PgDatabase implements Database {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        broken = isConnectionError(err);
+        broken = broken || isConnectionError(err);
         if (!broken) await client.query('ROLLBACK').catch(() => {});
         if (isRetryableTxError(err) && attempt < 5) continue;
         throw err;
       } finally {
+        // A broken client is destroyed by the pool and may still report its error: keep listening to it.
+        if (!broken) client.off('error', onError);
         client.release(broken);
       }
     }
