@@ -112,7 +112,8 @@ export async function runAudit(
         amount: number;
         refunded_amount: number;
         status: string;
-      }>('SELECT order_id, customer_id, amount, refunded_amount, status FROM payments')
+        reason: string | null;
+      }>('SELECT order_id, customer_id, amount, refunded_amount, status, reason FROM payments')
     ).rows,
     twice: (
       await tx.query<{ order_id: string; kind: string; n: number }>(
@@ -165,10 +166,14 @@ export async function runAudit(
 
   // 3. Money is conserved: the ledger explains every balance, and what was taken is what the orders hold.
   const moneyLedger = new Map(pay.ledger.map((l) => [l.customer_id, l]));
+  // A payment undone before it was requested (rollback first, ORDER_CREATED late) records the order's amount but
+  // never took any money: it holds nothing.
+  const takenBy = (p: (typeof pay.payments)[number]) =>
+    p.status === 'APPROVED' || (p.status === 'REFUNDED' && p.reason !== 'UNDONE_BEFORE_REQUEST')
+      ? p.amount - p.refunded_amount
+      : 0;
   const held = new Map<string, number>();
-  for (const p of pay.payments)
-    if (p.status === 'APPROVED' || p.status === 'REFUNDED')
-      held.set(p.customer_id, (held.get(p.customer_id) ?? 0) + p.amount - p.refunded_amount);
+  for (const p of pay.payments) held.set(p.customer_id, (held.get(p.customer_id) ?? 0) + takenBy(p));
   for (const a of pay.accounts) {
     const l = moneyLedger.get(a.customer_id);
     if (Number(l?.total ?? 0) !== a.balance)
@@ -191,8 +196,7 @@ export async function runAudit(
   for (const o of order.orders) {
     const r = reservations.get(o.order_id);
     const p = payments.get(o.order_id);
-    const holdsMoney =
-      p !== undefined && (p.status === 'APPROVED' || p.amount - p.refunded_amount > 0) && p.status !== 'DECLINED';
+    const holdsMoney = p !== undefined && (p.status === 'APPROVED' || takenBy(p) > 0);
     if (o.status === 'COMPLETED') {
       if (r?.status !== 'COMMITTED')
         breaches.push({
