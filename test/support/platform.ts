@@ -134,6 +134,7 @@ export async function http(
   bearer: string | undefined,
   body?: unknown,
   headers: Record<string, string> = {},
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response fields directly
 ): Promise<{ status: number; body: any; headers: Headers }> {
   const res = await fetch(url, {
     method,

@@ -279,7 +279,14 @@ describeWith(['postgres'], 'event store on PostgreSQL', () => {
       expect(await readAll(db, LOG_START, 10)).toEqual([]);
       release();
       await slow;
-      const after = await readAll(db, LOG_START, 10);
+      // Other transactions on the same cluster (parallel tests) may hold the horizon back a little longer: wait for it.
+      const after = await waitFor(
+        async () => {
+          const events = await readAll(db, LOG_START, 10);
+          return events.length >= 2 ? events : undefined;
+        },
+        { what: 'both events to be readable' },
+      );
       expect(after.map((e) => e.streamId)).toEqual(['slow', 'fast']);
       expect(after[0]?.globalPosition).toBeLessThan(fast?.globalPosition ?? 0);
     } finally {

@@ -138,7 +138,7 @@ export function decideInventory(command: InventoryCommand, state: InventoryOrder
       // already committed: nothing to do.
       if (r && (r.status === 'EXPIRED' || r.status === 'RELEASED' || r.status === 'UNDONE_BEFORE_REQUEST'))
         return { stock: [], reply: released() };
-      if (!r || r.status !== 'RESERVED') return NOTHING;
+      if (r?.status !== 'RESERVED') return NOTHING;
       return {
         stock: linesChange(r.lines, 'commit', (q) => [0, -q, q]),
         reservation: { ...r, status: 'COMMITTED' },
@@ -163,7 +163,7 @@ export function decideInventory(command: InventoryCommand, state: InventoryOrder
       return { stock: [], reply: released() };
     }
     case 'expire': {
-      if (!r || r.status !== 'RESERVED' || r.expiresAt.getTime() > command.now.getTime()) return NOTHING;
+      if (r?.status !== 'RESERVED' || r.expiresAt.getTime() > command.now.getTime()) return NOTHING;
       return {
         stock: linesChange(r.lines, 'expiry', (q) => [q, -q, 0]),
         reservation: { ...r, status: 'EXPIRED' },
