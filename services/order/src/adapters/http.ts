@@ -1,6 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Currency, EntityId, OrderItem, Uuid } from '@commerce/contracts';
-import { currentTraceparent, HttpProblem, mayActFor, type Principal, readStream, typed } from '@commerce/kernel';
+import {
+  currentTraceparent,
+  HttpProblem,
+  mayActFor,
+  type Principal,
+  ProblemSchema,
+  readStream,
+  typed,
+} from '@commerce/kernel';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type OrderDeps, streamIdOf } from '../application/orderChanges.js';
@@ -52,18 +60,6 @@ const OrderEventSchema = Type.Object({
   occurredAt: Type.String({ format: 'date-time' }),
   data: Type.Unknown(),
 });
-const Problem = Type.Object(
-  {
-    type: Type.String(),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.String(),
-    errors: Type.Optional(
-      Type.Array(Type.Object({ field: Type.String(), message: Type.String(), in: Type.Optional(Type.String()) })),
-    ),
-  },
-  { additionalProperties: true },
-);
 const OrderIdParams = Type.Object({ orderId: Uuid });
 const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
@@ -77,7 +73,7 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Problem]));
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 /** The caller's W3C trace context, or a new one: every message this request causes carries it. */
