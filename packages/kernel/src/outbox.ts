@@ -34,17 +34,20 @@ export async function enqueueOutbox(tx: Queryable, messages: readonly OutgoingMe
     envelope: m.envelope,
     traceparent: m.traceparent ?? currentTraceparent() ?? null,
   }));
+  // One round trip: the insert and the wake-up NOTIFY (payload constant, so that PostgreSQL folds the notifications
+  // of one transaction; it is delivered at commit and dropped on rollback).
   await tx.query(
-    `INSERT INTO outbox (message_id, exchange, routing_key, partition_key, envelope, traceparent)
-     SELECT (x.m->'envelope'->>'eventId')::uuid, x.m->>'exchange', x.m->>'routingKey', x.m->'envelope'->>'orderId',
-            x.m->'envelope', x.m->>'traceparent'
-       FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(m, ord)
-      ORDER BY x.ord
-     ON CONFLICT (message_id) DO NOTHING`,
-    [JSON.stringify(docs)],
+    `WITH inserted AS (
+       INSERT INTO outbox (message_id, exchange, routing_key, partition_key, envelope, traceparent)
+       SELECT (x.m->'envelope'->>'eventId')::uuid, x.m->>'exchange', x.m->>'routingKey', x.m->'envelope'->>'orderId',
+              x.m->'envelope', x.m->>'traceparent'
+         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(m, ord)
+        ORDER BY x.ord
+       ON CONFLICT (message_id) DO NOTHING
+       RETURNING 1)
+     SELECT pg_notify($2, 'enqueued') FROM (SELECT count(*) FROM inserted) AS done`,
+    [JSON.stringify(docs), OUTBOX_CHANNEL],
   );
-  // Payload 'enqueued' (constant, so that PostgreSQL folds the notifications of one transaction).
-  await tx.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, 'enqueued']);
 }
 
 export interface OutboxStatus {

@@ -52,6 +52,8 @@ describeWith(['postgres'], 'order API on PostgreSQL', () => {
       reasons: [],
     });
     expect(Date.parse(got.json().createdAt)).not.toBeNaN();
+    // The 202 answer is built from the state just projected: it must be exactly what the row reads back.
+    expect(order).toEqual(got.json());
 
     const events = await get(`/orders/${order.orderId}/events`);
     expect(events.statusCode).toBe(200);

@@ -54,6 +54,25 @@ function toView(r: OrderRow): OrderView {
 const COLUMNS = `order_id::text AS order_id, customer_id, status, currency, items, total_amount, inventory_status,
   payment_status, reasons, version, created_at, updated_at`;
 
+/** The API view of a folded state: exactly what projectOrder writes and findOrder reads back. */
+export function viewOf(orderId: string, s: OrderState): OrderView | undefined {
+  if (s.status === null || s.createdAt === null || s.customerId === null || s.currency === null) return undefined;
+  return toView({
+    order_id: orderId,
+    customer_id: s.customerId,
+    status: s.status,
+    currency: s.currency,
+    items: s.items,
+    total_amount: s.totalAmount,
+    inventory_status: inventoryStatusOf(s),
+    payment_status: paymentStatusOf(s),
+    reasons: s.reasons,
+    version: s.version,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt ?? s.createdAt,
+  });
+}
+
 /** Writes the order's row from its folded state; never moves a row back to an older version. */
 export async function projectOrder(tx: Queryable, orderId: string, s: OrderState): Promise<void> {
   if (s.status === null || s.createdAt === null) return;

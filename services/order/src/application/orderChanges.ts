@@ -13,7 +13,7 @@ import {
 } from '@commerce/kernel';
 import { projectOrder } from '../adapters/readModel.js';
 import { clearDeadline, setDeadline } from '../adapters/sagaDeadlines.js';
-import { fold, type OrderState, type OrderStreamEvent } from '../domain/index.js';
+import { fold, initialState, type OrderState, type OrderStreamEvent } from '../domain/index.js';
 
 /** What the order service's application code needs; ServiceContext provides all of it. */
 export interface OrderDeps {
@@ -37,6 +37,8 @@ export interface Cause {
   result?: { eventId: string; eventType: string; source: string };
   /** Record this message in the inbox in the same transaction (saga consumer). */
   inbox?: { consumer: string; messageId: string };
+  /** The stream is known to be new (an id just made): nothing to load. A wrong guess fails the append. */
+  newStream?: boolean;
 }
 
 export interface OrderChange {
@@ -70,7 +72,7 @@ export async function changeOrderIn(
 ): Promise<OrderChange> {
   // The inbox row first: a concurrent duplicate waits here until the first delivery commits.
   const fresh = cause.inbox ? await recordInbox(tx, cause.inbox.consumer, cause.inbox.messageId) : true;
-  const before = await loadOrder(tx, orderId);
+  const before = cause.newStream ? initialState() : await loadOrder(tx, orderId);
   if (!fresh) return { before, state: before, appended: [], duplicate: true };
   const now = deps.now();
   const events = decide(before, now.toISOString());

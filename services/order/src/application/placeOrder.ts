@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { OrderItem } from '@commerce/contracts';
 import { claimIdempotencyKey } from '../adapters/idempotencyKeys.js';
-import { findOrder, type OrderView } from '../adapters/readModel.js';
+import { findOrder, type OrderView, viewOf } from '../adapters/readModel.js';
 import { decideOrder } from '../domain/index.js';
 import { changeOrderIn, type OrderDeps, retryOnConflict } from './orderChanges.js';
 
@@ -58,14 +58,15 @@ export async function placeOrder(deps: OrderDeps, req: PlaceOrderRequest): Promi
           return { kind: 'replayed', order };
         }
       }
-      await changeOrderIn(
+      const change = await changeOrderIn(
         tx,
         deps,
         orderId,
         (state, now) => decideOrder({ type: 'PlaceOrder', orderId, ...body }, state, now),
-        { causationId: null, traceparent: req.traceparent },
+        { causationId: null, traceparent: req.traceparent, newStream: true },
       );
-      const order = await findOrder(tx, orderId);
+      // Answered from the state just projected: the same view a read of the row would give.
+      const order = viewOf(orderId, change.state);
       if (!order) throw new Error(`order ${orderId} was not projected`);
       return { kind: 'created', order };
     }),
