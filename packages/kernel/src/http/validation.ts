@@ -37,9 +37,16 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
     throw new Error(`${method} ${url}: the ${httpPart} schema must be a TypeBox schema (Type.Object(...) etc.)`);
   const check = TypeCompiler.Compile(schema);
   return (input: unknown) => {
-    let value = Value.Default(schema, Value.Clone(input));
-    if (httpPart !== 'body') value = Value.Convert(schema, value);
-    if (check.Check(value)) return { value };
+    let value: unknown;
+    try {
+      value = Value.Default(schema, Value.Clone(input));
+      if (httpPart !== 'body') value = Value.Convert(schema, value);
+      if (check.Check(value)) return { value };
+    } catch (err) {
+      // TypeBox walks values recursively: JSON nested thousands of levels deep overflows the stack (a 500 before).
+      if (!(err instanceof RangeError)) throw err;
+      return { error: [{ instancePath: '', message: 'nested too deeply' }] as unknown as Error };
+    }
     const issues: ValidationIssue[] = [];
     for (const e of check.Errors(value)) issues.push({ instancePath: e.path, message: e.message });
     return { error: issues as unknown as Error };
