@@ -39,9 +39,15 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
   return (input: unknown) => {
     let value: unknown;
     try {
+      const early = httpPart === 'body' ? [] : looseIntegers(schema, input);
+      if (early.length) return { error: early as unknown as Error };
       value = Value.Default(schema, Value.Clone(input));
       if (httpPart !== 'body') value = Value.Convert(schema, value);
-      if (check.Check(value)) return { value };
+      if (check.Check(value)) {
+        const nul = nulCharacters(value, '');
+        if (nul.length) return { error: nul as unknown as Error };
+        return { value };
+      }
     } catch (err) {
       // TypeBox walks values recursively: JSON nested thousands of levels deep overflows the stack (a 500 before).
       if (!(err instanceof RangeError)) throw err;
@@ -52,6 +58,32 @@ export const validatorCompiler: FastifySchemaCompiler<TSchema> = ({ schema, http
     return { error: issues as unknown as Error };
   };
 };
+
+/**
+ * Query and path integers must be written as integers: TypeBox's conversion reads `1e400` or `5abc` as a number
+ * prefix (1, 5) and the request would pass with a value the caller never wrote.
+ */
+function looseIntegers(schema: TSchema, input: unknown): ValidationIssue[] {
+  const props = (schema as { properties?: Record<string, TSchema> }).properties;
+  if (!props || typeof input !== 'object' || input === null) return [];
+  const issues: ValidationIssue[] = [];
+  for (const [key, sub] of Object.entries(props)) {
+    const v = (input as Record<string, unknown>)[key];
+    if ((sub as { type?: string }).type === 'integer' && typeof v === 'string' && !/^-?\d{1,16}$/.test(v))
+      issues.push({ instancePath: `/${key}`, message: 'Expected integer' });
+  }
+  return issues;
+}
+
+/** PostgreSQL text and jsonb cannot hold U+0000: a string carrying it is refused here, not as a 500 at INSERT. */
+function nulCharacters(value: unknown, path: string): ValidationIssue[] {
+  if (typeof value === 'string')
+    return value.includes('\u0000') ? [{ instancePath: path, message: 'must not contain NUL (U+0000)' }] : [];
+  if (typeof value !== 'object' || value === null) return [];
+  const issues: ValidationIssue[] = [];
+  for (const [k, v] of Object.entries(value)) issues.push(...nulCharacters(v, `${path}/${k}`));
+  return issues;
+}
 
 /** Fastify's validation error → one entry per bad field (the first thing wrong with it). */
 export function fieldErrors(validation: readonly ValidationIssue[], context: string | undefined): FieldError[] {
