@@ -172,3 +172,53 @@ export async function waitForFinal(orderUrl: string, bearer: string, orderId: st
     { timeoutMs, intervalMs: 100, what: `order ${orderId} to reach a final status` },
   );
 }
+
+/** Polls until the order has exactly `status` (e.g. a non-final CONFIRMED, or COMPENSATED after a detour). */
+export async function waitForStatus(
+  orderUrl: string,
+  bearer: string,
+  orderId: string,
+  status: string,
+  timeoutMs = 30_000,
+) {
+  return waitFor(
+    async () => {
+      const r = await http('GET', `${orderUrl}/orders/${orderId}`, bearer);
+      return r.status === 200 && r.body.status === status ? r.body : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: `order ${orderId} to reach ${status}` },
+  );
+}
+
+/** The event types of an order's stream, oldest first (GET /orders/{id}/events). */
+export async function orderEventTypes(orderUrl: string, bearer: string, orderId: string): Promise<string[]> {
+  const r = await http('GET', `${orderUrl}/orders/${orderId}/events`, bearer);
+  if (r.status !== 200)
+    throw new Error(`GET /orders/${orderId}/events answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return (r.body as { type: string }[]).map((e) => e.type);
+}
+
+/** Runs `commerce <args>` (the operator CLI) with only PATH and `env`; resolves with exit code and output. */
+export async function runCommerce(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 120_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'apps/platform/bin/commerce.mjs'), ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d) => {
+    stderr += d.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = await once(child, 'close');
+  clearTimeout(timer);
+  return { code: code as number | null, stdout, stderr };
+}
