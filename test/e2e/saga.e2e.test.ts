@@ -420,22 +420,29 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
     timeout: 120_000,
   }, async () => {
     const f = await fixture(20, 10_000);
+    const poor = await fixture(5, 50); // its late answer will be a decline
     expect(await svc.payment.stop('SIGTERM')).toBe(0);
     const orders = [await f.order(1), await f.order(2), await f.order(3)];
-    for (const id of orders) {
+    const declined = await poor.order(1);
+    let last: unknown;
+    for (const id of [...orders, declined]) {
       const o = await waitFor(
         async () => {
-          const r = await http('GET', `${url('order')}/orders/${id}`, f.bearer);
+          const r = await http('GET', `${url('order')}/orders/${id}`, admin);
+          last = r.body;
           return r.body.status === 'COMPENSATION_PENDING' && r.body.inventory.status === 'RELEASED'
             ? r.body
             : undefined;
         },
         { timeoutMs: SAGA_TIMEOUT_MS + 20_000, intervalMs: 100, what: `order ${id} timed out and released` },
-      );
+      ).catch((err) => {
+        throw new Error(`${(err as Error).message}; order ${JSON.stringify(last)}`);
+      });
       expect(o.reasons[0]).toMatch(/^SAGA_TIMEOUT/);
       expect(o.payment.status).toBe('PENDING');
     }
     expect(await f.stock()).toEqual({ available: 20, reserved: 0, sold: 0 });
+    expect(await poor.stock()).toEqual({ available: 5, reserved: 0, sold: 0 });
 
     svc.payment = await startProcess('payment', env);
     running.push(svc.payment);
@@ -465,6 +472,27 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
     expect(await f.balance()).toBe(10_000);
     expect(await f.stock()).toEqual({ available: 20, reserved: 0, sold: 0 });
 
+    // A late failure completes the undo of its side: nothing was taken, so nothing is refunded.
+    const final = await waitForStatus(url('order'), poor.bearer, declined, 'COMPENSATED', 60_000);
+    expect(final.payment.status).toBe('DECLINED');
+    const detour = (await poor.events(declined)).includes('ORDER_COMPENSATION_FAILED')
+      ? ['ORDER_COMPENSATION_FAILED']
+      : [];
+    expectStream(await poor.events(declined), [
+      'ORDER_CREATED',
+      'INVENTORY_RESERVED',
+      'ORDER_CANCELLED',
+      'ORDER_COMPENSATION_STARTED',
+      ['ORDER_PAYMENT_ROLLBACK_REQUESTED', 'ORDER_INVENTORY_ROLLBACK_REQUESTED'],
+      'INVENTORY_RELEASED',
+      ...detour,
+      'PAYMENT_DECLINED',
+      'ORDER_COMPENSATED',
+    ]);
+    expect((await poor.payment(declined)).body).toMatchObject({ amount: 500, status: 'DECLINED', refundedAmount: 0 });
+    expect(await poor.balance()).toBe(50);
+    expect(await poor.stock()).toEqual({ available: 5, reserved: 0, sold: 0 });
+
     // Every order of this file is final: the audit over the three databases finds nothing.
     const audit = await runCommerce(['audit', '--json'], {
       ORDER_DATABASE_URL: dbs[0]!.url,
@@ -474,6 +502,6 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
     const report = JSON.parse(audit.stdout);
     expect(report).toMatchObject({ ok: true, breaches: [], counts: { inFlight: 0 } });
-    expect(report.counts.orders).toBeGreaterThanOrEqual(10);
+    expect(report.counts.orders).toBeGreaterThanOrEqual(orders.length + 1);
   });
 });
