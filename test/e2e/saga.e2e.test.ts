@@ -30,7 +30,8 @@ import {
   waitFor,
 } from '../support/services.js';
 
-const SAGA_TIMEOUT_MS = 3000;
+/** Short, so that the timeout cases are quick; long enough that a busy 2-core machine answers in time otherwise. */
+const SAGA_TIMEOUT_MS = 5000;
 
 /** Two or more chains of events racing each other: each keeps its own order, any interleaving of them. */
 interface Interleaved {
