@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
-import { http, type PlatformProcess, runCommerce, startProcess, token } from '../support/platform.js';
+import { http, orderEventTypes, type PlatformProcess, runCommerce, startProcess, token } from '../support/platform.js';
 import {
   createTestVhost,
   describeWith,
@@ -250,6 +250,25 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga under load (two orde
     expect(results.some((r) => JSON.stringify(r.final.reasons).includes('OUT_OF_STOCK'))).toBe(true);
     expect(results.some((r) => JSON.stringify(r.final.reasons).includes('PRICE_MISMATCH'))).toBe(true);
     expect(results.some((r) => JSON.stringify(r.final.reasons).includes('INSUFFICIENT_FUNDS'))).toBe(true);
+    // Each stream ends in its final event and holds no event type twice (no result or step applied twice).
+    const lastEvent: Record<string, string> = {
+      COMPLETED: 'ORDER_COMPLETED',
+      CANCELLED: 'ORDER_CANCELLED',
+      COMPENSATED: 'ORDER_COMPENSATED',
+    };
+    let checked = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, w) => {
+        while (checked < results.length) {
+          const r = results[checked++]!;
+          const types = await orderEventTypes(orderUrls[w % 2]!, admin, r.orderId);
+          const where = `order ${r.orderId} (seed ${seed}): ${types.join(', ')}`;
+          expect(types[0], where).toBe('ORDER_CREATED');
+          expect(types.at(-1), where).toBe(lastEvent[r.final.status as string]);
+          expect(new Set(types).size, where).toBe(types.length);
+        }
+      }),
+    );
     // Both order processes still share the partitions.
     expect(leases).toHaveLength(2);
 
