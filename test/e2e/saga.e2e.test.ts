@@ -285,6 +285,9 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
       const pending = await http('GET', `${url('order')}/orders/${orderId}`, f.bearer);
       expect(pending.body).toMatchObject({ status: 'PENDING', inventory: { status: 'PENDING' } });
       expect(await f.balance()).toBe(8000);
+      // Someone else's order does not exist for them (SPEC §4: 404, not 403), and stays PENDING.
+      const stranger = await token(secret, uniqueName('stranger'), 'customer');
+      expect((await http('POST', `${url('order')}/orders/${orderId}/cancel`, stranger)).status).toBe(404);
       const cancel = await http('POST', `${url('order')}/orders/${orderId}/cancel`, f.bearer);
       expect(cancel.status).toBe(202);
       // The refund completes while inventory is still held: the order waits for the inventory side too.
@@ -292,6 +295,8 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
       expect((await http('GET', `${url('order')}/orders/${orderId}`, f.bearer)).body.status).toBe(
         'COMPENSATION_PENDING',
       );
+      // Already cancelled, though not final yet: a second cancel is refused.
+      expect((await http('POST', `${url('order')}/orders/${orderId}/cancel`, f.bearer)).status).toBe(409);
     } finally {
       await lock.release();
     }
