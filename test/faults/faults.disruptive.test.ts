@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { placeOrder, token, waitForFinal } from '../support/platform.js';
 import { describeWith } from '../support/services.js';
 import {
   allowDatabase,
@@ -67,6 +68,9 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
   /** Orders the order service never heard of (rollback before create): their results are dead-lettered by the saga. */
   const phantomOrders = new Set<string>();
   const blocked = new Set<string>();
+  /** Audit breaches and dead letters a failed scenario already reported (keys), so later ones are judged alone. */
+  const reportedBreaches = new Set<string>();
+  const reportedLetters = new Set<string>();
   let rabbitStopped = false;
 
   beforeAll(async () => {
@@ -93,6 +97,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
   async function scenario(
     name: string,
     inject: (load: LoadGenerator, elapsed: () => number) => Promise<string[]>,
+    { expectCompletions = true } = {},
   ): Promise<void> {
     const ordersBefore = await orderCount(p);
     const lettersBefore = (await deadLetters(p.vhost.vhost)).length;
@@ -107,8 +112,24 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
       .map((c) => `${c.name} (pid ${c.pid}) exited with ${c.code}:\n${c.output.slice(-6000)}`)
       .join('\n');
     for (const c of crashes) await p.restart(c.name);
-    const settleMs = await settle(p, ids);
+    // A scenario that does not settle is still measured and audited (its figures name what is stuck).
+    let settleError = '';
+    const settleMs = await settle(p, ids).catch((err: Error) => {
+      settleError = err.message;
+      return -1;
+    });
     const audit = await commerceAudit(p);
+    // Breaches already reported by an earlier (failed) scenario are not counted again: each scenario answers for
+    // what it added. The earlier scenario has failed already.
+    const breachKey = (b: {
+      invariant: number;
+      message: string;
+      orderId?: string;
+      productId?: string;
+      customerId?: string;
+    }) => `${b.invariant}:${b.orderId ?? ''}:${b.productId ?? ''}:${b.customerId ?? ''}:${b.orderId ? '' : b.message}`;
+    const newBreaches = audit.report.breaches.filter((b) => !reportedBreaches.has(breachKey(b)));
+    for (const b of audit.report.breaches) reportedBreaches.add(breachKey(b));
     const dups = await duplicateEffects(p);
     const statuses = await orderStatuses(p, ids);
     // The DLQ publish of a poison message may still be on its way: wait for every one we expect.
@@ -121,16 +142,18 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
       faultsInjected: faults.length,
       faults,
       ordersFinal: [...statuses.values()].filter((s) => FINAL.has(s)).length,
-      invariantBreaches: audit.report.breaches.length,
+      invariantBreaches: newBreaches.length,
       duplicatesApplied: dups.length,
       messagesDeadLettered: letters.length - lettersBefore,
       timeToSettleMs: settleMs,
+      ...(settleError ? { notSettled: settleError.split('\n')[1]?.slice(0, 2000) } : {}),
       clientRetries: load.figures.retries,
       crashes: crashes.length,
       byStatus,
     });
 
     expect(crashText, 'no service process crashed').toBe('');
+    expect(settleError, 'every accepted order final before the deadline').toBe('');
     expect(faults.length, 'faults injected').toBeGreaterThan(0);
     expect(ids.length, 'orders accepted under load').toBeGreaterThan(0);
     expect(load.figures.rejected, 'no request refused with a 4xx').toEqual([]);
@@ -139,14 +162,15 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
     expect((await orderCount(p)) - ordersBefore, 'orders created = distinct orders accepted').toBe(ids.length);
     expect(statuses.size, 'every accepted order present').toBe(ids.length);
     expect([...statuses.entries()].filter(([, s]) => !FINAL.has(s))).toEqual([]);
-    expect(audit.report.breaches, JSON.stringify(audit.report.breaches.slice(0, 10))).toEqual([]);
-    expect(audit.exitCode, audit.stderr).toBe(0);
-    expect(audit.report.ok).toBe(true);
+    expect(newBreaches, JSON.stringify(newBreaches.slice(0, 10))).toEqual([]);
+    // The audit's exit code reflects every breach, also those an earlier scenario reported.
+    expect(audit.exitCode, audit.stderr).toBe(newBreaches.length === audit.report.breaches.length ? 0 : 1);
+    expect(audit.report.ok).toBe(audit.report.breaches.length === 0);
     expect(dups, 'effects applied twice').toEqual([]);
     // An order that could not succeed never completes; in stock ones complete unless a fault cancelled them.
     for (const [id, kind] of load.accepted)
       if (kind !== 'in-stock') expect(statuses.get(id), `${kind} order ${id}`).not.toBe('COMPLETED');
-    expect(byStatus.COMPLETED ?? 0, 'some orders completed').toBeGreaterThan(0);
+    if (expectCompletions) expect(byStatus.COMPLETED ?? 0, 'some orders completed').toBeGreaterThan(0);
     checkLetters(letters);
   }
 
@@ -173,13 +197,17 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
         expect(l, `${e.what} (${e.messageId}) in ${q}.dlq`).toBeDefined();
         expect(l?.reason, `reason of ${e.what}`).toMatch(/\S/);
       }
+    const unexpected: DeadLetter[] = [];
     for (const l of letters) {
       expect(l.reason, `dead letter ${l.messageId} in ${l.queue} has a reason`).toMatch(/\S/);
       const known =
         expectedLetters.some((e) => e.messageId === l.messageId) ||
-        (l.queue === 'order.saga.dlq' && phantomOrders.has(l.correlationId ?? ''));
-      expect(known, `unexpected dead letter ${JSON.stringify(l)}`).toBe(true);
+        (l.queue === 'order.saga.dlq' && phantomOrders.has(l.correlationId ?? '')) ||
+        reportedLetters.has(`${l.queue}:${l.messageId}`);
+      if (!known) unexpected.push(l);
     }
+    for (const l of letters) reportedLetters.add(`${l.queue}:${l.messageId}`);
+    expect(unexpected, 'real messages dead-lettered').toEqual([]);
   }
 
   /** Repeats `fault` REPEATS times, spread over the load; returns the names of the faults injected. */
@@ -412,69 +440,85 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
   it(
     'all the faults together',
     async () => {
-      await scenario('all-together', async (load, elapsed) => {
-        const faults: string[] = [];
-        const step = async (at: number, what: () => Promise<string | string[]>) => {
-          if (elapsed() < at) await sleepFor(at - elapsed());
-          const r = await what();
-          faults.push(...(Array.isArray(r) ? r : [r]));
-        };
-        const unit = LOAD_MS / 8;
-        await step(unit, async () => {
-          await p.kill('inventory');
-          return 'SIGKILL inventory';
-        });
-        await step(unit * 1.5, async () => {
-          await redisFlushAll();
-          return 'redis FLUSHALL';
-        });
-        await step(unit * 2, async () => {
-          const tap = await WireTap.open(p.vhost.url);
-          try {
-            return await injectMessages(tap, load, 100);
-          } finally {
-            await tap.close();
-          }
-        });
-        await step(unit * 2.5, async () => {
-          const n = await terminateConnections(p.dbs.payment.name);
-          return `payment: ${n} PostgreSQL connections terminated`;
-        });
-        await step(unit * 3, async () => {
-          rabbitStopped = true;
-          await rabbitStopApp();
-          return 'rabbitmqctl stop_app';
-        });
-        await step(unit * 3.5, async () => {
-          await redisShutdown();
-          return 'redis shutdown nosave';
-        });
-        await step(unit * 4, async () => {
-          const db = p.dbs.order.name;
-          blocked.add(db);
-          await blockDatabase(db);
-          await sleepFor(DOWN_MS);
-          await allowDatabase(db);
-          blocked.delete(db);
-          return `order database unreachable ${DOWN_MS} ms`;
-        });
-        await step(unit * 5, async () => {
-          await rabbitStartApp();
-          rabbitStopped = false;
-          await ensureRedisUp();
-          await p.restart('inventory');
-          return ['rabbitmqctl start_app', 'redis restarted', 'inventory restarted'];
-        });
-        await step(unit * 6, async () => {
-          const victim = await orderWorkerHoldingPartitions(p);
-          await p.kill(victim);
-          await sleepFor(DOWN_MS);
-          await p.restart(victim);
-          return `SIGKILL ${victim} (restarted after ${DOWN_MS} ms)`;
-        });
-        return faults;
-      });
+      await scenario(
+        'all-together',
+        async (load, elapsed) => {
+          const faults: string[] = [];
+          const step = async (at: number, what: () => Promise<string | string[]>) => {
+            if (elapsed() < at) await sleepFor(at - elapsed());
+            const r = await what();
+            faults.push(...(Array.isArray(r) ? r : [r]));
+          };
+          const unit = LOAD_MS / 8;
+          await step(unit, async () => {
+            await p.kill('inventory');
+            return 'SIGKILL inventory';
+          });
+          await step(unit * 1.5, async () => {
+            await redisFlushAll();
+            return 'redis FLUSHALL';
+          });
+          await step(unit * 2, async () => {
+            const tap = await WireTap.open(p.vhost.url);
+            try {
+              return await injectMessages(tap, load, 100);
+            } finally {
+              await tap.close();
+            }
+          });
+          await step(unit * 2.5, async () => {
+            const n = await terminateConnections(p.dbs.payment.name);
+            return `payment: ${n} PostgreSQL connections terminated`;
+          });
+          await step(unit * 3, async () => {
+            rabbitStopped = true;
+            await rabbitStopApp();
+            return 'rabbitmqctl stop_app';
+          });
+          await step(unit * 3.5, async () => {
+            await redisShutdown();
+            return 'redis shutdown nosave';
+          });
+          await step(unit * 4, async () => {
+            const db = p.dbs.order.name;
+            blocked.add(db);
+            await blockDatabase(db);
+            await sleepFor(DOWN_MS);
+            await allowDatabase(db);
+            blocked.delete(db);
+            return `order database unreachable ${DOWN_MS} ms`;
+          });
+          await step(unit * 5, async () => {
+            await rabbitStartApp();
+            rabbitStopped = false;
+            await ensureRedisUp();
+            await p.restart('inventory');
+            return ['rabbitmqctl start_app', 'redis restarted', 'inventory restarted'];
+          });
+          await step(unit * 6, async () => {
+            const victim = await orderWorkerHoldingPartitions(p);
+            await p.kill(victim);
+            await sleepFor(DOWN_MS);
+            await p.restart(victim);
+            return `SIGKILL ${victim} (restarted after ${DOWN_MS} ms)`;
+          });
+          return faults;
+          // Faults overlap until the end of the load, so most of its orders are cancelled by design; liveness is
+          // shown by a fresh order below instead.
+        },
+        { expectCompletions: false },
+      );
       await checkPhantoms();
+      // After everything, the platform still completes an order.
+      const customer = RICH_CUSTOMERS[1]!;
+      const bearer = await token(p.secret, customer, 'customer');
+      const product = PRODUCTS[1]!;
+      const orderId = await placeOrder(p.orderUrls()[0]!, bearer, {
+        customerId: customer,
+        currency: CURRENCY,
+        items: [{ productId: product.productId, quantity: 1, unitPrice: product.unitPrice }],
+      });
+      expect((await waitForFinal(p.orderUrls()[0]!, bearer, orderId)).status).toBe('COMPLETED');
     },
     SCENARIO_TIMEOUT,
   );

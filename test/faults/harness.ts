@@ -786,6 +786,8 @@ export interface ScenarioResult {
   clientRetries: number;
   /** Service processes that died on their own (must be 0). */
   crashes: number;
+  /** Orders still not final at the settle deadline (only when the scenario did not settle). */
+  notSettled?: string;
   byStatus: Record<string, number>;
 }
 
