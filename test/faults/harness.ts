@@ -782,6 +782,8 @@ export interface ScenarioResult {
   invariantBreaches: number;
   duplicatesApplied: number;
   messagesDeadLettered: number;
+  /** Of those, real messages (not injected poison or phantom-order answers): must be 0. */
+  realMessagesDeadLettered: number;
   timeToSettleMs: number;
   clientRetries: number;
   /** Service processes that died on their own (must be 0). */
@@ -808,7 +810,18 @@ export function writeResults(results: ScenarioResult[], file: string): string {
 }
 
 export function formatResults(results: ScenarioResult[]): string {
-  const head = ['scenario', 'accepted', 'faults', 'final', 'breaches', 'dup', 'dlq', 'settle ms', 'retries'];
+  const head = [
+    'scenario',
+    'accepted',
+    'faults',
+    'final',
+    'breaches',
+    'dup',
+    'dlq',
+    'real dlq',
+    'settle ms',
+    'retries',
+  ];
   const rows = results.map((r) => [
     r.scenario,
     r.ordersAccepted,
@@ -817,6 +830,7 @@ export function formatResults(results: ScenarioResult[]): string {
     r.invariantBreaches,
     r.duplicatesApplied,
     r.messagesDeadLettered,
+    r.realMessagesDeadLettered,
     r.timeToSettleMs,
     r.clientRetries,
   ]);
