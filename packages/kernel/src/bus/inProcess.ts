@@ -20,7 +20,15 @@ import type {
   Subscription,
   SubscriptionSpec,
 } from './port.js';
-import { backoffDelay, DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, errorMessage, sleep } from './retry.js';
+import {
+  backoffDelay,
+  DEFAULT_BACKOFF_MS,
+  DEFAULT_MAX_ATTEMPTS,
+  errorMessage,
+  isDependencyUnavailable,
+  outageDelay,
+  sleep,
+} from './retry.js';
 import { partitionQueueOf, topicMatches, validateSpecShape } from './topology.js';
 
 export interface InProcessBusOptions {
@@ -79,7 +87,8 @@ class LocalQueue {
       const release = await (this.slots[partition] as Semaphore).acquire();
       try {
         let lastError = '';
-        for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+        let outages = 0;
+        for (let attempt = 1; attempt <= this.maxAttempts; ) {
           try {
             await withSpan(
               `consume ${queue}`,
@@ -95,11 +104,24 @@ class LocalQueue {
             return;
           } catch (err) {
             lastError = errorMessage(err);
+            if (isDependencyUnavailable(err)) {
+              // Not the message's fault: try again without using up an attempt. On close, give the message back
+              // (publish rejects, so the outbox row stays unpublished and is delivered after the restart).
+              if (this.closed) throw new Error(`in-process bus closed while ${queue} waited for a dependency`);
+              outages++;
+              this.log.warn(
+                { queue, messageId: msg.messageId, outages, err: lastError },
+                'dependency unavailable; retrying without counting an attempt',
+              );
+              await sleep(outageDelay(outages, this.backoffMs));
+              continue;
+            }
             this.log.warn(
               { queue, messageId: msg.messageId, attempt, err: lastError },
               attempt < this.maxAttempts ? 'handler failed; retrying' : 'handler failed; dead-lettering',
             );
             if (attempt < this.maxAttempts) await sleep(backoffDelay(attempt, this.backoffMs));
+            attempt++;
           }
         }
         await this.deadLetter(msg, lastError, this.maxAttempts);

@@ -26,7 +26,15 @@ import type {
   Subscription,
   SubscriptionSpec,
 } from './port.js';
-import { backoffDelay, DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, errorMessage, sleep } from './retry.js';
+import {
+  backoffDelay,
+  DEFAULT_BACKOFF_MS,
+  DEFAULT_MAX_ATTEMPTS,
+  errorMessage,
+  isDependencyUnavailable,
+  outageDelay,
+  sleep,
+} from './retry.js';
 import { DLQ_HEADERS, deadLetterQueueOf, EXCHANGES, partitionQueueOf, validateSpecShape } from './topology.js';
 
 export interface RabbitMqBusOptions {
@@ -270,6 +278,7 @@ class AmqpSubscription implements Subscription {
         if (state.stopping) return this.requeue(state, msg);
         let lastError = '';
         let attempt = redeliveries + 1;
+        let outages = 0;
         for (;;) {
           try {
             await this.spec.handler({ envelope, attempt, queue: state.queue, traceparent });
@@ -282,6 +291,18 @@ class AmqpSubscription implements Subscription {
             return;
           } catch (err) {
             lastError = errorMessage(err);
+            if (isDependencyUnavailable(err)) {
+              // Not the message's fault: hold it and try again, without using up an attempt.
+              outages++;
+              this.log.warn(
+                { queue: state.queue, messageId: envelope.eventId, outages, err: lastError },
+                'dependency unavailable; retrying without counting an attempt',
+              );
+              await sleep(outageDelay(outages, this.backoffMs));
+              if (state.dead) return;
+              if (state.stopping) return this.requeue(state, msg);
+              continue;
+            }
             const final = attempt >= this.maxAttempts;
             this.log.warn(
               { queue: state.queue, messageId: envelope.eventId, attempt, err: lastError },

@@ -163,6 +163,30 @@ export function runBusContract(make: () => Promise<BusUnderTest>): void {
       expect(successes).toBe(1);
     }));
 
+  it('never uses up attempts while the database is unavailable: the message waits and is handled, not dead-lettered', () =>
+    withBus(make, async ({ bus }) => {
+      const seen: number[] = [];
+      let handled = 0;
+      const queue = uniqueName('outage');
+      await bus.subscribe({
+        queue,
+        bindings: [{ exchange: 'order_events', routingKey: 'order.confirmed' }],
+        maxAttempts: 2,
+        backoffMs: 1,
+        handler: async (d) => {
+          seen.push(d.attempt);
+          // Twice the attempt limit of outage errors, as PostgreSQL and the pg pool report them.
+          if (seen.length <= 2) throw Object.assign(new Error('terminating connection'), { code: '57P01' });
+          if (seen.length <= 4) throw new Error('database "order" is not currently accepting connections');
+          handled++;
+        },
+      });
+      await bus.publish([confirmed()]);
+      await waitFor(() => handled === 1, { what: 'the message to be handled after the outage' });
+      expect(seen).toEqual([1, 1, 1, 1, 1]);
+      expect(await bus.deadLetters.list(queue)).toEqual([]);
+    }));
+
   it('dead-letters a message whose handler always fails after the configured attempts, with the error', () =>
     withBus(make, async ({ bus }) => {
       let calls = 0;
