@@ -59,8 +59,8 @@ async function main() {
     rmSync(PROFILES, { recursive: true, force: true });
     mkdirSync(PROFILES, { recursive: true });
   }
-  const profEnv = (name: string): Record<string, string> =>
-    profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${join(PROFILES, name)}` } : {};
+  const profArgs = (name: string): string[] =>
+    profile ? ['--cpu-prof', `--cpu-prof-dir=${join(PROFILES, name)}`] : [];
   const machine = await describeMachine();
   log(
     `commerce bench (${quick ? 'quick' : 'full'}) on ${machine.cores} cores, Node ${machine.node}, PostgreSQL ${machine.postgres}, RabbitMQ ${machine.rabbitmq}`,
@@ -85,7 +85,8 @@ async function main() {
   {
     const p = await startDistributed({
       services: ['order'],
-      envFor: { order: { SAGA_TIMEOUT_MS: '3600000', ...profEnv('create-order') } },
+      envFor: { order: { SAGA_TIMEOUT_MS: '3600000' } },
+      nodeArgsFor: { order: profArgs('create-order') },
     });
     try {
       await createRun(p.urls.order!, p.adminToken, 8, 2); // warm-up (JIT, pools)
@@ -104,7 +105,11 @@ async function main() {
   {
     const p = await startDistributed({
       services: ['order', 'inventory', 'payment'],
-      envFor: { order: profEnv('saga-order'), inventory: profEnv('saga-inventory'), payment: profEnv('saga-payment') },
+      nodeArgsFor: {
+        order: profArgs('saga-order'),
+        inventory: profArgs('saga-inventory'),
+        payment: profArgs('saga-payment'),
+      },
     });
     const watcher = await watchFinals(p.amqpUrl);
     try {

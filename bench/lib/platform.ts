@@ -23,6 +23,8 @@ export interface PlatformOptions {
   services: Service[];
   /** Extra environment for the given service (e.g. NODE_OPTIONS=--cpu-prof for profiling). */
   envFor?: Partial<Record<Service, Record<string, string>>>;
+  /** Extra node flags per service (e.g. --cpu-prof, which NODE_OPTIONS does not accept). */
+  nodeArgsFor?: Partial<Record<Service, string[]>>;
 }
 
 export async function startDistributed(o: PlatformOptions): Promise<Platform> {
@@ -51,7 +53,10 @@ export async function startDistributed(o: PlatformOptions): Promise<Platform> {
   };
   try {
     // One at a time: three processes compiling TypeScript at once on two cores only start slower.
-    for (const s of o.services) processes.push(await startProcess(s, { ...env, ...(o.envFor?.[s] ?? {}) }));
+    for (const s of o.services)
+      processes.push(
+        await startProcess(s, { ...env, ...(o.envFor?.[s] ?? {}) }, { nodeArgs: o.nodeArgsFor?.[s] ?? [] }),
+      );
   } catch (err) {
     await stop();
     throw err;

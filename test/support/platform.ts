@@ -37,12 +37,12 @@ export function tempDataDir(): { dir: string; remove(): void } {
 export async function startProcess(
   which: 'all' | 'order' | 'inventory' | 'payment',
   env: Record<string, string>,
-  { timeoutMs = 60_000, viaNpmStart = false } = {},
+  { timeoutMs = 60_000, viaNpmStart = false, nodeArgs = [] as string[] } = {},
 ): Promise<PlatformProcess> {
   // `npm start` is what users type; npm forwards SIGTERM/SIGINT to the platform process.
   const [cmd, args] = viaNpmStart
     ? ['npm', ['start', '--silent']]
-    : [process.execPath, ['--conditions=source', '--import', 'tsx', ENTRY, which]];
+    : [process.execPath, [...nodeArgs, '--conditions=source', '--import', 'tsx', ENTRY, which]];
   // npm does not pass on a SIGTERM sent to npm alone; a terminal (Ctrl-C) or a supervisor signals the whole
   // process group, so the npm start child leads its own group and stop() signals the group.
   const child = spawn(cmd, args, {
