@@ -12,6 +12,7 @@ import {
   createHttpServer,
   createLogger,
   type Database,
+  InProcessBus,
   loadSettings,
   MemoryDedupCache,
   type MessageBus,
@@ -23,6 +24,8 @@ import { orderService } from '@commerce/order';
 import { handlePaymentOrderEvent, paymentService } from '@commerce/payment';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { registerPlatformAdminRoutes } from '../../apps/platform/src/adminRoutes.js';
+import { registerConsoleRoutes } from '../../apps/platform/src/consoleRoutes.js';
 import { createTestDatabase, describeWith } from '../support/services.js';
 import { type AuthzTable, type Caller, KERNEL_ROUTE_RULES, runAuthzMatrix } from './authz-matrix.js';
 import { authHeader, makeTokens, TEST_SECRET, type Tokens } from './fixtures.js';
@@ -60,6 +63,12 @@ async function startService(module: ServiceModule): Promise<Running> {
     readiness: { database: () => db.ping() },
   });
   await module.routes(app, ctx);
+  if (module.name === 'order') {
+    // The launcher adds the platform's operator routes and the console to the order service: they are in the matrix.
+    const bus = new InProcessBus({ log });
+    await registerPlatformAdminRoutes(app, { bus, dbs: [{ name: 'order', db }], settings: ctx.settings });
+    await registerConsoleRoutes(app, { db, log, peers: () => [], settings: ctx.settings });
+  }
   await app.ready();
   return {
     app,
@@ -164,6 +173,48 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
         ok: 409,
       },
       'GET /admin/orders/stats': { auth: 'admin' },
+      // Platform operator routes (apps/platform/src/adminRoutes.ts), served by the order service.
+      'GET /admin/dead-letters': { auth: 'admin' },
+      'GET /admin/dead-letters/:queue': {
+        auth: 'admin',
+        request: { url: '/admin/dead-letters/inventory.order_events' },
+      },
+      'GET /admin/dead-letters/:queue/:id': {
+        auth: 'admin',
+        request: { url: `/admin/dead-letters/inventory.order_events/${randomUUID()}` },
+        ok: 404,
+      },
+      'POST /admin/dead-letters/:queue/:id/replay': {
+        auth: 'admin',
+        request: { url: `/admin/dead-letters/inventory.order_events/${randomUUID()}/replay` },
+        ok: 404,
+      },
+      'DELETE /admin/dead-letters/:queue/:id': {
+        auth: 'admin',
+        request: { url: `/admin/dead-letters/inventory.order_events/${randomUUID()}` },
+        ok: 404,
+      },
+      'GET /admin/outbox': { auth: 'admin' },
+      'POST /admin/projections/replay': { auth: 'admin' },
+      // One database in this process: the audit answers that it needs all three (after auth).
+      'GET /admin/audit': { auth: 'admin', ok: 501 },
+      // The console (apps/platform/src/consoleRoutes.ts): static files are public, every data route is admin.
+      'GET /console': { auth: 'public', ok: 302 },
+      'GET /console/': { auth: 'public' },
+      'GET /console/*': { auth: 'public', request: { url: '/console/app.js' } },
+      'GET /admin/console-config': { auth: 'admin' },
+      // Server-Sent Events never end: the admitted admin is checked by test/console (it reads the stream).
+      'GET /admin/feed': {
+        auth: 'admin',
+        callers: ['none', 'expired', 'badSignature', 'algNone', 'customerA', 'customerB'],
+      },
+      'GET /admin/console/orders/:orderId': {
+        auth: 'admin',
+        request: () => ({ url: `/admin/console/orders/${orderOfA}` }),
+      },
+      'GET /admin/console/customers': { auth: 'admin' },
+      'GET /admin/console/partitions': { auth: 'admin' },
+      'GET /admin/proxy/:service/*': { auth: 'admin', request: { url: '/admin/proxy/inventory/products' }, ok: 502 },
     };
     report(await runAuthzMatrix(order.app, table, tokens));
     // B's list holds none of A's orders.

@@ -28,6 +28,11 @@ export interface RouteRule {
   ok?: number;
   /** Per-caller statuses overriding the defaults of `auth` (e.g. customerB: 404 for someone else's order). */
   expect?: Partial<Record<Caller, number>>;
+  /**
+   * Only these callers are sent (default all). For a stream that never ends (Server-Sent Events), whose admitted
+   * callers are checked by a test that reads the stream: the refused ones are still checked here.
+   */
+  callers?: readonly Caller[];
 }
 
 /** `METHOD /pattern` → rule. A key ending in `*` covers every route under that prefix (e.g. `GET /docs*`). */
@@ -94,7 +99,7 @@ export async function runAuthzMatrix(app: FastifyInstance, table: AuthzTable, to
     if (!used.has(key)) result.tableErrors.push(`${key} is in the table but no such route is registered`);
 
   for (const { route, rule } of toCall) {
-    for (const caller of CALLERS) {
+    for (const caller of rule.callers ?? CALLERS) {
       const req = typeof rule.request === 'function' ? await rule.request(caller) : (rule.request ?? {});
       const url = req.url ?? route.url;
       const res = await app.inject({
