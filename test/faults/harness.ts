@@ -25,6 +25,7 @@ import {
 const run = promisify(execFile);
 
 export const FULL = process.env.FAULTS_FULL === '1';
+const RESULTS_DIR = join(ROOT, 'test/faults/results');
 export const MODE: 'short' | 'full' = FULL ? 'full' : 'short';
 /** Load per scenario: a few seconds in `npm test`, at least 60 s in the full run. */
 export const LOAD_MS = FULL ? 60_000 : 4_000;
@@ -674,8 +675,30 @@ export async function settle(p: FaultPlatform, orderIds: string[], timeoutMs = S
       { timeoutMs, intervalMs: 500, what: 'every accepted order to be final' },
     );
   } catch (err) {
+    // Say where the stuck orders' messages are: queues still holding messages (and whether anyone consumes them),
+    // unpublished outbox rows per service; the whole log goes to a file, the message keeps its tail.
+    const queues = await rabbitApi(
+      'GET',
+      `/queues/${encodeURIComponent(p.vhost.vhost)}?columns=name,messages,consumers`,
+    )
+      .then(async (r) =>
+        ((await r.json()) as { name: string; messages: number; consumers: number }[]).filter((q) => q.messages > 0),
+      )
+      .catch((e: Error) => `unavailable: ${e.message}`);
+    const outbox: Record<string, unknown> = {};
+    for (const [name, db] of Object.entries(p.dbs))
+      outbox[name] = await pgQuery(
+        db.url,
+        'SELECT count(*)::int AS unpublished FROM outbox WHERE published_at IS NULL',
+        [],
+      )
+        .then((r) => r[0])
+        .catch((e: Error) => e.message);
+    const logFile = join(RESULTS_DIR, 'last-settle-failure.log');
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(logFile, p.logs());
     throw new Error(
-      `${(err as Error).message}\nnot final: ${JSON.stringify(last.slice(0, 20))}\n--- logs (tail) ---\n${p.logs().slice(-8000)}`,
+      `${(err as Error).message}\nnot final: ${JSON.stringify(last.slice(0, 20))}\nqueues holding messages: ${JSON.stringify(queues)}\nunpublished outbox rows: ${JSON.stringify(outbox)}\nfull logs: ${logFile}\n--- logs (tail) ---\n${p.logs().slice(-4000)}`,
     );
   }
   return Date.now() - t0;
@@ -794,7 +817,7 @@ export interface ScenarioResult {
 }
 
 export function writeResults(results: ScenarioResult[], file: string): string {
-  const dir = join(ROOT, 'test/faults/results');
+  const dir = RESULTS_DIR;
   mkdirSync(dir, { recursive: true });
   const path = join(dir, file);
   const doc = {

@@ -165,6 +165,13 @@ class AmqpSubscription implements Subscription {
         if (this.spec.partitions)
           for (const p of [...this.inflight.keys()])
             if (!this.desired.has(p) && !this.consumers.has(p)) await this.drain(p, true);
+        // A partition this worker was given and lost again before it ever consumed it (ownership moves while the
+        // chain was busy draining) has nothing to drain: say so, or its lease is held for ever and nobody consumes it.
+        const partitions = this.spec.partitions;
+        if (partitions)
+          for (let p = 0; p < partitions.count; p++)
+            if (!this.desired.has(p) && !this.consumers.has(p) && !this.inflight.has(p))
+              partitions.ownership.released?.(p);
         const conn = this.conn;
         if (!conn) return;
         for (const p of this.desired) if (!this.consumers.has(p)) await this.startConsumer(conn, p);
