@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidMessageError, parseEnvelope } from '@commerce/contracts';
+import { isDatabaseUnavailable } from '../db/port.js';
 import type { Logger } from '../log.js';
 import { partitionOf } from '../partitions.js';
 import { withSpan } from '../tracing.js';
@@ -20,15 +21,7 @@ import type {
   Subscription,
   SubscriptionSpec,
 } from './port.js';
-import {
-  backoffDelay,
-  DEFAULT_BACKOFF_MS,
-  DEFAULT_MAX_ATTEMPTS,
-  errorMessage,
-  isDependencyUnavailable,
-  outageDelay,
-  sleep,
-} from './retry.js';
+import { backoffDelay, DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, errorMessage, outageDelay, sleep } from './retry.js';
 import { partitionQueueOf, topicMatches, validateSpecShape } from './topology.js';
 
 export interface InProcessBusOptions {
@@ -104,7 +97,7 @@ class LocalQueue {
             return;
           } catch (err) {
             lastError = errorMessage(err);
-            if (isDependencyUnavailable(err)) {
+            if (isDatabaseUnavailable(err)) {
               // Not the message's fault: try again without using up an attempt. On close, give the message back
               // (publish rejects, so the outbox row stays unpublished and is delivered after the restart).
               if (this.closed) throw new Error(`in-process bus closed while ${queue} waited for a dependency`);

@@ -14,6 +14,7 @@ import amqp, {
   type GetMessage,
   type Options,
 } from 'amqplib';
+import { isDatabaseUnavailable } from '../db/port.js';
 import type { Logger } from '../log.js';
 import { endSpan, runInSpan, startSpan } from '../tracing.js';
 import { KeyedSerial } from './keyedSerial.js';
@@ -26,15 +27,7 @@ import type {
   Subscription,
   SubscriptionSpec,
 } from './port.js';
-import {
-  backoffDelay,
-  DEFAULT_BACKOFF_MS,
-  DEFAULT_MAX_ATTEMPTS,
-  errorMessage,
-  isDependencyUnavailable,
-  outageDelay,
-  sleep,
-} from './retry.js';
+import { backoffDelay, DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, errorMessage, outageDelay, sleep } from './retry.js';
 import { DLQ_HEADERS, deadLetterQueueOf, EXCHANGES, partitionQueueOf, validateSpecShape } from './topology.js';
 
 export interface RabbitMqBusOptions {
@@ -298,7 +291,7 @@ class AmqpSubscription implements Subscription {
             return;
           } catch (err) {
             lastError = errorMessage(err);
-            if (isDependencyUnavailable(err)) {
+            if (isDatabaseUnavailable(err)) {
               // Not the message's fault: hold it and try again, without using up an attempt.
               outages++;
               this.log.warn(

@@ -27,21 +27,6 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Longest pause between two tries while a dependency (the service's database) is unavailable. */
 export const OUTAGE_BACKOFF_CAP_MS = 5000;
 
-/**
- * True when a handler failed because something it needs is unavailable (database restarting, unreachable, out of
- * connections), not because of the message. Such failures never use up a message's attempts: a long outage would
- * otherwise dead-letter every message in flight (and an order waiting for one of them would wait for ever).
- */
-export function isDependencyUnavailable(err: unknown): boolean {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : '';
-  // 57P01-03 admin shutdown / crash / cannot connect now; 08xxx connection exceptions; 53300 too many connections.
-  if (/^(57P0[123]|08\d{3}|53300|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH)$/.test(code)) return true;
-  const message = err instanceof Error ? err.message : '';
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)|Client has encountered a connection error|not queryable/i.test(
-    message,
-  );
-}
-
 /** The pause before the next try during an outage: grows like the attempts' backoff, capped. */
 export function outageDelay(outages: number, baseMs: number): number {
   return Math.min(OUTAGE_BACKOFF_CAP_MS, backoffDelay(outages, baseMs));

@@ -1,6 +1,14 @@
 import pg from 'pg';
 import type { Logger } from '../log.js';
-import { type Database, isRetryableTxError, PG, pgErrorCode, type Queryable, type QueryResult } from './port.js';
+import {
+  type Database,
+  isDatabaseUnavailable,
+  isRetryableTxError,
+  PG,
+  pgErrorCode,
+  type Queryable,
+  type QueryResult,
+} from './port.js';
 
 // int8 (counts, sequence ids, money sums) as JS numbers: every value we store stays below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -48,24 +56,6 @@ export function redactUrl(url: string): string {
   } catch {
     return '<unparseable url>';
   }
-}
-
-const CONNECTION_LOST = new Set([
-  '57P01',
-  '57P02',
-  '57P03',
-  '08000',
-  '08003',
-  '08006',
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-]);
-export function isConnectionError(err: unknown): boolean {
-  const code = pgErrorCode(err);
-  if (code && CONNECTION_LOST.has(code)) return true;
-  const msg = err instanceof Error ? err.message : '';
-  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(msg);
 }
 
 export class PgDatabase implements Database {
@@ -121,7 +111,7 @@ export class PgDatabase implements Database {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        broken = broken || isConnectionError(err);
+        broken = broken || isDatabaseUnavailable(err);
         if (!broken) await client.query('ROLLBACK').catch(() => {});
         if (isRetryableTxError(err) && attempt < 5) continue;
         throw err;

@@ -38,3 +38,18 @@ export function isRetryableTxError(err: unknown): boolean {
   const code = pgErrorCode(err);
   return code === PG.serializationFailure || code === PG.deadlock;
 }
+
+/**
+ * True when the database cannot be reached or the connection died (server restarting, unreachable, refusing
+ * connections, out of connections), as PostgreSQL and the pg pool report it: nothing about the statement itself.
+ * The pg adapter discards such a client; the buses retry such a handler failure without using up an attempt.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  // 57P01-03 admin shutdown / crash / cannot connect now; 08xxx connection exceptions; 53300 too many connections.
+  if (/^(57P0[123]|08\d{3}|53300|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH)$/.test(pgErrorCode(err) ?? ''))
+    return true;
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|not currently accepting connections|the database system is (starting up|shutting down|in recovery mode)|Client has encountered a connection error|not queryable/i.test(
+    message,
+  );
+}
