@@ -7,79 +7,38 @@
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@commerce/contracts';
 import { handleInventoryOrderEvent, inventoryService } from '@commerce/inventory';
-import {
-  createAuthVerifier,
-  createHttpServer,
-  createLogger,
-  type Database,
-  InProcessBus,
-  loadSettings,
-  MemoryDedupCache,
-  type MessageBus,
-  openDatabase,
-  type ServiceContext,
-  type ServiceModule,
-} from '@commerce/kernel';
+import { InProcessBus, type ServiceModule } from '@commerce/kernel';
 import { orderService } from '@commerce/order';
 import { handlePaymentOrderEvent, paymentService } from '@commerce/payment';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { registerPlatformAdminRoutes } from '../../apps/platform/src/adminRoutes.js';
 import { registerConsoleRoutes } from '../../apps/platform/src/consoleRoutes.js';
-import { createTestDatabase, describeWith } from '../support/services.js';
+import { type ModuleServer, startModuleServer } from '../support/moduleServer.js';
+import { describeWith } from '../support/services.js';
 import { type AuthzTable, type Caller, KERNEL_ROUTE_RULES, runAuthzMatrix } from './authz-matrix.js';
 import { authHeader, makeTokens, TEST_SECRET, type Tokens } from './fixtures.js';
 
-interface Running {
-  app: FastifyInstance;
-  db: Database;
-  ctx: ServiceContext;
-  drop(): Promise<void>;
-}
+type Running = ModuleServer;
 
-async function startService(module: ServiceModule): Promise<Running> {
-  const testDb = await createTestDatabase(`authz_${module.name}`);
-  const db = await openDatabase({ url: testDb.url, name: module.name, migrations: module.migrations });
-  const log = createLogger({ level: 'silent' });
-  const ctx: ServiceContext = {
-    name: module.name,
-    settings: loadSettings({}),
-    log,
-    db,
-    // Routes only write outbox rows; nothing is published in this test.
-    bus: {} as MessageBus,
-    dedup: new MemoryDedupCache(),
-    instanceId: `authz-${module.name}`,
-    now: () => new Date(),
-    newId: randomUUID,
-  };
-  const app = await createHttpServer({
-    service: module.name,
-    title: module.name,
-    version: 'test',
-    log,
-    auth: createAuthVerifier({ secret: TEST_SECRET }),
-    rateLimit: null,
-    readiness: { database: () => db.ping() },
-  });
-  await module.routes(app, ctx);
-  if (module.name === 'order') {
+function startService(module: ServiceModule): Promise<Running> {
+  return startModuleServer(module, {
+    prefix: 'authz',
+    secret: TEST_SECRET,
     // The launcher adds the platform's operator routes and the console to the order service: they are in the matrix.
-    const bus = new InProcessBus({ log });
-    await registerPlatformAdminRoutes(app, { bus, dbs: [{ name: 'order', db }], settings: ctx.settings });
-    await registerConsoleRoutes(app, { db, log, peers: () => [], settings: ctx.settings });
-  }
-  await app.ready();
-  return {
-    app,
-    db,
-    ctx,
-    async drop() {
-      await app.close();
-      await db.close();
-      await testDb.drop();
-    },
-  };
+    beforeReady:
+      module.name === 'order'
+        ? async (app, ctx) => {
+            const bus = new InProcessBus({ log: ctx.log });
+            await registerPlatformAdminRoutes(app, {
+              bus,
+              dbs: [{ name: 'order', db: ctx.db }],
+              settings: ctx.settings,
+            });
+            await registerConsoleRoutes(app, { db: ctx.db, log: ctx.log, peers: () => [], settings: ctx.settings });
+          }
+        : undefined,
+  });
 }
 
 const orderBody = {
