@@ -33,11 +33,19 @@ export function dedupKey(consumer: string, messageId: string): string {
   return `${consumer}:${messageId}`;
 }
 
+/** Thrown inside handleOnce's transaction to roll back an effect that ran for a duplicate. */
+class DuplicateDelivery extends Error {}
+
 /**
  * Idempotent consumer: applies `effect` at most once per (consumer, messageId).
  * The cache only skips obvious duplicates fast; the inbox row, inserted in the same
  * transaction as the effect, decides. Two deliveries racing: the second blocks on the
  * primary key until the first commits, then finds the row and applies nothing.
+ *
+ * The effect's first statements are issued right behind the inbox insert, without waiting for its answer, so
+ * that they share its round trip (pg pipeline). They run after it on the server, so a racing duplicate still
+ * waits there first. When the insert finds the row (a duplicate the cache missed: rare), whatever the effect
+ * did is rolled back and its result dropped: a duplicate never applies anything.
  */
 export async function handleOnce<T>(
   o: HandleOnceOptions,
@@ -45,10 +53,26 @@ export async function handleOnce<T>(
 ): Promise<HandleOnceResult<T>> {
   const key = dedupKey(o.consumer, o.messageId);
   if (await o.dedup.seen(key).catch(() => false)) return { applied: false };
-  const out = await o.db.transaction(async (tx): Promise<HandleOnceResult<T>> => {
-    if (!(await recordInbox(tx, o.consumer, o.messageId))) return { applied: false };
-    return { applied: true, result: await effect(tx) };
-  });
+  let out: HandleOnceResult<T>;
+  try {
+    out = await o.db.transaction(async (tx): Promise<HandleOnceResult<T>> => {
+      const settle = <V>(p: Promise<V>) =>
+        p.then(
+          (value) => ({ ok: true as const, value }),
+          (error: unknown) => ({ ok: false as const, error }),
+        );
+      const fresh = settle(recordInbox(tx, o.consumer, o.messageId));
+      // Both are awaited whatever happens: the effect never outlives the transaction it writes in.
+      const [inbox, done] = await Promise.all([fresh, settle(effect(tx))]);
+      if (!inbox.ok) throw inbox.error;
+      if (!inbox.value) throw new DuplicateDelivery();
+      if (!done.ok) throw done.error;
+      return { applied: true, result: done.value };
+    });
+  } catch (err) {
+    if (!(err instanceof DuplicateDelivery)) throw err;
+    out = { applied: false };
+  }
   await o.dedup.remember(key).catch(() => {});
   return out;
 }

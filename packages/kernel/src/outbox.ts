@@ -1,5 +1,5 @@
 import type { MessageBus, OutgoingMessage } from './bus/port.js';
-import type { Database, Queryable } from './db/port.js';
+import { allInOrder, type Database, type Queryable } from './db/port.js';
 import type { Logger } from './log.js';
 import { currentTraceparent } from './tracing.js';
 
@@ -321,18 +321,22 @@ export class OutboxRelay {
   private publishBatch(): Promise<BatchOutcome> {
     if (this.db.kind === 'pg') {
       return this.db.transaction(async (tx) => {
-        const lock = await tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [
-          RELAY_LOCK,
-        ]);
+        // Lock and claim travel together (with BEGIN: one round trip); the claim ran after the lock was taken, and
+        // its rows are dropped unread when another relay holds the lock.
+        const [lock, rows] = await allInOrder([
+          tx.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS ok', [RELAY_LOCK]),
+          claimOutboxBatch(tx, this.batchSize),
+        ] as const);
         if (!lock.rows[0]?.ok) return { kind: 'busy' } as const;
-        return this.publishClaimed(tx);
+        return this.publishClaimed(tx, rows);
       });
     }
-    return withLocalLock(this.db, () => this.publishClaimed(this.db));
+    return withLocalLock(this.db, async () =>
+      this.publishClaimed(this.db, await claimOutboxBatch(this.db, this.batchSize)),
+    );
   }
 
-  private async publishClaimed(q: Queryable): Promise<BatchOutcome> {
-    const rows = await claimOutboxBatch(q, this.batchSize);
+  private async publishClaimed(q: Queryable, rows: OutboxRow[]): Promise<BatchOutcome> {
     if (rows.length === 0) return { kind: 'done', count: 0 };
     const ids = rows.map((r) => r.id);
     try {

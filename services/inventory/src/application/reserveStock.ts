@@ -1,5 +1,5 @@
 import { type Envelope, EVENTS, routingKeyOf, SCHEMA_VERSION } from '@commerce/contracts';
-import { enqueueOutbox, handleOnce, type Queryable, type ServiceContext } from '@commerce/kernel';
+import { allInOrder, enqueueOutbox, handleOnce, type Queryable, type ServiceContext } from '@commerce/kernel';
 import {
   decideInventory,
   type InventoryCommand,
@@ -82,48 +82,59 @@ export async function applyToOrder(
   command: InventoryCommand,
   cause: Cause,
 ): Promise<InventoryReply | undefined> {
-  // Messages of one order (several deliveries in flight at once) are applied one after the other.
-  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`inventory:order:${orderId}`]);
-  const found = await tx.query<ReservationRow>(
-    'SELECT status, lines, expires_at FROM reservations WHERE order_id = $1 FOR UPDATE',
-    [orderId],
-  );
-  const marker = await tx.query('SELECT 1 FROM inventory_rollback_markers WHERE order_id = $1', [orderId]);
-  const reservation = found.rows[0] ? toReservation(found.rows[0]) : null;
-  // Only a reservation reads stock before deciding; the other commands lock products once they know they change them.
-  const products =
-    command.type === 'reserve' && !reservation && marker.rowCount === 0
-      ? await lockProducts(
+  // Messages of one order (several deliveries in flight at once) are applied one after the other: the order's
+  // lock first, then what is known of the order, then (a reservation) its products, locked in productId order.
+  // All issued together: one pipelined round trip; the server runs them in this order. Products are locked
+  // even when the reservation turns out to exist already (a late duplicate): harmless, and rare.
+  const reserving = command.type === 'reserve';
+  const [, found, marker, stock] = await allInOrder([
+    tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`inventory:order:${orderId}`]),
+    tx.query<ReservationRow>('SELECT status, lines, expires_at FROM reservations WHERE order_id = $1 FOR UPDATE', [
+      orderId,
+    ]),
+    tx.query('SELECT 1 FROM inventory_rollback_markers WHERE order_id = $1', [orderId]),
+    reserving
+      ? lockProducts(
           tx,
           command.items.map((l) => l.productId),
         )
-      : new Map<string, ProductStock>();
+      : undefined,
+  ] as const);
+  const reservation = found.rows[0] ? toReservation(found.rows[0]) : null;
+  // Only a reservation reads stock before deciding; the other commands lock products once they know they change them.
+  const products =
+    reserving && !reservation && marker.rowCount === 0 && stock ? stock : new Map<string, ProductStock>();
   const decision = decideInventory(command, { reservation, rollbackMarker: marker.rowCount > 0, products });
   const now = deps.now();
-  if (decision.stock.length > 0) {
-    if (command.type !== 'reserve')
-      await lockProducts(
-        tx,
-        decision.stock.map((c) => c.productId),
-      );
-    await applyStockChanges(tx, decision.stock, orderId, now);
-  }
+  if (decision.stock.length > 0 && command.type !== 'reserve')
+    await lockProducts(
+      tx,
+      decision.stock.map((c) => c.productId),
+    );
+  // The writes depend only on the decision: one pipelined round trip.
+  const writes: Promise<unknown>[] = [];
+  if (decision.stock.length > 0) writes.push(applyStockChanges(tx, decision.stock, orderId, now));
   if (decision.reservation) {
     const r = decision.reservation;
-    await tx.query(
-      `INSERT INTO reservations (order_id, status, lines, expires_at, created_at, updated_at)
+    writes.push(
+      tx.query(
+        `INSERT INTO reservations (order_id, status, lines, expires_at, created_at, updated_at)
        VALUES ($1, $2, $3::jsonb, $4, $5, $5)
        ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at`,
-      [orderId, r.status, JSON.stringify(r.lines), r.expiresAt, now],
+        [orderId, r.status, JSON.stringify(r.lines), r.expiresAt, now],
+      ),
     );
   }
   if (decision.storeMarker)
-    await tx.query(
-      `INSERT INTO inventory_rollback_markers (order_id, cause_event_id, created_at) VALUES ($1, $2, $3)
+    writes.push(
+      tx.query(
+        `INSERT INTO inventory_rollback_markers (order_id, cause_event_id, created_at) VALUES ($1, $2, $3)
        ON CONFLICT (order_id) DO NOTHING`,
-      [orderId, cause.eventId, now],
+        [orderId, cause.eventId, now],
+      ),
     );
-  if (decision.reply) await enqueueReply(tx, deps, orderId, decision.reply, cause, now);
+  if (decision.reply) writes.push(enqueueReply(tx, deps, orderId, decision.reply, cause, now));
+  await allInOrder(writes);
   return decision.reply;
 }
 
@@ -167,30 +178,34 @@ export async function applyStockChanges(
   orderId: string | null,
   at: Date,
 ): Promise<void> {
-  for (const c of changes) {
-    await tx.query(
+  // Issued together (one pipelined round trip on pg); rows were locked before, in productId order.
+  const statements: Promise<unknown>[] = changes.map((c) =>
+    tx.query(
       `UPDATE products SET available = available + $2, reserved = reserved + $3, sold = sold + $4,
               version = version + 1, updated_at = $5
         WHERE product_id = $1`,
       [c.productId, c.deltaAvailable, c.deltaReserved, c.deltaSold, at],
-    );
-  }
-  await tx.query(
-    `INSERT INTO stock_movements (product_id, order_id, kind, delta_available, delta_reserved, delta_sold, at)
+    ),
+  );
+  statements.push(
+    tx.query(
+      `INSERT INTO stock_movements (product_id, order_id, kind, delta_available, delta_reserved, delta_sold, at)
      SELECT c.product_id, $1::uuid, c.kind, c.da, c.dr, c.ds, $2
        FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
             WITH ORDINALITY AS c(product_id, kind, da, dr, ds, ord)
       ORDER BY c.ord`,
-    [
-      orderId,
-      at,
-      changes.map((c) => c.productId),
-      changes.map((c) => c.kind),
-      changes.map((c) => c.deltaAvailable),
-      changes.map((c) => c.deltaReserved),
-      changes.map((c) => c.deltaSold),
-    ],
+      [
+        orderId,
+        at,
+        changes.map((c) => c.productId),
+        changes.map((c) => c.kind),
+        changes.map((c) => c.deltaAvailable),
+        changes.map((c) => c.deltaReserved),
+        changes.map((c) => c.deltaSold),
+      ],
+    ),
   );
+  await allInOrder(statements);
 }
 
 async function enqueueReply(

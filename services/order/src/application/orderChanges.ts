@@ -1,5 +1,6 @@
 import { EVENTS, type EventType, routingKeyOf, SCHEMA_VERSION } from '@commerce/contracts';
 import {
+  allInOrder,
   appendToStream,
   ConcurrencyError,
   type Database,
@@ -70,9 +71,12 @@ export async function changeOrderIn(
   decide: Decide,
   cause: Cause,
 ): Promise<OrderChange> {
-  // The inbox row first: a concurrent duplicate waits here until the first delivery commits.
-  const fresh = cause.inbox ? await recordInbox(tx, cause.inbox.consumer, cause.inbox.messageId) : true;
-  const before = cause.newStream ? initialState() : await loadOrder(tx, orderId);
+  // The inbox row first: a concurrent duplicate waits there until the first delivery commits. The stream is read
+  // right behind it, in the same pipelined round trip (pg), so it sees what that delivery committed.
+  const [fresh, before] = await allInOrder([
+    cause.inbox ? recordInbox(tx, cause.inbox.consumer, cause.inbox.messageId) : true,
+    cause.newStream ? initialState() : loadOrder(tx, orderId),
+  ] as const);
   if (!fresh) return { before, state: before, appended: [], duplicate: true };
   const now = deps.now();
   const events = decide(before, now.toISOString());
@@ -90,17 +94,20 @@ export async function changeOrderIn(
       metadata: { source: recorded ? cause.result?.source : 'order', schemaVersion: SCHEMA_VERSION },
     };
   });
-  await appendToStream(tx, streamIdOf(orderId), before.version, newEvents);
   const state = fold(events, before);
-  await projectOrder(tx, orderId, state);
+  const writes: Promise<unknown>[] = [
+    // First: should another writer have appended meanwhile, its ConcurrencyError is the one reported.
+    appendToStream(tx, streamIdOf(orderId), before.version, newEvents),
+    projectOrder(tx, orderId, state),
+  ];
 
   if (events.some((e) => e.type === 'ORDER_CREATED'))
-    await setDeadline(tx, orderId, 'saga', new Date(now.getTime() + deps.sagaTimeoutMs));
-  else if (before.status === 'PENDING' && state.status !== 'PENDING') await clearDeadline(tx, orderId, 'saga');
+    writes.push(setDeadline(tx, orderId, 'saga', new Date(now.getTime() + deps.sagaTimeoutMs)));
+  else if (before.status === 'PENDING' && state.status !== 'PENDING') writes.push(clearDeadline(tx, orderId, 'saga'));
   if (events.some((e) => e.type === 'ORDER_COMPENSATION_STARTED'))
-    await setDeadline(tx, orderId, 'compensation', new Date(now.getTime() + deps.compensationTimeoutMs));
+    writes.push(setDeadline(tx, orderId, 'compensation', new Date(now.getTime() + deps.compensationTimeoutMs)));
   else if (before.status === 'COMPENSATION_PENDING' && state.status !== 'COMPENSATION_PENDING')
-    await clearDeadline(tx, orderId, 'compensation');
+    writes.push(clearDeadline(tx, orderId, 'compensation'));
 
   const messages: OutgoingMessage[] = newEvents
     .filter((e) => isOrderEvent(e.eventType))
@@ -119,7 +126,10 @@ export async function changeOrderIn(
         data: e.data,
       },
     }));
-  await enqueueOutbox(tx, messages);
+  writes.push(enqueueOutbox(tx, messages));
+  // The writes depend on nothing but the decision: issued together, they travel as one pipelined round trip
+  // (pg); the transaction commits only if every one succeeded.
+  await allInOrder(writes);
   return { before, state, appended: events, duplicate: false };
 }
 

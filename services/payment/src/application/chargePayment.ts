@@ -1,5 +1,5 @@
 import { type Envelope, EVENTS, routingKeyOf, SCHEMA_VERSION } from '@commerce/contracts';
-import { enqueueOutbox, handleOnce, type Queryable, type ServiceContext } from '@commerce/kernel';
+import { allInOrder, enqueueOutbox, handleOnce, type Queryable, type ServiceContext } from '@commerce/kernel';
 import {
   type Account,
   type BalanceChange,
@@ -72,12 +72,18 @@ async function applyToPayment(
   command: PaymentCommand,
   cause: { eventId: string; traceparent?: string },
 ): Promise<PaymentReply | undefined> {
-  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`payment:order:${orderId}`]);
-  const found = await tx.query<PaymentRow>(
-    'SELECT customer_id, amount, refunded_amount, currency, status, reason FROM payments WHERE order_id = $1 FOR UPDATE',
-    [orderId],
-  );
-  const marker = await tx.query('SELECT 1 FROM payment_rollback_markers WHERE order_id = $1', [orderId]);
+  // Issued together (one pipelined round trip on pg), run by the server in this order. A charge names its
+  // customer, so the account is locked at once, even when the payment turns out to exist (a late duplicate: rare).
+  const charging = command.type === 'charge';
+  const [, found, marker, chargedAccount] = await allInOrder([
+    tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`payment:order:${orderId}`]),
+    tx.query<PaymentRow>(
+      'SELECT customer_id, amount, refunded_amount, currency, status, reason FROM payments WHERE order_id = $1 FOR UPDATE',
+      [orderId],
+    ),
+    tx.query('SELECT 1 FROM payment_rollback_markers WHERE order_id = $1', [orderId]),
+    charging ? lockAccount(tx, command.customerId) : null,
+  ] as const);
   const row = found.rows[0];
   const payment: Payment | null = row
     ? {
@@ -89,29 +95,37 @@ async function applyToPayment(
         reason: row.reason,
       }
     : null;
-  const customerId = command.type === 'charge' ? command.customerId : payment?.customerId;
-  const account =
-    customerId && (command.type === 'refund' || (!payment && marker.rowCount === 0))
-      ? await lockAccount(tx, customerId)
+  const account = charging
+    ? !payment && marker.rowCount === 0
+      ? chargedAccount
+      : null
+    : command.type === 'refund' && payment
+      ? await lockAccount(tx, payment.customerId)
       : null;
   const decision = decidePayment(command, { account, payment, rollbackMarker: marker.rowCount > 0 });
   const now = deps.now();
-  if (decision.balance) await applyBalanceChange(tx, decision.balance, orderId, now);
+  // The writes depend only on the decision: one pipelined round trip.
+  const writes: Promise<unknown>[] = [];
+  if (decision.balance) writes.push(applyBalanceChange(tx, decision.balance, orderId, now));
   if (decision.payment) {
     const p = decision.payment;
-    await tx.query(
-      `INSERT INTO payments (order_id, customer_id, amount, refunded_amount, currency, status, reason, created_at, updated_at)
+    writes.push(
+      tx.query(
+        `INSERT INTO payments (order_id, customer_id, amount, refunded_amount, currency, status, reason, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
        ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, refunded_amount = EXCLUDED.refunded_amount,
          reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at`,
-      [orderId, p.customerId, p.amount, p.refundedAmount, p.currency, p.status, p.reason, now],
+        [orderId, p.customerId, p.amount, p.refundedAmount, p.currency, p.status, p.reason, now],
+      ),
     );
   }
   if (decision.storeMarker)
-    await tx.query(
-      `INSERT INTO payment_rollback_markers (order_id, cause_event_id, created_at) VALUES ($1, $2, $3)
+    writes.push(
+      tx.query(
+        `INSERT INTO payment_rollback_markers (order_id, cause_event_id, created_at) VALUES ($1, $2, $3)
        ON CONFLICT (order_id) DO NOTHING`,
-      [orderId, cause.eventId, now],
+        [orderId, cause.eventId, now],
+      ),
     );
   if (decision.reply) {
     const envelope: Envelope = {
@@ -124,15 +138,18 @@ async function applyToPayment(
       source: 'payment',
       data: decision.reply.data,
     };
-    await enqueueOutbox(tx, [
-      {
-        exchange: EVENTS[decision.reply.eventType].exchange,
-        routingKey: routingKeyOf(decision.reply.eventType),
-        envelope,
-        traceparent: cause.traceparent,
-      },
-    ]);
+    writes.push(
+      enqueueOutbox(tx, [
+        {
+          exchange: EVENTS[decision.reply.eventType].exchange,
+          routingKey: routingKeyOf(decision.reply.eventType),
+          envelope,
+          traceparent: cause.traceparent,
+        },
+      ]),
+    );
   }
+  await allInOrder(writes);
   return decision.reply;
 }
 
@@ -155,18 +172,18 @@ export async function applyBalanceChange(
   orderId: string | null,
   at: Date,
 ): Promise<number> {
-  const res = await tx.query<{ balance: number; currency: string }>(
-    `UPDATE accounts SET balance = balance + $2, version = version + 1, updated_at = $3
-      WHERE customer_id = $1 AND balance + $2 >= 0
-      RETURNING balance, currency`,
-    [change.customerId, change.delta, at],
+  // The change and its movement in one statement (one round trip): no row when the guard refuses it.
+  const res = await tx.query<{ balance: number }>(
+    `WITH changed AS (
+       UPDATE accounts SET balance = balance + $2, version = version + 1, updated_at = $3
+        WHERE customer_id = $1 AND balance + $2 >= 0
+        RETURNING balance, currency)
+     INSERT INTO money_movements (customer_id, order_id, kind, delta, currency, balance_after, at)
+     SELECT $1, $4, $5, $2, changed.currency, changed.balance, $3 FROM changed
+     RETURNING balance_after AS balance`,
+    [change.customerId, change.delta, at, orderId, change.kind],
   );
   const row = res.rows[0];
   if (!row) throw new Error(`balance change ${change.kind} ${change.delta} refused for customer ${change.customerId}`);
-  await tx.query(
-    `INSERT INTO money_movements (customer_id, order_id, kind, delta, currency, balance_after, at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-    [change.customerId, orderId, change.kind, change.delta, row.currency, Number(row.balance), at],
-  );
   return Number(row.balance);
 }
