@@ -2,9 +2,11 @@
  * pgbench baselines: the SQL the services issue, without the services.
  *
  * The statements below are copied from the code that issues them (file and function named at each one) with
- * their parameters inlined as literals, so pgbench runs them in the simple query protocol (-M simple: one
- * message per statement; node-postgres sends parse/bind/execute in one message too, so round trips match).
- * Ids are made of pgbench random integers (digits are hex digits, so they are valid UUIDs).
+ * their parameters inlined, and grouped as the services send them: the services pipeline statements that do not
+ * depend on each other (BEGIN with the first statement, a change's writes together), so the scripts put each such
+ * group between \startpipeline and \endpipeline, which `compound` sends as one simple-protocol message (one round
+ * trip per group, as in the services). Ids are made of pgbench random integers (digits are hex digits, so they
+ * are valid UUIDs).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -111,14 +113,18 @@ const CREATED_DATA = `{"customerId":"${CUST}","currency":"${CURRENCY}","items":$
 
 /** services/order/src/application/placeOrder.ts placeOrder (with an Idempotency-Key, as the create scenario sends): a new
  * stream is not read, and the answer is built from the projected state, not read back. */
-export const ORDER_CREATE_TX = `BEGIN;
+export const ORDER_CREATE_TX = `\\startpipeline
+BEGIN;
 INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, order_id) VALUES ('bench-admin', 'k-${OID}', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', '${OID}')
      ON CONFLICT (scope, idempotency_key) DO NOTHING RETURNING 1 AS inserted;
+\\endpipeline
+\\startpipeline
 ${append(0, [{ id: EID(1), type: 'ORDER_CREATED', data: CREATED_DATA, source: 'order' }])}
 ${project('PENDING', 'PENDING', 'PENDING', 1)}
 INSERT INTO saga_deadlines (order_id, kind, due_at) VALUES ('${OID}', 'saga', now() + interval '30 seconds')
      ON CONFLICT (order_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at;
 ${outbox('order_events', 'ORDER_CREATED', EID(1), 'order', null, CREATED_DATA)}
+\\endpipeline
 COMMIT;
 `;
 
@@ -132,13 +138,18 @@ function inventoryTx(cause: string, reply: { id: string; type: string }, kind: '
   ) => `UPDATE products SET available = available + ${da}, reserved = reserved + ${dr}, sold = sold + ${ds},
           version = version + 1, updated_at = now()
     WHERE product_id = '${p}';`;
-  return `BEGIN;
+  const lockProducts = `SELECT product_id, unit_price, currency, available, reserved, sold FROM products
+  WHERE product_id = ANY('{${P1},${P2}}'::text[]) ORDER BY product_id FOR UPDATE;`;
+  // A reservation locks its products with the first group; a commit once it has decided (a group of its own).
+  return `\\startpipeline
+BEGIN;
 ${inbox('inventory.order_events', cause)}
 SELECT pg_advisory_xact_lock(hashtext('inventory:order:${OID}'));
 SELECT status, lines, expires_at FROM reservations WHERE order_id = '${OID}' FOR UPDATE;
 SELECT 1 FROM inventory_rollback_markers WHERE order_id = '${OID}';
-SELECT product_id, unit_price, currency, available, reserved, sold FROM products
-  WHERE product_id = ANY('{${P1},${P2}}'::text[]) ORDER BY product_id FOR UPDATE;
+${kind === 'reservation' ? lockProducts : `\\endpipeline\n${lockProducts}`}
+${kind === 'reservation' ? '\\endpipeline' : ''}
+\\startpipeline
 ${update(P1)}
 ${update(P2)}
 INSERT INTO stock_movements (product_id, order_id, kind, delta_available, delta_reserved, delta_sold, at)
@@ -150,27 +161,34 @@ INSERT INTO reservations (order_id, status, lines, expires_at, created_at, updat
    VALUES ('${OID}', '${kind === 'reservation' ? 'RESERVED' : 'COMMITTED'}', ${lit(LINES)}::jsonb, now() + interval '15 minutes', now(), now())
    ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at;
 ${outbox('inventory_events', reply.type, reply.id, 'inventory', cause, kind === 'reservation' ? `{"items":${LINES}}` : '{}')}
+\\endpipeline
 COMMIT;
 `;
 }
 
 /** services/payment/src/application/chargePayment.ts applyToPayment (charge, approved). */
-const PAYMENT_CHARGE_TX = `BEGIN;
+const PAYMENT_CHARGE_TX = `\\startpipeline
+BEGIN;
 ${inbox('payment.order_events', EID(1))}
 SELECT pg_advisory_xact_lock(hashtext('payment:order:${OID}'));
 SELECT customer_id, amount, refunded_amount, currency, status, reason FROM payments WHERE order_id = '${OID}' FOR UPDATE;
 SELECT 1 FROM payment_rollback_markers WHERE order_id = '${OID}';
 SELECT customer_id, balance, currency FROM accounts WHERE customer_id = '${CUST}' FOR UPDATE;
-UPDATE accounts SET balance = balance + (0 - :total), version = version + 1, updated_at = now()
+\\endpipeline
+\\startpipeline
+WITH changed AS (
+   UPDATE accounts SET balance = balance + (0 - :total), version = version + 1, updated_at = now()
     WHERE customer_id = '${CUST}' AND balance + (0 - :total) >= 0
-    RETURNING balance, currency;
-INSERT INTO money_movements (customer_id, order_id, kind, delta, currency, balance_after, at)
-     VALUES ('${CUST}', '${OID}', 'deduction', 0 - :total, '${CURRENCY}', 0, now());
+    RETURNING balance, currency)
+ INSERT INTO money_movements (customer_id, order_id, kind, delta, currency, balance_after, at)
+ SELECT '${CUST}', '${OID}', 'deduction', 0 - :total, changed.currency, changed.balance, now() FROM changed
+ RETURNING balance_after AS balance;
 INSERT INTO payments (order_id, customer_id, amount, refunded_amount, currency, status, reason, created_at, updated_at)
      VALUES ('${OID}', '${CUST}', :total, 0, '${CURRENCY}', 'APPROVED', NULL, now(), now())
      ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, refunded_amount = EXCLUDED.refunded_amount,
        reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at;
 ${outbox('payment_events', 'PAYMENT_APPROVED', EID(3), 'payment', EID(1), `{"amount": :total,"currency":"${CURRENCY}"}`)}
+\\endpipeline
 COMMIT;
 `;
 
@@ -185,13 +203,17 @@ function sagaTx(o: {
   clearSagaDeadline?: boolean;
 }): string {
   const events = [{ ...o.result }, ...(o.order ? [{ ...o.order, data: '{}', source: 'order' }] : [])];
-  return `BEGIN;
-${readStream()}
+  return `\\startpipeline
+BEGIN;
 ${inbox('order.saga', o.result.id)}
+${readStream()}
+\\endpipeline
+\\startpipeline
 ${append(o.before, events)}
 ${project(o.status, o.inv, o.pay, o.before + events.length)}
 ${o.clearSagaDeadline ? `DELETE FROM saga_deadlines WHERE order_id = '${OID}' AND kind = 'saga';` : ''}
 ${o.order ? outbox('order_events', o.order.type, o.order.id, 'order', o.result.id, '{}') : ''}
+\\endpipeline
 COMMIT;
 `;
 }
@@ -232,6 +254,29 @@ export const FULL_ORDER_TXS = [
     pay: 'APPROVED',
   }),
 ];
+
+/**
+ * Turns each \\startpipeline … \\endpipeline group into one compound command (statements joined by `\\;`): in
+ * the simple protocol pgbench sends it as one message and reads every answer: one round trip per group, as the
+ * services' pipeline. (pgbench's own pipeline commands need the extended protocol, where it passes variables as
+ * parameters, also inside the JSON literals here.)
+ */
+export function compound(script: string): string {
+  const out: string[] = [];
+  let group: string[] | undefined;
+  for (const line of script.split('\n')) {
+    if (line.trim() === '\\startpipeline') group = [];
+    else if (line.trim() === '\\endpipeline') {
+      const statements = (group ?? []).filter((l) => l.trim() !== '');
+      const last = statements.findLastIndex((l) => /;\s*$/.test(l));
+      out.push(...statements.map((l, i) => (i !== last ? l.replace(/;\s*$/, ' \\;') : l)));
+      group = undefined;
+    } else if (group) group.push(line);
+    else out.push(line);
+  }
+  if (group) throw new Error('pgbench script: \\startpipeline without \\endpipeline');
+  return out.join('\n');
+}
 
 export interface PgbenchResult {
   clients: number;
@@ -287,7 +332,7 @@ export async function pgbench(
   const dir = mkdtempSync(join(tmpdir(), 'commerce-pgbench-'));
   try {
     const script = join(dir, 'script.sql');
-    writeFileSync(script, VARIABLES + transactions.join('\n'));
+    writeFileSync(script, VARIABLES + transactions.map(compound).join('\n'));
     const u = new URL(db.url);
     const { stdout } = await run(
       'pgbench',

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../log.js';
 import {
@@ -76,8 +77,19 @@ function corkedSender(client: pg.PoolClient): (sql: string, params?: readonly un
         stream.uncork?.();
       });
     }
-    return client.query(sql, params as unknown[] | undefined);
+    return client.query(params ? { name: statementName(sql), text: sql, values: params as unknown[] } : sql);
   };
+}
+
+const statementNames = new Map<string, string>();
+/** One prepared statement per SQL text and connection: PostgreSQL parses and plans it once, not at every call. */
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `s${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
 }
 
 interface Cork {
@@ -112,7 +124,9 @@ export class PgDatabase implements Database {
   }
 
   async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-    const res = await this.pool.query(sql, params as unknown[] | undefined);
+    const res = await this.pool.query(
+      params ? { name: statementName(sql), text: sql, values: params as unknown[] } : sql,
+    );
     return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
   }
 
