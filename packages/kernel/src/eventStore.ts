@@ -149,13 +149,15 @@ export async function appendToStream(
   }));
   let rows: EventRow[];
   try {
+    // The version check raises (CM409) instead of inserting nothing: a mismatch always aborts the transaction,
+    // even one whose COMMIT is already on its way (Transaction.final).
     const res = await tx.query<EventRow>(
-      `WITH cur AS (SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = $1)
+      `WITH cur AS (SELECT commerce_expect_version($1, coalesce(max(version), 0)::int, $2::int) AS v
+                      FROM events WHERE stream_id = $1)
        INSERT INTO events (stream_id, version, event_id, event_type, data, metadata, occurred_at)
        SELECT $1, $2::int + e.ord::int, (e.doc->>'eventId')::uuid, e.doc->>'eventType', e.doc->'data',
               e.doc->'metadata', (e.doc->>'occurredAt')::timestamptz
          FROM cur, jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(doc, ord)
-        WHERE cur.v = $2::int
        RETURNING ${COLUMNS}`,
       [streamId, expectedVersion, JSON.stringify(docs)],
     );
@@ -163,17 +165,15 @@ export async function appendToStream(
   } catch (err) {
     if (pgErrorCode(err) === PG.uniqueViolation && /stream_version|stream_id, version/.test(constraintOf(err)))
       throw new ConcurrencyError(streamId, expectedVersion);
+    if (pgErrorCode(err) === VERSION_MISMATCH)
+      throw new ConcurrencyError(streamId, expectedVersion, Number((err as { detail?: string }).detail));
     throw err;
-  }
-  if (rows.length === 0) {
-    const cur = await tx.query<{ v: number }>(
-      'SELECT coalesce(max(version), 0)::int AS v FROM events WHERE stream_id = $1',
-      [streamId],
-    );
-    throw new ConcurrencyError(streamId, expectedVersion, Number(cur.rows[0]?.v ?? 0));
   }
   return rows.map((r) => toStored(r)).sort((a, b) => a.version - b.version);
 }
+
+/** SQLSTATE raised by commerce_expect_version (schema.ts). */
+const VERSION_MISMATCH = 'CM409';
 
 function constraintOf(err: unknown): string {
   const e = err as { constraint?: string; message?: string; detail?: string };

@@ -1,4 +1,4 @@
-import type { Database, Queryable } from './db/port.js';
+import { allInOrder, type Database, PG, pgErrorCode, type Queryable, type Transaction } from './db/port.js';
 import type { DedupCache } from './service.js';
 
 /**
@@ -33,41 +33,37 @@ export function dedupKey(consumer: string, messageId: string): string {
   return `${consumer}:${messageId}`;
 }
 
-/** Thrown inside handleOnce's transaction to roll back an effect that ran for a duplicate. */
-class DuplicateDelivery extends Error {}
-
 /**
  * Idempotent consumer: applies `effect` at most once per (consumer, messageId).
  * The cache only skips obvious duplicates fast; the inbox row, inserted in the same
  * transaction as the effect, decides. Two deliveries racing: the second blocks on the
  * primary key until the first commits, then finds the row and applies nothing.
  *
- * The effect's first statements are issued right behind the inbox insert, without waiting for its answer, so
- * that they share its round trip (pg pipeline). They run after it on the server, so a racing duplicate still
- * waits there first. When the insert finds the row (a duplicate the cache missed: rare), whatever the effect
- * did is rolled back and its result dropped: a duplicate never applies anything.
+ * The effect's statements are issued right behind the inbox insert, without waiting for its answer, so that
+ * they share its round trip (pg pipeline), and the effect may end the transaction with Transaction.final (its
+ * writes and the COMMIT in one more). They run after the insert on the server, so a racing duplicate still waits
+ * there first. A duplicate the cache missed (rare) fails the insert with a unique violation, which aborts the
+ * transaction: whatever the effect did is rolled back, its result dropped, nothing applied.
  */
 export async function handleOnce<T>(
   o: HandleOnceOptions,
-  effect: (tx: Queryable) => Promise<T>,
+  effect: (tx: Transaction) => Promise<T>,
 ): Promise<HandleOnceResult<T>> {
+  if (typeof o.consumer !== 'string' || !o.consumer) throw new TypeError('consumer must be a non-empty string');
+  if (typeof o.messageId !== 'string' || !o.messageId) throw new TypeError('messageId must be a non-empty string');
   const key = dedupKey(o.consumer, o.messageId);
   if (await o.dedup.seen(key).catch(() => false)) return { applied: false };
   let out: HandleOnceResult<T>;
   try {
     out = await o.db.transaction(async (tx): Promise<HandleOnceResult<T>> => {
-      const settle = <V>(p: Promise<V>) =>
-        p.then(
-          (value) => ({ ok: true as const, value }),
-          (error: unknown) => ({ ok: false as const, error }),
-        );
-      const fresh = settle(recordInbox(tx, o.consumer, o.messageId));
-      // Both are awaited whatever happens: the effect never outlives the transaction it writes in.
-      const [inbox, done] = await Promise.all([fresh, settle(effect(tx))]);
-      if (!inbox.ok) throw inbox.error;
-      if (!inbox.value) throw new DuplicateDelivery();
-      if (!done.ok) throw done.error;
-      return { applied: true, result: done.value };
+      const inbox = tx
+        .query('INSERT INTO inbox (consumer, message_id) VALUES ($1, $2)', [o.consumer, o.messageId])
+        .catch((err: unknown) => {
+          throw pgErrorCode(err) === PG.uniqueViolation ? new DuplicateDelivery() : err;
+        });
+      // Both awaited whatever happens (the effect never outlives its transaction); the inbox's failure first.
+      const [, result] = await allInOrder([inbox, effect(tx)]);
+      return { applied: true, result };
     });
   } catch (err) {
     if (!(err instanceof DuplicateDelivery)) throw err;
@@ -76,6 +72,9 @@ export async function handleOnce<T>(
   await o.dedup.remember(key).catch(() => {});
   return out;
 }
+
+/** The inbox already holds the message: its effect was applied before. */
+class DuplicateDelivery extends Error {}
 
 /** Deletes inbox rows older than `before` (keep them longer than any redelivery horizon). */
 export async function deleteInboxBefore(db: Queryable, before: Date): Promise<number> {

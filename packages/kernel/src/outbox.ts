@@ -328,15 +328,20 @@ export class OutboxRelay {
           claimOutboxBatch(tx, this.batchSize),
         ] as const);
         if (!lock.rows[0]?.ok) return { kind: 'busy' } as const;
-        return this.publishClaimed(tx, rows);
+        // The mark (or the failure's record) goes out with the COMMIT: one round trip.
+        return this.publishClaimed(tx, rows, (mark) => tx.final([mark]));
       });
     }
     return withLocalLock(this.db, async () =>
-      this.publishClaimed(this.db, await claimOutboxBatch(this.db, this.batchSize)),
+      this.publishClaimed(this.db, await claimOutboxBatch(this.db, this.batchSize), (mark) => mark),
     );
   }
 
-  private async publishClaimed(q: Queryable, rows: OutboxRow[]): Promise<BatchOutcome> {
+  private async publishClaimed(
+    q: Queryable,
+    rows: OutboxRow[],
+    settle: (mark: Promise<void>) => Promise<unknown>,
+  ): Promise<BatchOutcome> {
     if (rows.length === 0) return { kind: 'done', count: 0 };
     const ids = rows.map((r) => r.id);
     try {
@@ -349,12 +354,12 @@ export class OutboxRelay {
         })),
       );
     } catch (error) {
-      await markFailed(q, ids, errorText(error));
+      await settle(markFailed(q, ids, errorText(error)));
       this.metrics?.failed?.(rows.length, error);
       return { kind: 'failed', count: rows.length, error };
     }
     const at = this.now();
-    await markPublished(q, ids, at);
+    await settle(markPublished(q, ids, at));
     if (this.metrics?.published) {
       const lags = rows.map((r) => Math.max(0, at.getTime() - new Date(r.created_at).getTime()));
       this.metrics.published(rows.length, lags);

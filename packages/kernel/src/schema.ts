@@ -63,4 +63,15 @@ CREATE TABLE IF NOT EXISTS inbox (
 CREATE INDEX IF NOT EXISTS inbox_handled_at ON inbox (handled_at);
 `,
   },
+  {
+    version: 4,
+    name: 'stream version check',
+    // The append checks the expected version in the statement itself and fails there (an error, not "no row"),
+    // so that a transaction may send its COMMIT right behind its writes: a failed check aborts it. (The body stays
+    // on one line: migrations are split at semicolons that end a line.)
+    sql: `
+CREATE OR REPLACE FUNCTION commerce_expect_version(stream text, actual integer, expected integer) RETURNS integer
+LANGUAGE plpgsql AS $fn$ BEGIN IF actual <> expected THEN RAISE EXCEPTION 'stream %: expected version % but it is at %', stream, expected, actual USING ERRCODE = 'CM409', DETAIL = actual::text; END IF; RETURN actual; END $fn$;
+`,
+  },
 ];

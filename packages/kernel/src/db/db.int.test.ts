@@ -41,6 +41,35 @@ function contract(name: string, open: () => Promise<Database>) {
       expect(rows.rows).toEqual([{ n: 9007199254740991, label: 'max' }]);
     });
 
+    it('final(): commits the last statements with the transaction, or nothing when one of them fails', async () => {
+      await db.query('DELETE FROM things');
+      const results = await db.transaction(async (tx) => {
+        const first = tx.query('INSERT INTO things (n, label) VALUES ($1, $2)', [1, 'kept']);
+        return tx.final([first, tx.query<{ n: number }>('SELECT count(*) AS n FROM things')] as const);
+      });
+      expect(results[1].rows).toEqual([{ n: 1 }]);
+      // The second statement fails (NOT NULL) after the first succeeded; on pg the COMMIT is already sent behind
+      // them: the first failure in issue order is reported and the first insert is not committed.
+      await expect(
+        db.transaction(async (tx) =>
+          tx.final([
+            tx.query('INSERT INTO things (n, label) VALUES ($1, $2)', [2, 'lost']),
+            tx.query('INSERT INTO things (n) VALUES ($1)', [null]),
+            tx.query('INSERT INTO things (n, label) VALUES ($1, $2)', [3, 'lost too']),
+          ]),
+        ),
+      ).rejects.toThrow(/null value in column "n"/);
+      // A statement that failed earlier, outside final()'s list, also keeps the transaction from committing.
+      await expect(
+        db.transaction(async (tx) => {
+          tx.query('INSERT INTO things (n) VALUES ($1)', [null]).catch(() => {});
+          await tx.final([tx.query('INSERT INTO things (n, label) VALUES ($1, $2)', [4, 'lost'])]);
+        }),
+      ).rejects.toThrow();
+      const rows = await db.query<{ n: number; label: string }>('SELECT n, label FROM things ORDER BY n');
+      expect(rows.rows).toEqual([{ n: 1, label: 'kept' }]);
+    });
+
     it('delivers NOTIFY to a listener', async () => {
       const got: string[] = [];
       const stop = await db.listen('things_changed', (p) => p && got.push(p));

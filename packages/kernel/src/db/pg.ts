@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../log.js';
 import {
+  allInOrder,
   type Database,
   isDatabaseUnavailable,
   isRetryableTxError,
@@ -9,6 +10,7 @@ import {
   pgErrorCode,
   type Queryable,
   type QueryResult,
+  type Transaction,
 } from './port.js';
 
 // int8 (counts, sequence ids, money sums) as JS numbers: every value we store stays below 2^53.
@@ -134,7 +136,7 @@ export class PgDatabase implements Database {
     await this.pool.query(sql);
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;
@@ -151,15 +153,30 @@ export class PgDatabase implements Database {
         // fail, the connection is gone and so are the statements behind it; its own error is awaited below.
         const begin = send('BEGIN');
         begin.catch(() => {});
-        const tx: Queryable = {
+        let commit: Promise<pg.QueryResult> | undefined;
+        const tx: Transaction = {
           query: async <R>(sql: string, params?: readonly unknown[]) => {
+            if (commit) throw new Error('a statement after Transaction.final(): the transaction is already committing');
             const res = await send(sql, params);
             return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
+          },
+          final: async (statements) => {
+            if (commit) throw new Error('Transaction.final() called twice');
+            // In the same tick as the statements: the same write. Behind a failed statement PostgreSQL answers
+            // this COMMIT with ROLLBACK (no error), so the outcome is read from its command tag.
+            const sent = send('COMMIT');
+            commit = sent;
+            sent.catch(() => {});
+            const results = await allInOrder(statements);
+            const done = await sent;
+            if (done.command !== 'COMMIT') throw new Error(`transaction not committed (${done.command})`);
+            return results;
           },
         };
         const result = await fn(tx);
         await begin;
-        await client.query('COMMIT');
+        if (commit) await commit;
+        else await client.query('COMMIT');
         return result;
       } catch (err) {
         broken = broken || isDatabaseUnavailable(err);

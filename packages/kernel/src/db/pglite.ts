@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { PGlite, types } from '@electric-sql/pglite';
-import type { Database, Queryable, QueryResult } from './port.js';
+import { allInOrder, type Database, type QueryResult, type Transaction } from './port.js';
 
 /** A dump of a freshly initialised cluster (no tables yet), taken once per process. */
 let pristineCluster: Promise<File | Blob | undefined> = Promise.resolve(undefined);
@@ -41,13 +41,15 @@ export class PgliteDatabase implements Database {
     await this.db.exec(sql);
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.db.transaction(async (t) =>
       fn({
         query: async <R>(sql: string, params?: readonly unknown[]) => {
           const res = await t.query<R>(sql, params as unknown[] | undefined);
           return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
         },
+        // One connection, no round trips to save: the commit follows when fn returns.
+        final: (statements) => allInOrder(statements),
       }),
     );
   }

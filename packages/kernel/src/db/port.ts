@@ -9,10 +9,24 @@ export interface Queryable {
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
+/** Statements' results, in the order given. */
+export type Results<T extends readonly unknown[]> = { -readonly [K in keyof T]: Awaited<T[K]> };
+
+/** The statements of one transaction (Database.transaction). */
+export interface Transaction extends Queryable {
+  /**
+   * Declares the statements just issued as the transaction's last: its COMMIT goes out right behind them (on pg in
+   * the same write: one round trip for the writes and the commit). Resolves with their results once committed;
+   * rejects with the first failure in issue order, and then nothing was committed. Only statements that fail with
+   * an error when their effect must not commit belong here (not "no row"). No statement may follow.
+   */
+  final<T extends readonly unknown[]>(statements: T): Promise<Results<T>>;
+}
+
 export interface Database extends Queryable {
   readonly kind: 'pg' | 'pglite';
   /** Runs fn in one transaction; retried on serialization failure or deadlock (the work was rolled back). */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Several statements without parameters (migrations only). */
   exec(sql: string): Promise<void>;
   /** LISTEN on a channel; survives reconnection (pg). Returns the unlisten function. */
@@ -59,9 +73,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
  * the first failure in issue order, not the first to settle: inside a transaction a failing statement aborts it
  * and fails the ones behind it, and the caller wants the cause (say, a unique violation), not "transaction aborted".
  */
-export async function allInOrder<T extends readonly unknown[]>(
-  statements: T,
-): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+export async function allInOrder<T extends readonly unknown[]>(statements: T): Promise<Results<T>> {
   const outcomes = await Promise.allSettled(statements);
   const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed) throw failed.reason;

@@ -52,7 +52,10 @@ export async function handleInventoryOrderEvent(
   if (!command) return undefined;
   const out = await handleOnce(
     { db: deps.db, dedup: deps.dedup, consumer: INVENTORY_CONSUMER, messageId: e.eventId },
-    (tx) => applyToOrder(tx, deps, e.orderId, command, { eventId: e.eventId, traceparent: delivery.traceparent }),
+    (tx) =>
+      applyToOrder(tx, deps, e.orderId, command, { eventId: e.eventId, traceparent: delivery.traceparent }, (w) =>
+        tx.final(w),
+      ),
   );
   return out.result;
 }
@@ -81,6 +84,8 @@ export async function applyToOrder(
   orderId: string,
   command: InventoryCommand,
   cause: Cause,
+  /** Awaits the writes: the consumer sends them with its COMMIT (Transaction.final); the sweeper goes on. */
+  settle: (writes: Promise<unknown>[]) => Promise<unknown> = allInOrder,
 ): Promise<InventoryReply | undefined> {
   // Messages of one order (several deliveries in flight at once) are applied one after the other: the order's
   // lock first, then what is known of the order, then (a reservation) its products, locked in productId order.
@@ -134,7 +139,7 @@ export async function applyToOrder(
       ),
     );
   if (decision.reply) writes.push(enqueueReply(tx, deps, orderId, decision.reply, cause, now));
-  await allInOrder(writes);
+  await settle(writes);
   return decision.reply;
 }
 

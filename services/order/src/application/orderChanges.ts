@@ -11,6 +11,7 @@ import {
   type Queryable,
   readStream,
   recordInbox,
+  type Transaction,
 } from '@commerce/kernel';
 import { projectOrder } from '../adapters/readModel.js';
 import { clearDeadline, setDeadline } from '../adapters/sagaDeadlines.js';
@@ -61,11 +62,12 @@ const isOrderEvent = (t: string) => t.startsWith('ORDER_');
 
 /**
  * One state change = one transaction: (inbox row) + load + decide + append at the expected version +
- * read model + deadlines + outbox rows of the ORDER_* events. Runs inside the caller's transaction;
- * a ConcurrencyError aborts it (retry with `retryOnConflict`).
+ * read model + deadlines + outbox rows of the ORDER_* events. Runs inside the caller's transaction and ends it:
+ * the writes go out with its COMMIT (Transaction.final), so the caller issues nothing after (statements it
+ * issued before travel ahead of the COMMIT). A ConcurrencyError aborts it (retry with `retryOnConflict`).
  */
 export async function changeOrderIn(
-  tx: Queryable,
+  tx: Transaction,
   deps: OrderDeps,
   orderId: string,
   decide: Decide,
@@ -127,9 +129,9 @@ export async function changeOrderIn(
       },
     }));
   writes.push(enqueueOutbox(tx, messages));
-  // The writes depend on nothing but the decision: issued together, they travel as one pipelined round trip
-  // (pg); the transaction commits only if every one succeeded.
-  await allInOrder(writes);
+  // The writes depend on nothing but the decision: issued together with the COMMIT, they travel as one pipelined
+  // round trip (pg); a failing one (a ConcurrencyError of the append, say) aborts the transaction.
+  await tx.final(writes);
   return { before, state, appended: events, duplicate: false };
 }
 

@@ -1,5 +1,5 @@
 import type { Envelope } from '@commerce/contracts';
-import { currentTraceparent, type Delivery } from '@commerce/kernel';
+import { allInOrder, currentTraceparent, type Delivery } from '@commerce/kernel';
 import { claimDueDeadline, clearDeadline } from '../adapters/sagaDeadlines.js';
 import {
   decideSaga,
@@ -103,11 +103,14 @@ export async function fireDueDeadlines(deps: OrderDeps, max = 100): Promise<numb
       const due = await claimDueDeadline(tx, deps.now());
       if (!due) return false;
       const type = due.kind === 'saga' ? 'SagaTimeout' : 'CompensationTimeout';
-      await changeOrderIn(tx, deps, due.orderId, (s, now) => decideSaga({ type, orderId: due.orderId }, s, now), {
-        causationId: null,
-      });
-      // Fired (or no longer needed): either way it must not fire again.
-      await clearDeadline(tx, due.orderId, due.kind);
+      // Fired (or no longer needed): either way it must not fire again. Deleted first, so that a deadline the
+      // change sets anew stays; in the same round trip as the change's reads.
+      await allInOrder([
+        clearDeadline(tx, due.orderId, due.kind),
+        changeOrderIn(tx, deps, due.orderId, (s, now) => decideSaga({ type, orderId: due.orderId }, s, now), {
+          causationId: null,
+        }),
+      ]);
       return true;
     });
     if (!done) break;

@@ -1,5 +1,12 @@
 import { type Envelope, EVENTS, routingKeyOf, SCHEMA_VERSION } from '@commerce/contracts';
-import { allInOrder, enqueueOutbox, handleOnce, type Queryable, type ServiceContext } from '@commerce/kernel';
+import {
+  allInOrder,
+  enqueueOutbox,
+  handleOnce,
+  type Queryable,
+  type ServiceContext,
+  type Transaction,
+} from '@commerce/kernel';
 import {
   type Account,
   type BalanceChange,
@@ -66,7 +73,7 @@ interface PaymentRow {
  * customer's account row (FOR UPDATE: concurrent orders of one customer deduct one after the other, none lost).
  */
 async function applyToPayment(
-  tx: Queryable,
+  tx: Transaction,
   deps: Pick<PaymentDeps, 'now' | 'newId'>,
   orderId: string,
   command: PaymentCommand,
@@ -149,7 +156,8 @@ async function applyToPayment(
       ]),
     );
   }
-  await allInOrder(writes);
+  // With the COMMIT: one round trip. A refused balance change throws there and aborts the transaction.
+  await tx.final(writes);
   return decision.reply;
 }
 
@@ -163,8 +171,8 @@ export async function lockAccount(tx: Queryable, customerId: string): Promise<Ac
 }
 
 /**
- * Writes a balance change and its money movement. The UPDATE is guarded (balance + delta >= 0) on top of the row
- * lock, so that even a bug upstream cannot overdraw: it throws instead.
+ * Writes a balance change and its money movement. The CHECK (balance >= 0) stands behind the row lock, so that
+ * even a bug upstream cannot overdraw: the statement fails instead.
  */
 export async function applyBalanceChange(
   tx: Queryable,
@@ -172,14 +180,16 @@ export async function applyBalanceChange(
   orderId: string | null,
   at: Date,
 ): Promise<number> {
-  // The change and its movement in one statement (one round trip): no row when the guard refuses it.
+  // The change and its movement in one statement. A refused change is an error, never "no row", because the
+  // caller may have sent its COMMIT behind it (Transaction.final): an overdraw violates accounts' CHECK
+  // (balance >= 0), and a missing account leaves the movement's NOT NULL currency empty.
   const res = await tx.query<{ balance: number }>(
     `WITH changed AS (
        UPDATE accounts SET balance = balance + $2, version = version + 1, updated_at = $3
-        WHERE customer_id = $1 AND balance + $2 >= 0
+        WHERE customer_id = $1
         RETURNING balance, currency)
      INSERT INTO money_movements (customer_id, order_id, kind, delta, currency, balance_after, at)
-     SELECT $1, $4, $5, $2, changed.currency, changed.balance, $3 FROM changed
+     SELECT $1, $4, $5, $2, changed.currency, changed.balance, $3 FROM (SELECT 1) AS one LEFT JOIN changed ON true
      RETURNING balance_after AS balance`,
     [change.customerId, change.delta, at, orderId, change.kind],
   );
