@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -59,6 +60,96 @@ export async function createRun(
     p99: r.latency.p99,
     errors: r.errors + r.timeouts,
     non2xx: r.non2xx,
+  };
+}
+
+export interface PacedCreateResult {
+  rate: number;
+  seconds: number;
+  /** Requests per second actually sent (the schedule's rate when the generator keeps up). */
+  sentRate: number;
+  /** 202 answers per second over the run. */
+  throughput: number;
+  p50: number;
+  p99: number;
+  max: number;
+  errors: number;
+  non2xx: number;
+}
+
+/**
+ * POST /orders at a fixed rate, open model: request i is due at start + i/rate and is sent then, whether or not
+ * earlier ones were answered; its latency runs from when it was due (so a stalled generator or server cannot hide
+ * its own queueing). autocannon's overallRate spends each connection's per-second quota at the start of every
+ * second (bursts at full speed, then idle), which measures bursts, not a steady rate.
+ */
+export async function pacedCreateRun(
+  orderUrl: string,
+  admin: string,
+  rate: number,
+  seconds: number,
+): Promise<PacedCreateResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+  const target = new URL('/orders', orderUrl);
+  const n = Math.round(rate * seconds);
+  const latencies: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  let ok = 0;
+  const send = (due: number) =>
+    new Promise<void>((resolve) => {
+      const body = JSON.stringify(randomOrder());
+      const req = request(
+        target,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            authorization: `Bearer ${admin}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            'idempotency-key': randomUUID(),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latencies.push(nowMs() - due);
+            if (res.statusCode === 202) ok++;
+            else non2xx++;
+            resolve();
+          });
+        },
+      );
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const start = nowMs() + 20;
+  const inFlight: Promise<void>[] = [];
+  let i = 0;
+  while (i < n) {
+    const wait = start + (i * 1000) / rate - nowMs();
+    if (wait > 1) await sleep(Math.min(wait, 5));
+    for (; i < n && start + (i * 1000) / rate <= nowMs(); i++) inFlight.push(send(start + (i * 1000) / rate));
+  }
+  const sentRate = round(n / ((nowMs() - start) / 1000), 1);
+  await Promise.all(inFlight);
+  const elapsed = (nowMs() - start) / 1000;
+  agent.destroy();
+  const lat = summarize(latencies);
+  return {
+    rate,
+    seconds,
+    sentRate,
+    throughput: round(ok / elapsed, 1),
+    p50: lat.p50,
+    p99: lat.p99,
+    max: lat.max,
+    errors,
+    non2xx,
   };
 }
 
