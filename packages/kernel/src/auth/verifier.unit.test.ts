@@ -66,7 +66,8 @@ describe('JWKS verification (RS256 and ES256 from a local key server)', () => {
   });
 
   it('caches the key set, and refetches it when a token names an unknown kid (key rotation)', async () => {
-    const verifier = createAuthVerifier({ jwksUrl: url, jwksCooldownMs: 0 });
+    // Without the verified-token cache: the same token string is checked against the key set every time.
+    const verifier = createAuthVerifier({ jwksUrl: url, jwksCooldownMs: 0, cacheSize: 0 });
     const claims = { sub: 'cust-a', role: 'customer', iat: now(), exp: now() + 300 };
     const before = fetches;
     await verifier.verify(await sign(rsa.privateKey, { alg: 'RS256', kid: 'rsa-1' }, claims));
@@ -85,6 +86,33 @@ describe('JWKS verification (RS256 and ES256 from a local key server)', () => {
       AuthError,
     );
     keySet.keys.push({ ...(await exportJWK(rsa.publicKey)), kid: 'rsa-1', alg: 'RS256', use: 'sig' });
+  });
+
+  it('remembers a verified token (no key set fetch, no signature check) for at most 60 s, and never past exp', async () => {
+    let t = Date.now();
+    // A key set trusted for 1 ms: without the cache every verification would fetch it again.
+    const verifier = createAuthVerifier({ jwksUrl: url, jwksCooldownMs: 0, jwksCacheMaxAgeMs: 1, now: () => t });
+    const exp = Math.floor(t / 1000) + 120;
+    const token = await sign(ec.privateKey, { alg: 'ES256', kid: 'ec-1' }, { sub: 'cust-c', role: 'customer', exp });
+    await expect(verifier.verify(token)).resolves.toEqual({ sub: 'cust-c', role: 'customer' });
+    const saved = keySet;
+    keySet = { keys: saved.keys.filter((k) => k.kid !== 'ec-1') }; // the issuer drops the key
+    try {
+      const before = fetches;
+      t += 30_000;
+      await expect(verifier.verify(token)).resolves.toEqual({ sub: 'cust-c', role: 'customer' });
+      expect(fetches).toBe(before);
+      // Past VERIFIED_TOKEN_TTL_MS it is checked again: the key is gone.
+      t += 31_000;
+      await expect(verifier.verify(token)).rejects.toThrow(/unknown key/);
+      expect(fetches).toBeGreaterThan(before);
+    } finally {
+      keySet = saved;
+    }
+    // Valid again once the key is back; and a remembered token expires with its exp (+30 s tolerance).
+    await expect(verifier.verify(token)).resolves.toEqual({ sub: 'cust-c', role: 'customer' });
+    t = (exp + 31) * 1000;
+    await expect(verifier.verify(token)).rejects.toThrow(/expired/);
   });
 
   it('rejects algorithm confusion: an HS256 token "signed" with the RSA public key', async () => {
