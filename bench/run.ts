@@ -183,11 +183,11 @@ async function main() {
     machine,
     notes: {
       baselineA:
-        'pgbench -M simple, the exact statements of placeOrder (with Idempotency-Key), one transaction per script run',
+        'pgbench -M simple, the exact statements of placeOrder (with Idempotency-Key), grouped as the service pipelines them: BEGIN … COMMIT in one compound command (one round trip); pgbench parses and plans every statement, the service prepares them once per connection',
       baselineB:
-        'pgbench, one script issuing in sequence the 7 transactions of one completed order (order create, inventory reserve, payment charge, 3 saga steps, inventory commit) on one scratch database holding the three services’ schemas; outbox relay claim/mark and the broker are not in it; tps = orders/s',
+        'pgbench, one script issuing in sequence the 7 transactions of one completed order (order create, inventory reserve, payment charge, 3 saga steps, inventory commit), each grouped in round trips as the services pipeline it, on one scratch database holding the three services’ schemas; outbox relay claim/mark, Redis and the broker are not in it; tps = orders/s',
       create:
-        'order service alone (no inventory/payment: the work pgbench (a) does, plus HTTP, auth and the outbox relay publishing to RabbitMQ); autocannon, distinct valid orders, each with an Idempotency-Key',
+        'order service alone (no inventory/payment: the work pgbench (a) does, plus HTTP, auth and the outbox relay publishing to RabbitMQ); autocannon (closed model) at each concurrency, distinct valid orders, each with an Idempotency-Key; at500: requests sent on a steady 500/s schedule (open model), latency from when each was due',
       saga: 'open model, three service processes; latency from the scheduled POST time to the final order event seen by an extra queue bound to order_events (an upper bound of when GET /orders/{id} shows it: the read model commits with the outbox row)',
       outboxLag:
         'ORDER_CREATED: outbox.created_at (start of the creating transaction) → earliest inbox.handled_at of inventory/payment (start of the consumer transaction): an upper bound of commit → first handler start',

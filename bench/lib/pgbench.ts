@@ -63,12 +63,12 @@ function append(expected: number, events: { id: string; type: string; data: stri
         `{"eventId":"${e.id}","eventType":"${e.type}","data":${e.data},"occurredAt":"${AT}","metadata":{"source":"${e.source}","schemaVersion":1,"causationId":null}}`,
     )
     .join(',')}]`;
-  return `WITH cur AS (SELECT coalesce(max(version), 0) AS v FROM events WHERE stream_id = 'order-${OID}')
+  return `WITH cur AS (SELECT commerce_expect_version('order-${OID}', coalesce(max(version), 0)::int, ${expected}::int) AS v
+                FROM events WHERE stream_id = 'order-${OID}')
   INSERT INTO events (stream_id, version, event_id, event_type, data, metadata, occurred_at)
   SELECT 'order-${OID}', ${expected}::int + e.ord::int, (e.doc->>'eventId')::uuid, e.doc->>'eventType', e.doc->'data',
          e.doc->'metadata', (e.doc->>'occurredAt')::timestamptz
     FROM cur, jsonb_array_elements(${lit(docs)}::jsonb) WITH ORDINALITY AS e(doc, ord)
-   WHERE cur.v = ${expected}::int
   RETURNING global_position, tx_id::text AS tx_id, stream_id, version, event_id::text AS event_id, event_type, data, metadata, occurred_at, recorded_at;`;
 }
 
@@ -105,9 +105,11 @@ function outbox(
  SELECT pg_notify('outbox', 'enqueued') FROM (SELECT count(*) FROM inserted) AS done;`;
 }
 
-// packages/kernel/src/inbox.ts recordInbox
+// packages/kernel/src/inbox.ts recordInbox (the order saga) and handleOnce (inventory, payment: a duplicate fails)
 const inbox = (consumer: string, id: string) =>
   `INSERT INTO inbox (consumer, message_id) VALUES ('${consumer}', '${id}') ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1 AS inserted;`;
+const strictInbox = (consumer: string, id: string) =>
+  `INSERT INTO inbox (consumer, message_id) VALUES ('${consumer}', '${id}');`;
 
 const CREATED_DATA = `{"customerId":"${CUST}","currency":"${CURRENCY}","items":${ITEMS},"totalAmount": :total}`;
 
@@ -115,17 +117,14 @@ const CREATED_DATA = `{"customerId":"${CUST}","currency":"${CURRENCY}","items":$
  * stream is not read, and the answer is built from the projected state, not read back. */
 export const ORDER_CREATE_TX = `\\startpipeline
 BEGIN;
-INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, order_id) VALUES ('bench-admin', 'k-${OID}', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', '${OID}')
-     ON CONFLICT (scope, idempotency_key) DO NOTHING RETURNING 1 AS inserted;
-\\endpipeline
-\\startpipeline
+INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, order_id) VALUES ('bench-admin', 'k-${OID}', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', '${OID}');
 ${append(0, [{ id: EID(1), type: 'ORDER_CREATED', data: CREATED_DATA, source: 'order' }])}
 ${project('PENDING', 'PENDING', 'PENDING', 1)}
 INSERT INTO saga_deadlines (order_id, kind, due_at) VALUES ('${OID}', 'saga', now() + interval '30 seconds')
      ON CONFLICT (order_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at;
 ${outbox('order_events', 'ORDER_CREATED', EID(1), 'order', null, CREATED_DATA)}
-\\endpipeline
 COMMIT;
+\\endpipeline
 `;
 
 const LINES = `[{"productId":"${P1}","quantity":1},{"productId":"${P2}","quantity":1}]`;
@@ -143,7 +142,7 @@ function inventoryTx(cause: string, reply: { id: string; type: string }, kind: '
   // A reservation locks its products with the first group; a commit once it has decided (a group of its own).
   return `\\startpipeline
 BEGIN;
-${inbox('inventory.order_events', cause)}
+${strictInbox('inventory.order_events', cause)}
 SELECT pg_advisory_xact_lock(hashtext('inventory:order:${OID}'));
 SELECT status, lines, expires_at FROM reservations WHERE order_id = '${OID}' FOR UPDATE;
 SELECT 1 FROM inventory_rollback_markers WHERE order_id = '${OID}';
@@ -161,15 +160,15 @@ INSERT INTO reservations (order_id, status, lines, expires_at, created_at, updat
    VALUES ('${OID}', '${kind === 'reservation' ? 'RESERVED' : 'COMMITTED'}', ${lit(LINES)}::jsonb, now() + interval '15 minutes', now(), now())
    ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at;
 ${outbox('inventory_events', reply.type, reply.id, 'inventory', cause, kind === 'reservation' ? `{"items":${LINES}}` : '{}')}
-\\endpipeline
 COMMIT;
+\\endpipeline
 `;
 }
 
 /** services/payment/src/application/chargePayment.ts applyToPayment (charge, approved). */
 const PAYMENT_CHARGE_TX = `\\startpipeline
 BEGIN;
-${inbox('payment.order_events', EID(1))}
+${strictInbox('payment.order_events', EID(1))}
 SELECT pg_advisory_xact_lock(hashtext('payment:order:${OID}'));
 SELECT customer_id, amount, refunded_amount, currency, status, reason FROM payments WHERE order_id = '${OID}' FOR UPDATE;
 SELECT 1 FROM payment_rollback_markers WHERE order_id = '${OID}';
@@ -178,18 +177,19 @@ SELECT customer_id, balance, currency FROM accounts WHERE customer_id = '${CUST}
 \\startpipeline
 WITH changed AS (
    UPDATE accounts SET balance = balance + (0 - :total), version = version + 1, updated_at = now()
-    WHERE customer_id = '${CUST}' AND balance + (0 - :total) >= 0
+    WHERE customer_id = '${CUST}'
     RETURNING balance, currency)
  INSERT INTO money_movements (customer_id, order_id, kind, delta, currency, balance_after, at)
- SELECT '${CUST}', '${OID}', 'deduction', 0 - :total, changed.currency, changed.balance, now() FROM changed
+ SELECT '${CUST}', '${OID}', 'deduction', 0 - :total, changed.currency, changed.balance, now()
+   FROM (SELECT 1) AS one LEFT JOIN changed ON true
  RETURNING balance_after AS balance;
 INSERT INTO payments (order_id, customer_id, amount, refunded_amount, currency, status, reason, created_at, updated_at)
      VALUES ('${OID}', '${CUST}', :total, 0, '${CURRENCY}', 'APPROVED', NULL, now(), now())
      ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, refunded_amount = EXCLUDED.refunded_amount,
        reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at;
 ${outbox('payment_events', 'PAYMENT_APPROVED', EID(3), 'payment', EID(1), `{"amount": :total,"currency":"${CURRENCY}"}`)}
-\\endpipeline
 COMMIT;
+\\endpipeline
 `;
 
 /** services/order/src/application/orderSaga.ts handleSagaResult → orderChanges.ts changeOrderIn. */
@@ -213,8 +213,8 @@ ${append(o.before, events)}
 ${project(o.status, o.inv, o.pay, o.before + events.length)}
 ${o.clearSagaDeadline ? `DELETE FROM saga_deadlines WHERE order_id = '${OID}' AND kind = 'saga';` : ''}
 ${o.order ? outbox('order_events', o.order.type, o.order.id, 'order', o.result.id, '{}') : ''}
-\\endpipeline
 COMMIT;
+\\endpipeline
 `;
 }
 
