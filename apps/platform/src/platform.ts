@@ -67,7 +67,13 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
   const embedded = settings.mode === 'embedded';
   const instanceId = `${process.pid}-${randomUUID().slice(0, 8)}`;
   const redis = settings.redisUrl
-    ? new Redis(settings.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+    ? new Redis(settings.redisUrl, {
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+        lazyConnect: false,
+        // Commands issued in the same tick (dedup checks of concurrent deliveries) leave in one write.
+        enableAutoPipelining: true,
+      })
     : undefined;
   redis?.on('error', (err) =>
     log.warn({ err: err.message }, 'redis unavailable; de-duplication falls back to the inbox'),
