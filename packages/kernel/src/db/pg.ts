@@ -8,7 +8,6 @@ import {
   isRetryableTxError,
   PG,
   pgErrorCode,
-  type Queryable,
   type QueryResult,
   type Transaction,
 } from './port.js';
