@@ -57,15 +57,21 @@ function inboxContract(name: string, open: () => Promise<Database>, cleanup: () 
       expect(await effects(id)).toBe(1);
     });
 
-    it('skips a duplicate the cache remembers without touching the database, and remembers after commit', async () => {
+    it('skips a duplicate the cache remembers (nothing commits, even from final()), and remembers after commit', async () => {
       const cache = new MemoryDedupCache();
       const id = randomUUID();
       await handleOnce({ db, dedup: cache, consumer: 'c1', messageId: id }, apply(id));
       expect(await cache.seen(dedupKey('c1', id))).toBe(true);
       await db.query('DELETE FROM inbox WHERE message_id = $1', [id]);
-      // Fast path: the cache alone skips it (the inbox row is gone, so only the cache could).
+      // The cache alone recognises it (the inbox row is gone, so only the cache could): the effect, run while the
+      // cache answered, is rolled back, also when it ends the transaction with final().
       expect((await handleOnce({ db, dedup: cache, consumer: 'c1', messageId: id }, apply(id))).applied).toBe(false);
+      const viaFinal = await handleOnce({ db, dedup: cache, consumer: 'c1', messageId: id }, async (tx) =>
+        tx.final([tx.query('INSERT INTO effects (message_id) VALUES ($1)', [id])]),
+      );
+      expect(viaFinal.applied).toBe(false);
       expect(await effects(id)).toBe(1);
+      expect((await db.query('SELECT 1 FROM inbox WHERE message_id = $1', [id])).rowCount).toBe(0);
     });
 
     it('lets a caller record the message in its own transaction (recordInbox)', async () => {

@@ -43,7 +43,9 @@ export function dedupKey(consumer: string, messageId: string): string {
  * they share its round trip (pg pipeline), and the effect may end the transaction with Transaction.final (its
  * writes and the COMMIT in one more). They run after the insert on the server, so a racing duplicate still waits
  * there first. A duplicate the cache missed (rare) fails the insert with a unique violation, which aborts the
- * transaction: whatever the effect did is rolled back, its result dropped, nothing applied.
+ * transaction: whatever the effect did is rolled back, its result dropped, nothing applied. The cache's answer
+ * arrives while the transaction runs and is checked before the COMMIT: a duplicate it knows commits nothing
+ * either (it costs a round trip and a rollback instead of nothing; a new message saves the cache's round trip).
  */
 export async function handleOnce<T>(
   o: HandleOnceOptions,
@@ -52,7 +54,9 @@ export async function handleOnce<T>(
   if (typeof o.consumer !== 'string' || !o.consumer) throw new TypeError('consumer must be a non-empty string');
   if (typeof o.messageId !== 'string' || !o.messageId) throw new TypeError('messageId must be a non-empty string');
   const key = dedupKey(o.consumer, o.messageId);
-  if (await o.dedup.seen(key).catch(() => false)) return { applied: false };
+  // The cache is asked while the transaction starts, so that a new message (the usual case) does not wait for
+  // it; its answer is needed only before the COMMIT. A message it knows is rolled back unapplied.
+  const seen = o.dedup.seen(key).catch(() => false);
   let out: HandleOnceResult<T>;
   try {
     out = await o.db.transaction(async (tx): Promise<HandleOnceResult<T>> => {
@@ -61,8 +65,19 @@ export async function handleOnce<T>(
         .catch((err: unknown) => {
           throw pgErrorCode(err) === PG.uniqueViolation ? new DuplicateDelivery() : err;
         });
+      const guarded: Transaction = {
+        query: (sql, params) => tx.query(sql, params),
+        final: async (statements) => {
+          if (await seen) {
+            await Promise.allSettled(statements);
+            throw new DuplicateDelivery();
+          }
+          return tx.final(statements);
+        },
+      };
       // Both awaited whatever happens (the effect never outlives its transaction); the inbox's failure first.
-      const [, result] = await allInOrder([inbox, effect(tx)]);
+      const [, result] = await allInOrder([inbox, effect(guarded)]);
+      if (await seen) throw new DuplicateDelivery(); // an effect that did not end with final(): not committed yet
       return { applied: true, result };
     });
   } catch (err) {
