@@ -107,4 +107,26 @@ describeWith(['postgres'], 'PostgreSQL', () => {
     await Promise.all([a.close(), b.close()]);
     await other.drop();
   });
+
+  it('hands a connection back clean when a transaction fails before its first statement', async () => {
+    // One connection, so that what follows gets the same one. BEGIN waits for its batch's tick: the ROLLBACK of a
+    // transaction that failed at once must come after it, not overtake it and leave the connection in a
+    // transaction, where the next autocommit write would wait, uncommitted, for someone's COMMIT.
+    const db = new PgDatabase({ url: fresh.url, poolSize: 1 });
+    const other = new PgDatabase({ url: fresh.url, poolSize: 1 });
+    try {
+      await db.exec('CREATE TABLE IF NOT EXISTS early (n int)');
+      await expect(
+        db.transaction(() => {
+          throw new Error('failed at once');
+        }),
+      ).rejects.toThrow('failed at once');
+      await db.query('INSERT INTO early (n) VALUES ($1)', [1]);
+      const seen = await other.query<{ n: number }>('SELECT count(*)::int AS n FROM early');
+      expect(seen.rows).toEqual([{ n: 1 }]);
+    } finally {
+      await db.close();
+      await other.close();
+    }
+  });
 });

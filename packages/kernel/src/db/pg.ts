@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../log.js';
+import { BatchQuery, type BatchResult, type BatchStatement } from './pgBatch.js';
 import {
   allInOrder,
   type Database,
@@ -61,25 +62,28 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * Sends statements on a pipelined client so that all those issued in one tick (BEGIN and the first statement, or
- * the writes of a Promise.all) leave in one socket write: the stream is corked at the first and uncorked once the
- * current tick's work is done. On this kind of machine a write system call costs more than building the statement.
+ * Sends a transaction's statements in batches: all those issued in one tick (BEGIN with the first statement, the
+ * writes of a Promise.all, the final writes with their COMMIT) leave as one BatchQuery: one write, one Sync, one
+ * answer. On this kind of machine a socket write and the wake-up it causes cost more than building the statement.
  */
-function corkedSender(client: pg.PoolClient): (sql: string, params?: readonly unknown[]) => Promise<pg.QueryResult> {
-  const stream = (client as unknown as { connection?: { stream?: NodeJS.WritableStream & Partial<Cork> } }).connection
-    ?.stream;
-  let corked = false;
-  return (sql, params) => {
-    if (stream?.cork && stream.uncork && !corked) {
-      corked = true;
-      stream.cork();
+function batchedSender(client: pg.PoolClient): (sql: string, params?: readonly unknown[]) => Promise<BatchResult> {
+  let pending: BatchStatement[] | undefined;
+  return (sql, params) =>
+    new Promise<BatchResult>((resolve, reject) => {
+      const statement: BatchStatement = params
+        ? { text: sql, name: statementName(sql), values: params as unknown[], resolve, reject }
+        : { text: sql, resolve, reject };
+      if (pending) {
+        pending.push(statement);
+        return;
+      }
+      const batch = [statement];
+      pending = batch;
       process.nextTick(() => {
-        corked = false;
-        stream.uncork?.();
+        pending = undefined;
+        client.query(new BatchQuery(batch) as unknown as pg.QueryConfig);
       });
-    }
-    return client.query(params ? { name: statementName(sql), text: sql, values: params as unknown[] } : sql);
-  };
+    });
 }
 
 const statementNames = new Map<string, string>();
@@ -91,11 +95,6 @@ function statementName(sql: string): string {
     statementNames.set(sql, name);
   }
   return name;
-}
-
-interface Cork {
-  cork(): void;
-  uncork(): void;
 }
 
 export class PgDatabase implements Database {
@@ -114,12 +113,7 @@ export class PgDatabase implements Database {
       idleTimeoutMillis: 30_000,
       statement_timeout: opts.statementTimeoutMs ?? 10_000,
       application_name: opts.applicationName ?? 'commerce',
-      // Pipeline mode: a statement is written at once, even while earlier ones still wait for their answer.
-      // transaction() relies on it to send BEGIN with the first statement, and statements a caller issues
-      // together (Promise.all) in one write and one round trip. Each statement still has its own Sync, so a
-      // failing one fails alone (and, inside a transaction, aborts it, which fails the ones behind it).
-      pipeline: true,
-    } as pg.PoolConfig);
+    });
     // An idle client that loses its server must not crash the process: the pool drops it and makes a new one.
     this.pool.on('error', (err) => opts.log?.warn({ err: err.message }, 'idle database connection lost'));
   }
@@ -146,13 +140,13 @@ export class PgDatabase implements Database {
         this.opts.log?.warn({ err: err.message }, 'database connection lost inside a transaction');
       };
       client.on('error', onError);
-      const send = corkedSender(client);
+      const send = batchedSender(client);
       try {
-        // BEGIN goes out with the transaction's first statement (pipeline mode): one round trip fewer. Should it
-        // fail, the connection is gone and so are the statements behind it; its own error is awaited below.
+        // BEGIN goes out with the transaction's first statement (one batch): one round trip fewer. Should it fail,
+        // the statements behind it are not executed; its own error is awaited below.
         const begin = send('BEGIN');
         begin.catch(() => {});
-        let commit: Promise<pg.QueryResult> | undefined;
+        let commit: Promise<BatchResult> | undefined;
         const tx: Transaction = {
           query: async <R>(sql: string, params?: readonly unknown[]) => {
             if (commit) throw new Error('a statement after Transaction.final(): the transaction is already committing');
@@ -161,8 +155,9 @@ export class PgDatabase implements Database {
           },
           final: async (statements) => {
             if (commit) throw new Error('Transaction.final() called twice');
-            // In the same tick as the statements: the same write. Behind a failed statement PostgreSQL answers
-            // this COMMIT with ROLLBACK (no error), so the outcome is read from its command tag.
+            // In the same tick as the statements: the same batch. Behind a failed statement of the batch it is not
+            // executed; behind a failure in an earlier batch PostgreSQL answers it with ROLLBACK (no error), so
+            // the outcome is read from its command tag.
             const sent = send('COMMIT');
             commit = sent;
             sent.catch(() => {});
@@ -175,11 +170,12 @@ export class PgDatabase implements Database {
         const result = await fn(tx);
         await begin;
         if (commit) await commit;
-        else await client.query('COMMIT');
+        else await send('COMMIT');
         return result;
       } catch (err) {
         broken = broken || isDatabaseUnavailable(err);
-        if (!broken) await client.query('ROLLBACK').catch(() => {});
+        // Through the same sender: a batch still waiting for its tick (BEGIN, when fn failed at once) goes first.
+        if (!broken) await send('ROLLBACK').catch(() => {});
         if (isRetryableTxError(err) && attempt < 5) continue;
         throw err;
       } finally {
