@@ -6,7 +6,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
 import type { AuthVerifier } from '../auth/verifier.js';
@@ -62,6 +62,14 @@ const DOCS_PREFIX = '/docs';
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
+ * Fastify writes "incoming request" before any hook runs, outside the request's span, so the line would lack the
+ * trace id that every other line of the request carries; an onRequest hook writes it instead (createHttpServer).
+ */
+class SpanAwareLogController extends LogController {
+  override incomingRequest(): void {}
+}
+
+/**
  * The HTTP bootstrap every service runs on (SPEC §4): problem+json errors, bearer auth with per-route rules,
  * rate limits (shared through Redis when given), health, Prometheus metrics, OpenAPI and docs.
  * Call the service's `routes(app)` on the result, then `listen`.
@@ -77,6 +85,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
     requestIdHeader: false,
+    logController: new SpanAwareLogController(),
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -88,6 +97,11 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   });
   app.setValidatorCompiler(validatorCompiler);
   installHttpTracing(app);
+  // Inside the request's span (the tracing hook above runs the next hooks in it): the line carries its trace id.
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.log.info({ req: request }, 'incoming request');
+    done();
+  });
   // JSON only: a text/plain body is refused with 415 rather than handed to a handler as a string.
   app.removeContentTypeParser(['text/plain']);
 

@@ -260,6 +260,27 @@ describe('HTTP bootstrap: authentication and roles', () => {
     expect(lines.some((l) => /"level":40/.test(l) && /AUTH_DISABLED/.test(l))).toBe(true);
     await server.close();
   });
+
+  it("logs a request's incoming and completed lines with its trace id", async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', destination: { write: (l: string) => lines.push(l) } });
+    const server = await demoServer({ log });
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await server.inject({
+      method: 'GET',
+      url: '/things/cust-a?secret=not-logged',
+      headers: { ...authHeader(tokens, 'customerA'), traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    });
+    expect(res.statusCode).toBe(200);
+    const parsed = lines.map((l) => JSON.parse(l) as { msg: string; trace_id?: string; req?: { path?: string } });
+    const incoming = parsed.find((l) => l.msg === 'incoming request');
+    const completed = parsed.find((l) => l.msg === 'request completed');
+    expect(incoming?.trace_id).toBe(traceId);
+    expect(incoming?.req?.path).toBe('/things/cust-a');
+    expect(completed?.trace_id).toBe(traceId);
+    expect(parsed.filter((l) => l.msg === 'incoming request')).toHaveLength(1);
+    await server.close();
+  });
 });
 
 describe('HTTP bootstrap: operations endpoints', () => {
