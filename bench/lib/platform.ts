@@ -1,75 +1,31 @@
 /**
- * The platform under test: real child processes (test/support/platform.ts startProcess), each service with a fresh
- * PostgreSQL database, one fresh RabbitMQ vhost, Redis, RATE_LIMIT=off, LOG_LEVEL=warn.
+ * The platform under test: real child processes (test/support/platform.ts startDistributed), each service with a
+ * fresh PostgreSQL database, one fresh RabbitMQ vhost, Redis, RATE_LIMIT=off, LOG_LEVEL=warn.
  */
-import { randomBytes } from 'node:crypto';
 import amqp from 'amqplib';
-import { FINAL_STATUSES, http, type PlatformProcess, startProcess, token } from '../../test/support/platform.js';
-import { createTestVhost, freshDatabaseUrl, REDIS_URL } from '../../test/support/services.js';
+import {
+  type DistributedOptions,
+  type DistributedPlatform,
+  FINAL_STATUSES,
+  http,
+  startDistributed as startPlatform,
+} from '../../test/support/platform.js';
 import { BALANCE, CURRENCY, CUSTOMERS, customerId, PRODUCTS, priceOf, productId, STOCK } from './workload.js';
 
-export type Service = 'order' | 'inventory' | 'payment';
+export type { Service } from '../../test/support/platform.js';
+export type Platform = DistributedPlatform;
+export type PlatformOptions = Pick<DistributedOptions, 'services' | 'envFor' | 'nodeArgsFor'>;
 
-export interface Platform {
-  urls: Record<string, string>;
-  adminToken: string;
-  amqpUrl: string;
-  databases: Record<Service, string>;
-  processes: PlatformProcess[];
-  stop(): Promise<void>;
-}
-
-export interface PlatformOptions {
-  services: Service[];
-  /** Extra environment for the given service (e.g. NODE_OPTIONS=--cpu-prof for profiling). */
-  envFor?: Partial<Record<Service, Record<string, string>>>;
-  /** Extra node flags per service (e.g. --cpu-prof, which NODE_OPTIONS does not accept). */
-  nodeArgsFor?: Partial<Record<Service, string[]>>;
-}
-
+/** The services one at a time, in the order given; stop() stops them (SIGTERM) and drops what they used. */
 export async function startDistributed(o: PlatformOptions): Promise<Platform> {
-  const dbs = {
-    order: freshDatabaseUrl('bench_order'),
-    inventory: freshDatabaseUrl('bench_inv'),
-    payment: freshDatabaseUrl('bench_pay'),
-  };
-  const vhost = await createTestVhost('bench');
-  const secret = randomBytes(32).toString('hex');
-  const env: Record<string, string> = {
-    ORDER_DATABASE_URL: dbs.order.url,
-    INVENTORY_DATABASE_URL: dbs.inventory.url,
-    PAYMENT_DATABASE_URL: dbs.payment.url,
-    AMQP_URL: vhost.url,
-    REDIS_URL,
-    JWT_SECRET: secret,
-    RATE_LIMIT: 'off',
-    LOG_LEVEL: 'warn',
-  };
-  const processes: PlatformProcess[] = [];
-  const stop = async () => {
-    await Promise.all(processes.map((p) => p.stop().catch(() => p.kill())));
-    await vhost.drop().catch(() => {});
-    for (const d of Object.values(dbs)) await d.drop().catch(() => {});
-  };
-  try {
-    // One at a time: three processes compiling TypeScript at once on two cores only start slower.
-    for (const s of o.services)
-      processes.push(
-        await startProcess(s, { ...env, ...(o.envFor?.[s] ?? {}) }, { nodeArgs: o.nodeArgsFor?.[s] ?? [] }),
-      );
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-  const urls = Object.assign({}, ...processes.map((p) => p.urls)) as Record<string, string>;
-  return {
-    urls,
-    adminToken: await token(secret, 'bench-admin', 'admin', 86_400),
-    amqpUrl: vhost.url,
-    databases: { order: dbs.order.url, inventory: dbs.inventory.url, payment: dbs.payment.url },
-    processes,
-    stop,
-  };
+  const p = await startPlatform({
+    ...o,
+    prefix: 'bench',
+    databasePrefixes: { order: 'bench_order', inventory: 'bench_inv', payment: 'bench_pay' },
+    env: { RATE_LIMIT: 'off', LOG_LEVEL: 'warn' },
+    admin: { sub: 'bench-admin', ttlSeconds: 86_400 },
+  });
+  return { ...p, stop: () => p.stop({ ignoreDropErrors: true }) };
 }
 
 /** Products and customer accounts of the workload, through the services' own admin API. */

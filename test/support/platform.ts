@@ -3,12 +3,13 @@
  * for end-to-end and fault tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SignJWT } from 'jose';
-import { waitFor } from './services.js';
+import { createTestVhost, freshDatabaseUrl, REDIS_URL, waitFor } from './services.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const ENTRY = join(ROOT, 'apps/platform/src/main.ts');
@@ -111,6 +112,125 @@ export async function startProcess(
         await exited;
       }
     },
+  };
+}
+
+export type Service = 'order' | 'inventory' | 'payment';
+const SERVICES: readonly Service[] = ['order', 'inventory', 'payment'];
+
+export interface DistributedOptions {
+  /**
+   * What to start, in this order, one step at a time; the services of an inner array start together
+   * (`[['inventory', 'payment', 'order']]`: all three at once; `['order', 'inventory']`: one after the other).
+   * A service may appear more than once (a second order worker).
+   */
+  services: (Service | readonly Service[])[];
+  /** Names the vhost and, as `<prefix>_<service>`, the databases (e.g. 'saga'). */
+  prefix: string;
+  /** Database name prefixes that differ from `<prefix>_<service>`. */
+  databasePrefixes?: Partial<Record<Service, string>>;
+  /** JWT_SECRET; a random one by default. */
+  secret?: string;
+  /** Extra environment for every process (e.g. RATE_LIMIT=off, SAGA_TIMEOUT_MS, LOG_LEVEL=debug). */
+  env?: Record<string, string>;
+  /** Extra environment for the given service (e.g. NODE_OPTIONS=--cpu-prof for profiling). */
+  envFor?: Partial<Record<Service, Record<string, string>>>;
+  /** Extra node flags per service (e.g. --cpu-prof, which NODE_OPTIONS does not accept). */
+  nodeArgsFor?: Partial<Record<Service, string[]>>;
+  /** Each process gets only its own service's database URL, as in a real deployment. */
+  ownDatabaseOnly?: boolean;
+  /** How long each process may take to print its summary (startProcess's default otherwise). */
+  timeoutMs?: number;
+  /** Subject and lifetime of `adminToken`. */
+  admin?: { sub: string; ttlSeconds: number };
+}
+
+export interface DistributedPlatform {
+  /** service → base URL of the latest process started for it. */
+  urls: Record<string, string>;
+  secret: string;
+  /** An admin JWT signed with `secret` (sub 'ops', one hour, unless `admin` says otherwise). */
+  adminToken: string;
+  amqpUrl: string;
+  vhost: string;
+  /** The environment every process shares (before envFor and ownDatabaseOnly). */
+  env: Record<string, string>;
+  databases: Record<Service, string>;
+  databaseNames: Record<Service, string>;
+  /** Every process started, in start order (a step's services in the order given), restarts included. */
+  processes: PlatformProcess[];
+  /** Starts one more process of a service with the same environment and flags (a restart, a second worker). */
+  start(service: Service): Promise<PlatformProcess>;
+  /**
+   * Stops every process (SIGTERM, SIGKILL if that fails; SIGKILL at once with `kill`), then drops the vhost and
+   * the databases. Every drop is tried; the first failure is thrown afterwards unless `ignoreDropErrors`.
+   */
+  stop(o?: { kill?: boolean; ignoreDropErrors?: boolean }): Promise<void>;
+}
+
+/**
+ * The services as separate processes (`main.ts <service>`) on fresh PostgreSQL databases (created by the services
+ * at start), a fresh RabbitMQ vhost and Redis. A failed start stops what did start and drops everything.
+ */
+export async function startDistributed(o: DistributedOptions): Promise<DistributedPlatform> {
+  const dbs = Object.fromEntries(
+    SERVICES.map((s) => [s, freshDatabaseUrl(o.databasePrefixes?.[s] ?? `${o.prefix}_${s}`)]),
+  ) as Record<Service, ReturnType<typeof freshDatabaseUrl>>;
+  const vhost = await createTestVhost(o.prefix);
+  const secret = o.secret ?? randomBytes(32).toString('hex');
+  const env: Record<string, string> = {
+    JWT_SECRET: secret,
+    AMQP_URL: vhost.url,
+    REDIS_URL,
+    ORDER_DATABASE_URL: dbs.order.url,
+    INVENTORY_DATABASE_URL: dbs.inventory.url,
+    PAYMENT_DATABASE_URL: dbs.payment.url,
+    ...o.env,
+  };
+  const processes: PlatformProcess[] = [];
+  const urls: Record<string, string> = {};
+  const launch = (s: Service) => {
+    const e = { ...env, ...o.envFor?.[s] };
+    if (o.ownDatabaseOnly)
+      for (const other of SERVICES) if (other !== s) delete e[`${other.toUpperCase()}_DATABASE_URL`];
+    return startProcess(s, e, { timeoutMs: o.timeoutMs, nodeArgs: o.nodeArgsFor?.[s] ?? [] });
+  };
+  const stop: DistributedPlatform['stop'] = async ({ kill = false, ignoreDropErrors = false } = {}) => {
+    await Promise.all(processes.map((p) => (kill ? p.kill() : p.stop().catch(() => p.kill()))));
+    const errors: unknown[] = [];
+    for (const drop of [() => vhost.drop(), ...SERVICES.map((s) => () => dbs[s].drop())])
+      await drop().catch((e: unknown) => errors.push(e));
+    if (errors.length && !ignoreDropErrors) throw errors[0];
+  };
+  // Step after step (three processes compiling TypeScript at once on two cores only start slower); a step's
+  // services together, all of them started (or failed) before the next step or the clean-up.
+  for (const step of o.services) {
+    const started = await Promise.allSettled((typeof step === 'string' ? [step] : step).map((s) => launch(s)));
+    for (const r of started) if (r.status === 'fulfilled') processes.push(r.value);
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await stop({ ignoreDropErrors: true });
+      throw failed.reason;
+    }
+  }
+  for (const p of processes) Object.assign(urls, p.urls);
+  return {
+    urls,
+    secret,
+    adminToken: await token(secret, o.admin?.sub ?? 'ops', 'admin', o.admin?.ttlSeconds),
+    amqpUrl: vhost.url,
+    vhost: vhost.vhost,
+    env,
+    databases: { order: dbs.order.url, inventory: dbs.inventory.url, payment: dbs.payment.url },
+    databaseNames: { order: dbs.order.name, inventory: dbs.inventory.name, payment: dbs.payment.name },
+    processes,
+    async start(service) {
+      const p = await launch(service);
+      processes.push(p);
+      Object.assign(urls, p.urls);
+      return p;
+    },
+    stop,
   };
 }
 
