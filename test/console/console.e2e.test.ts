@@ -9,23 +9,17 @@ import amqp from 'amqplib';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  type DistributedPlatform,
   http,
   type PlatformProcess,
   placeOrder,
   ROOT,
+  startDistributed,
   startProcess,
   tempDataDir,
-  token,
   waitForFinal,
 } from '../support/platform.js';
-import {
-  createTestVhost,
-  describeWith,
-  freshDatabaseUrl,
-  REDIS_URL,
-  uniqueName,
-  waitFor,
-} from '../support/services.js';
+import { describeWith, uniqueName, waitFor } from '../support/services.js';
 
 const SHOTS = join(ROOT, 'test/console/screenshots');
 mkdirSync(SHOTS, { recursive: true });
@@ -198,40 +192,30 @@ describe('console on the embedded default', () => {
 });
 
 describeWith(['postgres', 'rabbitmq', 'redis'], 'console dead letters on RabbitMQ (distributed)', () => {
-  const dbs = ['order', 'inventory', 'payment'].map((s) => ({ s, ...freshDatabaseUrl(`console_${s}`) }));
-  const running: PlatformProcess[] = [];
-  let vhost: Awaited<ReturnType<typeof createTestVhost>>;
+  let platform: DistributedPlatform | undefined;
   let browser: Browser | undefined;
   afterAll(async () => {
     await browser?.close();
-    for (const p of running) await p.kill();
-    await vhost?.drop();
-    for (const d of dbs) await d.drop();
+    await platform?.stop({ kill: true });
   });
 
   it('lists a poison message, inspects it, replays it (it comes back through its queue) and discards it', async () => {
-    vhost = await createTestVhost('console');
-    const secret = uniqueName('secret-for-console-tests-only-0123456789');
-    const env = {
-      JWT_SECRET: secret,
-      AMQP_URL: vhost.url,
-      REDIS_URL,
-      ORDER_DATABASE_URL: dbs[0]!.url,
-      INVENTORY_DATABASE_URL: dbs[1]!.url,
-      PAYMENT_DATABASE_URL: dbs[2]!.url,
-    };
-    const [procs, b] = await Promise.all([
-      Promise.all((['inventory', 'payment', 'order'] as const).map((s) => startProcess(s, env))),
+    const [started, b] = await Promise.all([
+      startDistributed({
+        services: [['inventory', 'payment', 'order']],
+        prefix: 'console',
+        secret: uniqueName('secret-for-console-tests-only-0123456789'),
+      }),
       launch(),
     ]);
-    running.push(...procs);
+    platform = started;
     browser = b;
-    const order = procs[2]!.urls.order!;
-    const admin = await token(secret, 'ops', 'admin');
+    const order = platform.urls.order!;
+    const admin = platform.adminToken;
 
     // A message that is not an envelope: inventory's consumer dead-letters it with the reason.
     const poisonId = uniqueName('poison');
-    const conn = await amqp.connect(vhost.url);
+    const conn = await amqp.connect(platform.amqpUrl);
     try {
       const ch = await conn.createConfirmChannel();
       ch.publish('order_events', 'order.created', Buffer.from('{"not":"an envelope"}'), {

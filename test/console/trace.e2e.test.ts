@@ -4,15 +4,15 @@
  * outbox rows, the AMQP headers and every consumer, and every log line about the order carries its trace id.
  */
 import { afterAll, expect, it } from 'vitest';
-import { http, type PlatformProcess, startProcess, token, waitForFinal } from '../support/platform.js';
 import {
-  createTestVhost,
-  describeWith,
-  freshDatabaseUrl,
-  REDIS_URL,
-  uniqueName,
-  waitFor,
-} from '../support/services.js';
+  type DistributedPlatform,
+  http,
+  type PlatformProcess,
+  startDistributed,
+  token,
+  waitForFinal,
+} from '../support/platform.js';
+import { describeWith, uniqueName, waitFor } from '../support/services.js';
 
 interface LogLine {
   trace_id?: string;
@@ -35,32 +35,22 @@ function jsonLines(output: string): LogLine[] {
 }
 
 describeWith(['postgres', 'rabbitmq', 'redis'], 'one trace per saga across three processes', () => {
-  const dbs = ['order', 'inventory', 'payment'].map((s) => ({ s, ...freshDatabaseUrl(`trace_${s}`) }));
-  const running: PlatformProcess[] = [];
-  let vhost: Awaited<ReturnType<typeof createTestVhost>>;
+  let platform: DistributedPlatform | undefined;
   afterAll(async () => {
-    for (const p of running) await p.kill();
-    await vhost?.drop();
-    for (const d of dbs) await d.drop();
+    await platform?.stop({ kill: true });
   });
 
   it('continues the caller trace through outbox, AMQP and every consumer, and logs it in all three services', async () => {
-    vhost = await createTestVhost('trace');
-    const secret = uniqueName('secret-for-trace-tests-only-0123456789');
-    const env = {
-      JWT_SECRET: secret,
-      AMQP_URL: vhost.url,
-      REDIS_URL,
-      LOG_LEVEL: 'debug',
-      ORDER_DATABASE_URL: dbs[0]!.url,
-      INVENTORY_DATABASE_URL: dbs[1]!.url,
-      PAYMENT_DATABASE_URL: dbs[2]!.url,
-    };
-    const procs = await Promise.all((['inventory', 'payment', 'order'] as const).map((s) => startProcess(s, env)));
-    running.push(...procs);
+    platform = await startDistributed({
+      services: [['inventory', 'payment', 'order']],
+      prefix: 'trace',
+      secret: uniqueName('secret-for-trace-tests-only-0123456789'),
+      env: { LOG_LEVEL: 'debug' },
+    });
+    const procs = platform.processes;
     const [inventory, payment, order] = procs as [PlatformProcess, PlatformProcess, PlatformProcess];
-    const admin = await token(secret, 'ops', 'admin');
-    const bob = await token(secret, 'bob', 'customer');
+    const admin = platform.adminToken;
+    const bob = await token(platform.secret, 'bob', 'customer');
     expect(
       (
         await http('PUT', `${inventory.urls.inventory}/products/trace-sku`, admin, {

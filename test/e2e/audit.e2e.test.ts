@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import {
+  type DistributedPlatform,
   http,
-  type PlatformProcess,
   placeOrder,
   ROOT,
-  startProcess,
+  startDistributed,
   token,
   waitForFinal,
 } from '../support/platform.js';
-import { createTestVhost, describeWith, freshDatabaseUrl, REDIS_URL, uniqueName } from '../support/services.js';
+import { describeWith, uniqueName } from '../support/services.js';
 
 function audit(env: Record<string, string>, ...args: string[]) {
   const r = spawnSync(process.execPath, [join(ROOT, 'apps/platform/bin/commerce.mjs'), 'audit', ...args], {
@@ -38,29 +38,26 @@ async function sql(url: string, text: string, params: unknown[]) {
 }
 
 describeWith(['postgres', 'rabbitmq', 'redis'], 'commerce audit', () => {
-  const dbs = ['order', 'inventory', 'payment'].map((s) => freshDatabaseUrl(`audit_${s}`));
-  const running: PlatformProcess[] = [];
-  let vhost: Awaited<ReturnType<typeof createTestVhost>>;
+  let platform: DistributedPlatform | undefined;
   afterAll(async () => {
-    for (const p of running) await p.kill();
-    await vhost?.drop();
-    for (const d of dbs) await d.drop();
+    await platform?.stop({ kill: true });
   });
 
   it('passes on a consistent platform and names every corrupted row', { timeout: 180_000 }, async () => {
-    vhost = await createTestVhost('audit');
-    const secret = uniqueName('secret-for-audit-tests-only-0123456789');
+    platform = await startDistributed({
+      services: [['inventory', 'payment', 'order']],
+      prefix: 'audit',
+      secret: uniqueName('secret-for-audit-tests-only-0123456789'),
+    });
+    const dbs = platform.databases;
     const dbEnv = {
-      ORDER_DATABASE_URL: dbs[0]!.url,
-      INVENTORY_DATABASE_URL: dbs[1]!.url,
-      PAYMENT_DATABASE_URL: dbs[2]!.url,
+      ORDER_DATABASE_URL: dbs.order,
+      INVENTORY_DATABASE_URL: dbs.inventory,
+      PAYMENT_DATABASE_URL: dbs.payment,
     };
-    const env = { JWT_SECRET: secret, AMQP_URL: vhost.url, REDIS_URL, ...dbEnv };
-    const procs = await Promise.all((['inventory', 'payment', 'order'] as const).map((s) => startProcess(s, env)));
-    running.push(...procs);
-    const [inv, pay, ord] = procs.map((p) => Object.values(p.urls)[0]!);
-    const admin = await token(secret, 'ops', 'admin');
-    const bob = await token(secret, 'bob', 'customer');
+    const { inventory: inv, payment: pay, order: ord } = platform.urls;
+    const admin = platform.adminToken;
+    const bob = await token(platform.secret, 'bob', 'customer');
     expect(
       (await http('PUT', `${inv}/products/sku-a`, admin, { name: 'A', unitPrice: 100, currency: 'EUR', stock: 5 }))
         .status,
@@ -87,9 +84,9 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'commerce audit', () => {
     const asJson = audit(dbEnv, '--json');
     expect(JSON.parse(asJson.out)).toMatchObject({ ok: true, breaches: [], counts: { orders: 2, final: 2 } });
 
-    await sql(dbs[1]!.url, 'UPDATE products SET available = available + 5 WHERE product_id = $1', ['sku-a']);
-    await sql(dbs[2]!.url, 'UPDATE accounts SET balance = balance - 7 WHERE customer_id = $1', ['bob']);
-    await sql(dbs[0]!.url, "UPDATE orders SET status = 'CANCELLED' WHERE order_id = $1", [completed]);
+    await sql(dbs.inventory, 'UPDATE products SET available = available + 5 WHERE product_id = $1', ['sku-a']);
+    await sql(dbs.payment, 'UPDATE accounts SET balance = balance - 7 WHERE customer_id = $1', ['bob']);
+    await sql(dbs.order, "UPDATE orders SET status = 'CANCELLED' WHERE order_id = $1", [completed]);
 
     const broken = audit(dbEnv);
     expect(broken.code).toBe(1);

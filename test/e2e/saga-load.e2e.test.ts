@@ -8,15 +8,8 @@
  */
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
-import { http, orderEventTypes, type PlatformProcess, runCommerce, startProcess, token } from '../support/platform.js';
-import {
-  createTestVhost,
-  describeWith,
-  freshDatabaseUrl,
-  REDIS_URL,
-  uniqueName,
-  waitFor,
-} from '../support/services.js';
+import { type DistributedPlatform, http, orderEventTypes, runCommerce, startDistributed } from '../support/platform.js';
+import { describeWith, uniqueName, waitFor } from '../support/services.js';
 
 const ORDERS = 1000;
 const IN_FLIGHT = 40;
@@ -122,38 +115,27 @@ function allowedStatuses(o: PlannedOrder): Set<string> {
 }
 
 describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga under load (two order workers)', () => {
-  const dbs = ['order', 'inventory', 'payment'].map((s) => freshDatabaseUrl(`sagaload_${s}`));
-  const running: PlatformProcess[] = [];
-  let vhost: Awaited<ReturnType<typeof createTestVhost>>;
+  let platform: DistributedPlatform | undefined;
   afterAll(async () => {
-    for (const p of running) await p.kill();
-    await vhost?.drop();
-    for (const d of dbs) await d.drop();
+    await platform?.stop({ kill: true });
   });
 
   it(`${ORDERS} orders with random outcomes, ${IN_FLIGHT} in flight: all final, as their inputs imply, audit clean`, {
     timeout: 300_000,
   }, async () => {
-    vhost = await createTestVhost('sagaload');
-    const secret = uniqueName('secret-for-saga-load-tests-only-0123456789');
-    const env = {
-      JWT_SECRET: secret,
-      AMQP_URL: vhost.url,
-      REDIS_URL,
-      ORDER_DATABASE_URL: dbs[0]!.url,
-      INVENTORY_DATABASE_URL: dbs[1]!.url,
-      PAYMENT_DATABASE_URL: dbs[2]!.url,
-      RATE_LIMIT: 'off',
-      SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS),
-    };
-    const [inventory, payment, orderA, orderB] = await Promise.all(
-      (['inventory', 'payment', 'order', 'order'] as const).map((s) => startProcess(s, env, { timeoutMs: 90_000 })),
-    );
-    running.push(inventory!, payment!, orderA!, orderB!);
+    platform = await startDistributed({
+      services: [['inventory', 'payment', 'order', 'order']],
+      prefix: 'sagaload',
+      secret: uniqueName('secret-for-saga-load-tests-only-0123456789'),
+      env: { RATE_LIMIT: 'off', SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS) },
+      timeoutMs: 90_000,
+    });
+    const [inventory, payment, orderA, orderB] = platform.processes;
+    const dbs = platform.databases;
     const inv = inventory!.urls.inventory!;
     const pay = payment!.urls.payment!;
     const orderUrls = [orderA!.urls.order!, orderB!.urls.order!];
-    const admin = await token(secret, 'ops', 'admin');
+    const admin = platform.adminToken;
 
     for (const p of products)
       expect(
@@ -172,7 +154,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga under load (two orde
       ).toBe(200);
 
     // Both order processes hold a share of the partitions before the load starts.
-    const orderDb = new pg.Client({ connectionString: dbs[0]!.url });
+    const orderDb = new pg.Client({ connectionString: dbs.order });
     await orderDb.connect();
     const owners = async () =>
       (
@@ -293,9 +275,9 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga under load (two orde
     await orderDb.end();
 
     const audit = await runCommerce(['audit', '--json'], {
-      ORDER_DATABASE_URL: dbs[0]!.url,
-      INVENTORY_DATABASE_URL: dbs[1]!.url,
-      PAYMENT_DATABASE_URL: dbs[2]!.url,
+      ORDER_DATABASE_URL: dbs.order,
+      INVENTORY_DATABASE_URL: dbs.inventory,
+      PAYMENT_DATABASE_URL: dbs.payment,
     });
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
     const report = JSON.parse(audit.stdout);

@@ -11,24 +11,19 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
+  type DistributedPlatform,
   http,
   orderEventTypes,
   type PlatformProcess,
   placeOrder,
   runCommerce,
-  startProcess,
+  type Service,
+  startDistributed,
   token,
   waitForFinal,
   waitForStatus,
 } from '../support/platform.js';
-import {
-  createTestVhost,
-  describeWith,
-  freshDatabaseUrl,
-  REDIS_URL,
-  uniqueName,
-  waitFor,
-} from '../support/services.js';
+import { describeWith, uniqueName, waitFor } from '../support/services.js';
 
 /** Short, so that the timeout cases are quick; long enough that a busy 2-core machine answers in time otherwise. */
 const SAGA_TIMEOUT_MS = 5000;
@@ -81,38 +76,28 @@ async function holdRowLock(url: string, table: 'products' | 'accounts', key: str
 }
 
 describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three processes)', () => {
-  const dbs = ['order', 'inventory', 'payment'].map((s) => freshDatabaseUrl(`saga_${s}`));
-  const running: PlatformProcess[] = [];
-  let vhost: Awaited<ReturnType<typeof createTestVhost>>;
-  let env: Record<string, string>;
+  let platform: DistributedPlatform | undefined;
+  let dbs: Record<Service, string>;
   let secret: string;
   let admin: string;
-  const svc: Record<'order' | 'inventory' | 'payment', PlatformProcess> = {} as never;
-  const url = (s: 'order' | 'inventory' | 'payment') => svc[s].urls[s]!;
+  const svc: Record<Service, PlatformProcess> = {} as never;
+  const url = (s: Service) => svc[s].urls[s]!;
 
   beforeAll(async () => {
-    vhost = await createTestVhost('saga');
-    secret = uniqueName('secret-for-saga-tests-only-0123456789');
-    env = {
-      JWT_SECRET: secret,
-      AMQP_URL: vhost.url,
-      REDIS_URL,
-      ORDER_DATABASE_URL: dbs[0]!.url,
-      INVENTORY_DATABASE_URL: dbs[1]!.url,
-      PAYMENT_DATABASE_URL: dbs[2]!.url,
-      RATE_LIMIT: 'off',
-      SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS),
-    };
-    const procs = await Promise.all((['inventory', 'payment', 'order'] as const).map((s) => startProcess(s, env)));
-    running.push(...procs);
-    for (const p of procs) svc[p.name as 'order'] = p;
-    admin = await token(secret, 'ops', 'admin');
+    platform = await startDistributed({
+      services: [['inventory', 'payment', 'order']],
+      prefix: 'saga',
+      secret: uniqueName('secret-for-saga-tests-only-0123456789'),
+      env: { RATE_LIMIT: 'off', SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS) },
+    });
+    for (const p of platform.processes) svc[p.name as Service] = p;
+    dbs = platform.databases;
+    secret = platform.secret;
+    admin = platform.adminToken;
   }, 120_000);
 
   afterAll(async () => {
-    for (const p of running) await p.kill();
-    await vhost?.drop();
-    for (const d of dbs) await d.drop();
+    await platform?.stop({ kill: true });
   });
 
   /** A fresh product and customer for one case; price 500 EUR cents each. */
@@ -275,7 +260,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
 
   it('customer cancels a PENDING order (paid, inventory not answered yet) → 202, refund and late release → COMPENSATED; again → 409', async () => {
     const f = await fixture(10, 10_000);
-    const lock = await holdRowLock(dbs[1]!.url, 'products', f.productId); // inventory cannot reserve yet
+    const lock = await holdRowLock(dbs.inventory, 'products', f.productId); // inventory cannot reserve yet
     let orderId: string;
     try {
       orderId = await f.order(4);
@@ -331,14 +316,14 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
 
   it('customer cancels a CONFIRMED order (commit held back) → 202, stock back and refund → COMPENSATED; again → 409', async () => {
     const f = await fixture(10, 10_000);
-    const accountLock = await holdRowLock(dbs[2]!.url, 'accounts', f.customerId); // payment waits
+    const accountLock = await holdRowLock(dbs.payment, 'accounts', f.customerId); // payment waits
     let productLock: Awaited<ReturnType<typeof holdRowLock>> | undefined;
     let orderId: string;
     try {
       orderId = await f.order(3);
       await waitFor(async () => (await f.events(orderId)).includes('INVENTORY_RESERVED'), { what: 'reservation' });
       // Reserved; now hold the product row so that the commit that follows the confirmation waits.
-      productLock = await holdRowLock(dbs[1]!.url, 'products', f.productId);
+      productLock = await holdRowLock(dbs.inventory, 'products', f.productId);
       await accountLock.release();
       const confirmed = await waitForStatus(url('order'), f.bearer, orderId, 'CONFIRMED');
       expect(confirmed).toMatchObject({ inventory: { status: 'RESERVED' }, payment: { status: 'APPROVED' } });
@@ -378,7 +363,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
 
   it('saga timeout with inventory silent → CANCELLED (SAGA_TIMEOUT), refund, late reservation released → COMPENSATED', async () => {
     const f = await fixture(10, 10_000);
-    const lock = await holdRowLock(dbs[1]!.url, 'products', f.productId);
+    const lock = await holdRowLock(dbs.inventory, 'products', f.productId);
     let orderId: string;
     const placedAt = Date.now();
     try {
@@ -450,8 +435,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
     expect(await f.stock()).toEqual({ available: 20, reserved: 0, sold: 0 });
     expect(await poor.stock()).toEqual({ available: 5, reserved: 0, sold: 0 });
 
-    svc.payment = await startProcess('payment', env);
-    running.push(svc.payment);
+    svc.payment = await platform!.start('payment');
     for (const id of orders) {
       const final = await waitForStatus(url('order'), f.bearer, id, 'COMPENSATED', 60_000);
       expect(final.payment.status).toBe('REFUNDED');
@@ -501,9 +485,9 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
 
     // Every order of this file is final: the audit over the three databases finds nothing.
     const audit = await runCommerce(['audit', '--json'], {
-      ORDER_DATABASE_URL: dbs[0]!.url,
-      INVENTORY_DATABASE_URL: dbs[1]!.url,
-      PAYMENT_DATABASE_URL: dbs[2]!.url,
+      ORDER_DATABASE_URL: dbs.order,
+      INVENTORY_DATABASE_URL: dbs.inventory,
+      PAYMENT_DATABASE_URL: dbs.payment,
     });
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
     const report = JSON.parse(audit.stdout);

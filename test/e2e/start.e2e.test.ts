@@ -6,16 +6,18 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  type DistributedPlatform,
   http,
   type PlatformProcess,
   placeOrder,
   ROOT,
+  startDistributed,
   startProcess,
   tempDataDir,
   token,
   waitForFinal,
 } from '../support/platform.js';
-import { createTestVhost, describeWith, freshDatabaseUrl, REDIS_URL, uniqueName } from '../support/services.js';
+import { describeWith, uniqueName } from '../support/services.js';
 
 const widgetOrder = (quantity: number) => ({
   customerId: 'demo-customer',
@@ -101,34 +103,22 @@ describe('npm start (embedded default)', () => {
 });
 
 describeWith(['postgres', 'rabbitmq', 'redis'], 'three services as separate processes (distributed)', () => {
-  const dbs = ['order', 'inventory', 'payment'].map((s) => ({ s, ...freshDatabaseUrl(`e2e_${s}`) }));
-  const running: PlatformProcess[] = [];
-  let vhost: Awaited<ReturnType<typeof createTestVhost>>;
+  let platform: DistributedPlatform | undefined;
   afterAll(async () => {
-    for (const p of running) await p.kill();
-    await vhost?.drop();
-    for (const d of dbs) await d.drop();
+    await platform?.stop({ kill: true });
   });
 
   it('completes an order across three processes and keeps it across restarts', { timeout: 240_000 }, async () => {
-    vhost = await createTestVhost('e2e');
-    const secret = uniqueName('secret-for-e2e-tests-only-0123456789');
-    const env = {
-      JWT_SECRET: secret,
-      AMQP_URL: vhost.url,
-      REDIS_URL: REDIS_URL,
-      ORDER_DATABASE_URL: dbs[0]!.url,
-      INVENTORY_DATABASE_URL: dbs[1]!.url,
-      PAYMENT_DATABASE_URL: dbs[2]!.url,
-    };
-    const startAll = async () => {
-      const procs = await Promise.all((['inventory', 'payment', 'order'] as const).map((s) => startProcess(s, env)));
-      running.push(...procs);
-      return Object.fromEntries(procs.map((p) => [p.name, p])) as Record<string, PlatformProcess>;
-    };
-    let p = await startAll();
-    const admin = await token(secret, 'ops', 'admin');
-    const alice = await token(secret, 'alice', 'customer');
+    platform = await startDistributed({
+      services: [['inventory', 'payment', 'order']],
+      prefix: 'e2e',
+      secret: uniqueName('secret-for-e2e-tests-only-0123456789'),
+    });
+    const byName = (procs: PlatformProcess[]) =>
+      Object.fromEntries(procs.map((p) => [p.name, p])) as Record<string, PlatformProcess>;
+    let p = byName(platform.processes);
+    const admin = platform.adminToken;
+    const alice = await token(platform.secret, 'alice', 'customer');
     expect(
       (
         await http('PUT', `${p.inventory!.urls.inventory}/products/sku-1`, admin, {
@@ -152,7 +142,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'three services as separate proc
     expect((await waitForFinal(p.order!.urls.order!, alice, orderId)).status).toBe('COMPLETED');
 
     for (const proc of Object.values(p)) expect(await proc.stop('SIGTERM')).toBe(0);
-    p = await startAll();
+    p = byName(await Promise.all((['inventory', 'payment', 'order'] as const).map((s) => platform!.start(s))));
     const again = await http('GET', `${p.order!.urls.order}/orders/${orderId}`, alice);
     expect(again.body).toMatchObject({ status: 'COMPLETED', totalAmount: 1000 });
     expect((await http('GET', `${p.inventory!.urls.inventory}/products/sku-1`, alice)).body).toMatchObject({
