@@ -11,16 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import pg from 'pg';
-import { type PlatformProcess, ROOT, startProcess, token } from '../support/platform.js';
-import {
-  createTestVhost,
-  freshDatabaseUrl,
-  PG_ADMIN_URL,
-  RABBIT_API,
-  REDIS_URL,
-  uniqueName,
-  waitFor,
-} from '../support/services.js';
+import { type PlatformProcess, ROOT, type Service, startDistributed, token } from '../support/platform.js';
+import { PG_ADMIN_URL, RABBIT_API, REDIS_URL, uniqueName, waitFor } from '../support/services.js';
 
 const run = promisify(execFile);
 
@@ -35,7 +27,7 @@ export const SAGA_TIMEOUT_MS = 5_000;
 export const SETTLE_TIMEOUT_MS = 120_000;
 
 export type ProcName = 'inventory' | 'payment' | 'order1' | 'order2';
-const SERVICE_OF: Record<ProcName, 'order' | 'inventory' | 'payment'> = {
+const SERVICE_OF: Record<ProcName, Service> = {
   inventory: 'inventory',
   payment: 'payment',
   order1: 'order',
@@ -57,8 +49,8 @@ export interface FaultPlatform {
   secret: string;
   adminToken: string;
   env: Record<string, string>;
-  dbs: Record<'order' | 'inventory' | 'payment', { url: string; name: string; drop(): Promise<void> }>;
-  vhost: { url: string; vhost: string; drop(): Promise<void> };
+  dbs: Record<Service, { url: string; name: string }>;
+  vhost: { url: string; vhost: string };
   procs: Record<ProcName, PlatformProcess>;
   /** Base URLs of the order processes that are running now. */
   orderUrls(): string[];
@@ -74,55 +66,41 @@ export interface FaultPlatform {
 }
 
 export async function startFaultPlatform(): Promise<FaultPlatform> {
-  const secret = uniqueName('fault-secret-0123456789-abcdefghijklmnop');
-  const dbs = {
-    order: freshDatabaseUrl('faults_order'),
-    inventory: freshDatabaseUrl('faults_inventory'),
-    payment: freshDatabaseUrl('faults_payment'),
-  };
-  const vhost = await createTestVhost('faults');
-  const env = {
-    JWT_SECRET: secret,
-    AMQP_URL: vhost.url,
-    REDIS_URL,
-    ORDER_DATABASE_URL: dbs.order.url,
-    INVENTORY_DATABASE_URL: dbs.inventory.url,
-    PAYMENT_DATABASE_URL: dbs.payment.url,
-    SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS),
-    RATE_LIMIT: 'off',
-    LOG_LEVEL: 'warn',
-  };
+  // Inventory and payment first: their queues must exist before the order outbox publishes.
+  const started = await startDistributed({
+    services: [['inventory', 'payment'], 'order', 'order'],
+    prefix: 'faults',
+    secret: uniqueName('fault-secret-0123456789-abcdefghijklmnop'),
+    env: { SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS), RATE_LIMIT: 'off', LOG_LEVEL: 'warn' },
+    // Each process needs only its own database URL, as in a real deployment.
+    ownDatabaseOnly: true,
+    timeoutMs: 90_000,
+    admin: { sub: 'fault-ops', ttlSeconds: 6 * 3600 },
+  });
   const oldLogs: string[] = [];
   const procs = {} as Record<ProcName, PlatformProcess>;
   const crashes: FaultPlatform['crashes'] = [];
   const killedOnPurpose = new Set<PlatformProcess>();
-  const launch = async (name: ProcName) => {
-    // Each process needs only its own database URL, as in a real deployment.
-    const own = SERVICE_OF[name];
-    const e: Record<string, string> = { ...env };
-    for (const s of ['order', 'inventory', 'payment'] as const)
-      if (s !== own) delete e[`${s.toUpperCase()}_DATABASE_URL`];
-    const proc = await startProcess(own, e, { timeoutMs: 90_000 });
+  const track = (name: ProcName, proc: PlatformProcess) => {
     procs[name] = proc;
     proc.exited.then((code) => {
       if (!killedOnPurpose.has(proc)) crashes.push({ name, pid: proc.child.pid, code, output: proc.output() });
     });
   };
+  // In start order: the two started together, then the two order workers.
+  for (const [i, name] of (['inventory', 'payment', 'order1', 'order2'] as const).entries())
+    track(name, started.processes[i]!);
   const killOnPurpose = async (proc: PlatformProcess) => {
     killedOnPurpose.add(proc);
     await proc.kill();
   };
-  // Inventory and payment first: their queues must exist before the order outbox publishes.
-  await Promise.all([launch('inventory'), launch('payment')]);
-  await launch('order1');
-  await launch('order2');
-  const adminToken = await token(secret, 'fault-ops', 'admin', 6 * 3600);
+  const db = (s: Service) => ({ url: started.databases[s], name: started.databaseNames[s] });
   const platform: FaultPlatform = {
-    secret,
-    adminToken,
-    env,
-    dbs,
-    vhost,
+    secret: started.secret,
+    adminToken: started.adminToken,
+    env: started.env,
+    dbs: { order: db('order'), inventory: db('inventory'), payment: db('payment') },
+    vhost: { url: started.amqpUrl, vhost: started.vhost },
     procs,
     orderUrls: () =>
       (['order1', 'order2'] as const).filter((n) => procs[n].child.exitCode === null).map((n) => procs[n].urls.order!),
@@ -134,7 +112,7 @@ export async function startFaultPlatform(): Promise<FaultPlatform> {
     async restart(name) {
       oldLogs.push(`--- ${name} (pid ${procs[name].child.pid}) ---\n${procs[name].output()}`);
       await killOnPurpose(procs[name]);
-      await launch(name);
+      track(name, await started.start(SERVICE_OF[name]));
     },
     logs: () =>
       [...oldLogs, ...Object.entries(procs).map(([n, p]) => `--- ${n} (pid ${p.child.pid}) ---\n${p.output()}`)].join(
@@ -142,8 +120,7 @@ export async function startFaultPlatform(): Promise<FaultPlatform> {
       ),
     async stop() {
       await Promise.all(Object.values(procs).map((p) => killOnPurpose(p)));
-      await vhost.drop().catch(() => {});
-      for (const d of Object.values(dbs)) await d.drop().catch(() => {});
+      await started.stop({ kill: true, ignoreDropErrors: true });
     },
   };
   await seed(platform);
