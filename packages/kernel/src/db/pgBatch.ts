@@ -1,3 +1,4 @@
+/// <reference path="./pg-internals.d.ts" />
 /**
  * Statements sent together with ONE Sync: node-postgres gives every query its own Sync (and in pipeline mode its
  * own Sync too), and PostgreSQL answers every Sync with ReadyForQuery and a flush of its output: one socket write
