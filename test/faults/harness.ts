@@ -103,7 +103,10 @@ export async function startFaultPlatform(): Promise<FaultPlatform> {
     vhost: { url: started.amqpUrl, vhost: started.vhost },
     procs,
     orderUrls: () =>
-      (['order1', 'order2'] as const).filter((n) => procs[n].child.exitCode === null).map((n) => procs[n].urls.order!),
+      (['order1', 'order2'] as const)
+        // A process ended by a signal (SIGKILL) keeps exitCode null and gets a signalCode.
+        .filter((n) => procs[n].child.exitCode === null && procs[n].child.signalCode === null)
+        .map((n) => procs[n].urls.order!),
     urlOf: (s) => procs[s].urls[s]!,
     crashes,
     async kill(name) {
