@@ -7,13 +7,17 @@ import type { DedupCache } from './service.js';
  * commits or rolls back with the effect, so it is the record of truth.
  */
 export async function recordInbox(tx: Queryable, consumer: string, messageId: string): Promise<boolean> {
-  if (typeof consumer !== 'string' || !consumer) throw new TypeError('consumer must be a non-empty string');
-  if (typeof messageId !== 'string' || !messageId) throw new TypeError('messageId must be a non-empty string');
+  checkInboxKey(consumer, messageId);
   const res = await tx.query(
     'INSERT INTO inbox (consumer, message_id) VALUES ($1, $2) ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1 AS inserted',
     [consumer, messageId],
   );
   return res.rows.length === 1;
+}
+
+function checkInboxKey(consumer: unknown, messageId: unknown): void {
+  if (typeof consumer !== 'string' || !consumer) throw new TypeError('consumer must be a non-empty string');
+  if (typeof messageId !== 'string' || !messageId) throw new TypeError('messageId must be a non-empty string');
 }
 
 export interface HandleOnceOptions {
@@ -40,7 +44,7 @@ export function dedupKey(consumer: string, messageId: string): string {
  * primary key until the first commits, then finds the row and applies nothing.
  *
  * The effect's statements are issued right behind the inbox insert, without waiting for its answer, so that
- * they share its round trip (pg pipeline), and the effect may end the transaction with Transaction.final (its
+ * they share its batch and round trip (pg), and the effect may end the transaction with Transaction.final (its
  * writes and the COMMIT in one more). They run after the insert on the server, so a racing duplicate still waits
  * there first. A duplicate the cache missed (rare) fails the insert with a unique violation, which aborts the
  * transaction: whatever the effect did is rolled back, its result dropped, nothing applied. The cache's answer
@@ -51,8 +55,7 @@ export async function handleOnce<T>(
   o: HandleOnceOptions,
   effect: (tx: Transaction) => Promise<T>,
 ): Promise<HandleOnceResult<T>> {
-  if (typeof o.consumer !== 'string' || !o.consumer) throw new TypeError('consumer must be a non-empty string');
-  if (typeof o.messageId !== 'string' || !o.messageId) throw new TypeError('messageId must be a non-empty string');
+  checkInboxKey(o.consumer, o.messageId);
   const key = dedupKey(o.consumer, o.messageId);
   // The cache is asked while the transaction starts, so that a new message (the usual case) does not wait for
   // it; its answer is needed only before the COMMIT. A message it knows is rolled back unapplied.

@@ -69,7 +69,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 }
 
 /**
- * Awaits statements issued together (on pg they are pipelined: one write, one round trip) and then rejects with
+ * Awaits statements issued together (on pg they leave as one batch: one write, one round trip) and then rejects with
  * the first failure in issue order, not the first to settle: inside a transaction a failing statement aborts it
  * and fails the ones behind it, and the caller wants the cause (say, a unique violation), not "transaction aborted".
  */
@@ -77,7 +77,5 @@ export async function allInOrder<T extends readonly unknown[]>(statements: T): P
   const outcomes = await Promise.allSettled(statements);
   const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed) throw failed.reason;
-  return outcomes.map((o) => (o as PromiseFulfilledResult<unknown>).value) as {
-    -readonly [K in keyof T]: Awaited<T[K]>;
-  };
+  return outcomes.map((o) => (o as PromiseFulfilledResult<unknown>).value) as Results<T>;
 }

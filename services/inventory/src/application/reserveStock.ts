@@ -89,7 +89,7 @@ export async function applyToOrder(
 ): Promise<InventoryReply | undefined> {
   // Messages of one order (several deliveries in flight at once) are applied one after the other: the order's
   // lock first, then what is known of the order, then (a reservation) its products, locked in productId order.
-  // All issued together: one pipelined round trip; the server runs them in this order. Products are locked
+  // All issued together: one batch and round trip; the server runs them in this order. Products are locked
   // even when the reservation turns out to exist already (a late duplicate): harmless, and rare.
   const reserving = command.type === 'reserve';
   const [, found, marker, stock] = await allInOrder([
@@ -116,7 +116,7 @@ export async function applyToOrder(
       tx,
       decision.stock.map((c) => c.productId),
     );
-  // The writes depend only on the decision: one pipelined round trip.
+  // The writes depend only on the decision: one batch and round trip (with the COMMIT, in the consumer).
   const writes: Promise<unknown>[] = [];
   if (decision.stock.length > 0) writes.push(applyStockChanges(tx, decision.stock, orderId, now));
   if (decision.reservation) {
@@ -183,7 +183,7 @@ export async function applyStockChanges(
   orderId: string | null,
   at: Date,
 ): Promise<void> {
-  // Issued together (one pipelined round trip on pg); rows were locked before, in productId order.
+  // Issued together (one batch and round trip on pg); rows were locked before, in productId order.
   const statements: Promise<unknown>[] = changes.map((c) =>
     tx.query(
       `UPDATE products SET available = available + $2, reserved = reserved + $3, sold = sold + $4,

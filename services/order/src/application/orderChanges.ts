@@ -74,7 +74,7 @@ export async function changeOrderIn(
   cause: Cause,
 ): Promise<OrderChange> {
   // The inbox row first: a concurrent duplicate waits there until the first delivery commits. The stream is read
-  // right behind it, in the same pipelined round trip (pg), so it sees what that delivery committed.
+  // right behind it, in the same batch and round trip (pg), so it sees what that delivery committed.
   const [fresh, before] = await allInOrder([
     cause.inbox ? recordInbox(tx, cause.inbox.consumer, cause.inbox.messageId) : true,
     cause.newStream ? initialState() : loadOrder(tx, orderId),
@@ -129,7 +129,7 @@ export async function changeOrderIn(
       },
     }));
   writes.push(enqueueOutbox(tx, messages));
-  // The writes depend on nothing but the decision: issued together with the COMMIT, they travel as one pipelined
+  // The writes depend on nothing but the decision: issued together with the COMMIT, they travel as one batch and
   // round trip (pg); a failing one (a ConcurrencyError of the append, say) aborts the transaction.
   await tx.final(writes);
   return { before, state, appended: events, duplicate: false };

@@ -51,7 +51,7 @@ export async function placeOrder(deps: OrderDeps, req: PlaceOrderRequest): Promi
     try {
       return await deps.db.transaction(async (tx): Promise<PlaceOrderResult> => {
         const orderId = deps.newId();
-        // The key's claim, the order's writes and the COMMIT in one round trip (pg pipeline); a key used before
+        // The key's claim, the order's writes and the COMMIT in one batch and round trip (pg); a key used before
         // fails the claim, which aborts the transaction: nothing of this order commits.
         const claim =
           req.idempotencyKey === undefined

@@ -79,7 +79,7 @@ async function applyToPayment(
   command: PaymentCommand,
   cause: { eventId: string; traceparent?: string },
 ): Promise<PaymentReply | undefined> {
-  // Issued together (one pipelined round trip on pg), run by the server in this order. A charge names its
+  // Issued together (one batch and round trip on pg), run by the server in this order. A charge names its
   // customer, so the account is locked at once, even when the payment turns out to exist (a late duplicate: rare).
   const charging = command.type === 'charge';
   const [, found, marker, chargedAccount] = await allInOrder([
@@ -111,7 +111,7 @@ async function applyToPayment(
       : null;
   const decision = decidePayment(command, { account, payment, rollbackMarker: marker.rowCount > 0 });
   const now = deps.now();
-  // The writes depend only on the decision: one pipelined round trip.
+  // The writes depend only on the decision: one batch and round trip, with the COMMIT.
   const writes: Promise<unknown>[] = [];
   if (decision.balance) writes.push(applyBalanceChange(tx, decision.balance, orderId, now));
   if (decision.payment) {
