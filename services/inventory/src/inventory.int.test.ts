@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@commerce/contracts';
 import { type Database, MemoryDedupCache, openDatabase, type Settings } from '@commerce/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderEnvelope as envelope } from '../../../test/support/consumers.js';
 import { createTestDatabase, describeWith } from '../../../test/support/services.js';
 import { inventoryMigrations } from './adapters/migrations.js';
 import { putProduct, readProduct, readReservation, restockProduct } from './application/catalogue.js';
@@ -10,18 +11,6 @@ import { sweepExpiredReservations } from './application/sweepExpiredReservations
 
 const TTL = 60_000;
 
-function envelope(eventType: string, orderId: string, data: unknown): Envelope {
-  return {
-    eventId: randomUUID(),
-    eventType,
-    schemaVersion: 1,
-    occurredAt: new Date().toISOString(),
-    orderId,
-    causationId: null,
-    source: 'order',
-    data,
-  };
-}
 const created = (
   orderId: string,
   items: { productId: string; quantity: number; unitPrice: number }[],

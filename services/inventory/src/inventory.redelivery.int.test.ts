@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@commerce/contracts';
 import { type Database, MemoryDedupCache, openDatabase, type Settings } from '@commerce/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { orderEnvelope as env } from '../../../test/support/consumers.js';
 import { createTestDatabase, describeWith } from '../../../test/support/services.js';
 import { inventoryMigrations } from './adapters/migrations.js';
 import { putProduct, readProduct } from './application/catalogue.js';
@@ -18,17 +19,6 @@ function prng(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-const env = (eventType: string, orderId: string, data: unknown): Envelope => ({
-  eventId: randomUUID(),
-  eventType,
-  schemaVersion: 1,
-  occurredAt: new Date().toISOString(),
-  orderId,
-  causationId: null,
-  source: 'order',
-  data,
-});
 
 const PRODUCTS = ['p1', 'p2', 'p3', 'p4'];
 

@@ -2,21 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@commerce/contracts';
 import { type Database, MemoryDedupCache, openDatabase } from '@commerce/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderEnvelope as env } from '../../../test/support/consumers.js';
 import { createTestDatabase, describeWith } from '../../../test/support/services.js';
 import { paymentMigrations } from './adapters/migrations.js';
 import { putAccount, readAccount, readPayment } from './application/accounts.js';
 import { handlePaymentOrderEvent, type PaymentDeps } from './application/chargePayment.js';
 
-const env = (eventType: string, orderId: string, data: unknown): Envelope => ({
-  eventId: randomUUID(),
-  eventType,
-  schemaVersion: 1,
-  occurredAt: new Date().toISOString(),
-  orderId,
-  causationId: null,
-  source: 'order',
-  data,
-});
 const created = (orderId: string, customerId: string, totalAmount: number, currency = 'EUR') =>
   env('ORDER_CREATED', orderId, {
     customerId,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@commerce/contracts';
 import { type Database, MemoryDedupCache, openDatabase } from '@commerce/kernel';
 import { afterAll, expect, it } from 'vitest';
+import { orderEnvelope as env } from '../../../test/support/consumers.js';
 import { createTestDatabase, describeWith } from '../../../test/support/services.js';
 import { paymentMigrations } from './adapters/migrations.js';
 import { putAccount, readAccount } from './application/accounts.js';
@@ -18,17 +19,6 @@ function prng(seed: number) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-const env = (eventType: string, orderId: string, data: unknown): Envelope => ({
-  eventId: randomUUID(),
-  eventType,
-  schemaVersion: 1,
-  occurredAt: new Date().toISOString(),
-  orderId,
-  causationId: null,
-  source: 'order',
-  data,
-});
 
 const CUSTOMERS = ['k1', 'k2', 'k3'];
 const INITIAL = 1_000_000;

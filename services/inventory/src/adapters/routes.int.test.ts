@@ -13,6 +13,7 @@ import {
 } from '@commerce/kernel';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderEnvelope } from '../../../../test/support/consumers.js';
 import { createTestDatabase, describeWith } from '../../../../test/support/services.js';
 import { handleInventoryOrderEvent } from '../application/reserveStock.js';
 import { inventoryService } from '../index.js';
@@ -185,21 +186,12 @@ describeWith(['postgres'], 'inventory HTTP routes (kernel createHttpServer)', ()
     it('stock movements and reservations: admin only', async () => {
       const orderId = randomUUID();
       await handleInventoryOrderEvent(ctx, {
-        envelope: {
-          eventId: randomUUID(),
-          eventType: 'ORDER_CREATED',
-          schemaVersion: 1,
-          occurredAt: new Date().toISOString(),
-          orderId,
-          causationId: null,
-          source: 'order',
-          data: {
-            customerId: 'cust-1',
-            currency: 'EUR',
-            items: [{ productId: 'pen-1', quantity: 2, unitPrice: 175 }],
-            totalAmount: 350,
-          },
-        },
+        envelope: orderEnvelope('ORDER_CREATED', orderId, {
+          customerId: 'cust-1',
+          currency: 'EUR',
+          items: [{ productId: 'pen-1', quantity: 2, unitPrice: 175 }],
+          totalAmount: 350,
+        }),
       });
       const mv = await app.inject({
         method: 'GET',

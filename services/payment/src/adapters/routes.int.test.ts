@@ -13,6 +13,7 @@ import {
 } from '@commerce/kernel';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { orderEnvelope } from '../../../../test/support/consumers.js';
 import { createTestDatabase, describeWith } from '../../../../test/support/services.js';
 import { handlePaymentOrderEvent } from '../application/chargePayment.js';
 import { paymentService } from '../index.js';
@@ -115,21 +116,12 @@ describeWith(['postgres'], 'payment HTTP routes (kernel createHttpServer)', () =
 
   it('GET /payments/{orderId}: the paying customer or admin; others 404', async () => {
     await handlePaymentOrderEvent(ctx, {
-      envelope: {
-        eventId: randomUUID(),
-        eventType: 'ORDER_CREATED',
-        schemaVersion: 1,
-        occurredAt: new Date().toISOString(),
-        orderId,
-        causationId: null,
-        source: 'order',
-        data: {
-          customerId: 'alice',
-          currency: 'EUR',
-          items: [{ productId: 'p', quantity: 1, unitPrice: 1200 }],
-          totalAmount: 1200,
-        },
-      },
+      envelope: orderEnvelope('ORDER_CREATED', orderId, {
+        customerId: 'alice',
+        currency: 'EUR',
+        items: [{ productId: 'p', quantity: 1, unitPrice: 1200 }],
+        totalAmount: 1200,
+      }),
     });
     const mine = await get(`/payments/${orderId}`, 'alice');
     expect(mine.statusCode).toBe(200);
