@@ -14,6 +14,7 @@ import {
   openDatabase,
   type ServiceContext,
   type ServiceModule,
+  type Settings,
 } from '@commerce/kernel';
 import type { FastifyInstance } from 'fastify';
 import { createTestDatabase } from './services.js';
@@ -33,6 +34,8 @@ export async function startModuleServer(
     prefix: string;
     /** HS256 secret the server verifies tokens with. */
     secret: string;
+    /** Settings over the defaults (loadSettings of an empty environment). */
+    settings?: Partial<Settings>;
     /** Called after the module's routes, before the server is ready (more routes, as the launcher adds). */
     beforeReady?: (app: FastifyInstance, ctx: ServiceContext) => Promise<void>;
   },
@@ -42,7 +45,7 @@ export async function startModuleServer(
   const log = createLogger({ level: 'silent' });
   const ctx: ServiceContext = {
     name: module.name,
-    settings: loadSettings({}),
+    settings: { ...loadSettings({}), ...o.settings },
     log,
     db,
     // Routes only write outbox rows; nothing is published by these tests.

@@ -1,59 +1,28 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createAuthVerifier,
-  createHttpServer,
-  createLogger,
-  type Database,
-  MemoryDedupCache,
-  type MessageBus,
-  openDatabase,
-  type ServiceContext,
-  type Settings,
-  signToken,
-} from '@commerce/kernel';
+import { type ServiceContext, signToken } from '@commerce/kernel';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderEnvelope } from '../../../../test/support/consumers.js';
-import { createTestDatabase, describeWith } from '../../../../test/support/services.js';
+import { type ModuleServer, startModuleServer } from '../../../../test/support/moduleServer.js';
+import { describeWith } from '../../../../test/support/services.js';
 import { handleInventoryOrderEvent } from '../application/reserveStock.js';
 import { inventoryService } from '../index.js';
 
 const SECRET = 'inventory-route-test-secret-0123456789abcdef';
 
 describeWith(['postgres'], 'inventory HTTP routes (kernel createHttpServer)', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-  let db: Database;
+  let server: ModuleServer;
   let app: FastifyInstance;
   let ctx: ServiceContext;
   const auth: Record<string, string> = {};
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('inv_routes');
-    db = await openDatabase({ url: testDb.url, name: 'inventory', migrations: inventoryService.migrations });
-    const log = createLogger({ level: 'silent' });
-    ctx = {
-      name: 'inventory',
-      settings: { reservationTtlMs: 60_000 } as Settings,
-      log,
-      db,
-      // Routes never publish; the consumer is tested against the outbox and the buses elsewhere.
-      bus: {} as MessageBus,
-      dedup: new MemoryDedupCache(),
-      instanceId: 'test',
-      now: () => new Date(),
-      newId: randomUUID,
-    };
-    app = await createHttpServer({
-      service: 'inventory',
-      title: 'inventory',
-      version: 'test',
-      log,
-      auth: createAuthVerifier({ secret: SECRET }),
-      rateLimit: null,
-      readiness: { database: () => db.ping() },
+    server = await startModuleServer(inventoryService, {
+      prefix: 'routes',
+      secret: SECRET,
+      settings: { reservationTtlMs: 60_000 },
     });
-    await inventoryService.routes(app, ctx);
-    await app.ready();
+    ({ app, ctx } = server);
     for (const [name, sub, role] of [
       ['admin', 'ops', 'admin'],
       ['customer', 'cust-1', 'customer'],
@@ -61,9 +30,7 @@ describeWith(['postgres'], 'inventory HTTP routes (kernel createHttpServer)', ()
       auth[name] = `Bearer ${await signToken({ secret: SECRET, sub, role })}`;
   });
   afterAll(async () => {
-    await app?.close();
-    await db?.close();
-    await testDb?.drop();
+    await server?.drop();
   });
 
   const put = (productId: string, payload: unknown, who = 'admin') =>

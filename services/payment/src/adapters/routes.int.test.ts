@@ -1,60 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createAuthVerifier,
-  createHttpServer,
-  createLogger,
-  type Database,
-  MemoryDedupCache,
-  type MessageBus,
-  openDatabase,
-  type ServiceContext,
-  type Settings,
-  signToken,
-} from '@commerce/kernel';
+import { type ServiceContext, signToken } from '@commerce/kernel';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { orderEnvelope } from '../../../../test/support/consumers.js';
-import { createTestDatabase, describeWith } from '../../../../test/support/services.js';
+import { type ModuleServer, startModuleServer } from '../../../../test/support/moduleServer.js';
+import { describeWith } from '../../../../test/support/services.js';
 import { handlePaymentOrderEvent } from '../application/chargePayment.js';
 import { paymentService } from '../index.js';
 
 const SECRET = 'payment-route-test-secret-0123456789abcdefgh';
 
 describeWith(['postgres'], 'payment HTTP routes (kernel createHttpServer)', () => {
-  let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
-  let db: Database;
+  let server: ModuleServer;
   let app: FastifyInstance;
   let ctx: ServiceContext;
   const auth: Record<string, string> = {};
   const orderId = randomUUID();
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('pay_routes');
-    db = await openDatabase({ url: testDb.url, name: 'payment', migrations: paymentService.migrations });
-    const log = createLogger({ level: 'silent' });
-    ctx = {
-      name: 'payment',
-      settings: {} as Settings,
-      log,
-      db,
-      // Routes never publish; the consumer is tested against the outbox elsewhere.
-      bus: {} as MessageBus,
-      dedup: new MemoryDedupCache(),
-      instanceId: 'test',
-      now: () => new Date(),
-      newId: randomUUID,
-    };
-    app = await createHttpServer({
-      service: 'payment',
-      title: 'payment',
-      version: 'test',
-      log,
-      auth: createAuthVerifier({ secret: SECRET }),
-      rateLimit: null,
-      readiness: { database: () => db.ping() },
-    });
-    await paymentService.routes(app, ctx);
-    await app.ready();
+    server = await startModuleServer(paymentService, { prefix: 'routes', secret: SECRET });
+    ({ app, ctx } = server);
     for (const [name, sub, role] of [
       ['admin', 'ops', 'admin'],
       ['alice', 'alice', 'customer'],
@@ -63,9 +28,7 @@ describeWith(['postgres'], 'payment HTTP routes (kernel createHttpServer)', () =
       auth[name] = `Bearer ${await signToken({ secret: SECRET, sub, role })}`;
   });
   afterAll(async () => {
-    await app?.close();
-    await db?.close();
-    await testDb?.drop();
+    await server?.drop();
   });
 
   const get = (url: string, who: string) => app.inject({ method: 'GET', url, headers: { authorization: auth[who]! } });
