@@ -9,24 +9,13 @@
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import { type DistributedPlatform, http, orderEventTypes, runCommerce, startDistributed } from '../support/platform.js';
+import { prng } from '../support/random.js';
 import { describeWith, uniqueName, waitFor } from '../support/services.js';
 
 const ORDERS = 1000;
 const IN_FLIGHT = 40;
 /** Long enough that no order times out under load, so that every deterministic outcome stays deterministic. */
 const SAGA_TIMEOUT_MS = 120_000;
-
-/** Small seeded PRNG (mulberry32): the same seed gives the same orders, so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Side = 'OK' | 'FAIL' | 'MAYBE';
 interface Product {

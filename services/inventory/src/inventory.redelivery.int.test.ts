@@ -3,22 +3,11 @@ import type { Envelope } from '@commerce/contracts';
 import { type Database, MemoryDedupCache, openDatabase, type Settings } from '@commerce/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { orderEnvelope as env } from '../../../test/support/consumers.js';
+import { shuffledRepeats } from '../../../test/support/random.js';
 import { createTestDatabase, describeWith } from '../../../test/support/services.js';
 import { inventoryMigrations } from './adapters/migrations.js';
 import { putProduct, readProduct } from './application/catalogue.js';
 import { handleInventoryOrderEvent, type InventoryDeps } from './application/reserveStock.js';
-
-/** Deterministic PRNG (mulberry32) so that a failing shuffle can be replayed from its seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PRODUCTS = ['p1', 'p2', 'p3', 'p4'];
 
@@ -87,12 +76,7 @@ describeWith(['postgres'], 'inventory under duplicated, shuffled delivery', () =
 
     const shuffled = await fresh();
     const seed = 20260301;
-    const random = prng(seed);
-    const deliveries = orders.flatMap((msgs) => msgs.flatMap((m) => [m, m, m]));
-    for (let i = deliveries.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
-    }
+    const deliveries = shuffledRepeats(orders.flat(), 3, seed);
     // ORDER_CONFIRMED is caused by INVENTORY_RESERVED, so it can never precede the first ORDER_CREATED of its order.
     const firstCreate = new Map<string, number>();
     deliveries.forEach((m, i) => {

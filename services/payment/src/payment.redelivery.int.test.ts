@@ -3,22 +3,11 @@ import type { Envelope } from '@commerce/contracts';
 import { type Database, MemoryDedupCache, openDatabase } from '@commerce/kernel';
 import { afterAll, expect, it } from 'vitest';
 import { orderEnvelope as env } from '../../../test/support/consumers.js';
+import { shuffledRepeats } from '../../../test/support/random.js';
 import { createTestDatabase, describeWith } from '../../../test/support/services.js';
 import { paymentMigrations } from './adapters/migrations.js';
 import { putAccount, readAccount } from './application/accounts.js';
 import { handlePaymentOrderEvent, type PaymentDeps } from './application/chargePayment.js';
-
-/** Deterministic PRNG (mulberry32) so that a failing shuffle can be replayed from its seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CUSTOMERS = ['k1', 'k2', 'k3'];
 const INITIAL = 1_000_000;
@@ -74,12 +63,7 @@ describeWith(['postgres'], 'payment under duplicated, shuffled delivery', () => 
 
     const shuffled = await fresh();
     const seed = 424242;
-    const random = prng(seed);
-    const deliveries = orders.flatMap((msgs) => msgs.flatMap((m) => [m, m, m]));
-    for (let i = deliveries.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
-    }
+    const deliveries = shuffledRepeats(orders.flat(), 3, seed);
     let rollbackFirst = 0;
     for (const msgs of orders) {
       const id = msgs[0]!.orderId;
