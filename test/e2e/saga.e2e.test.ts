@@ -258,6 +258,23 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
     expect((await f.payment(orderId)).body).toMatchObject({ status: 'DECLINED', reason: 'INSUFFICIENT_FUNDS' });
   });
 
+  /**
+   * Paid, then cancelled (by the customer or the saga timeout) while inventory's handler of ORDER_CREATED waits on a
+   * held product row, holding the order's advisory lock: the reservation lands first, late, and the rollback request
+   * then releases it.
+   */
+  const PAID_THEN_CANCELLED_WITH_LATE_RESERVATION: (string | string[])[] = [
+    'ORDER_CREATED',
+    'PAYMENT_APPROVED',
+    'ORDER_CANCELLED',
+    'ORDER_COMPENSATION_STARTED',
+    ['ORDER_PAYMENT_ROLLBACK_REQUESTED', 'ORDER_INVENTORY_ROLLBACK_REQUESTED'],
+    'PAYMENT_REFUNDED',
+    'INVENTORY_RESERVED',
+    'INVENTORY_RELEASED',
+    'ORDER_COMPENSATED',
+  ];
+
   it('customer cancels a PENDING order (paid, inventory not answered yet) → 202, refund and late release → COMPENSATED; again → 409', async () => {
     const f = await fixture(10, 10_000);
     const lock = await holdRowLock(dbs.inventory, 'products', f.productId); // inventory cannot reserve yet
@@ -289,19 +306,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
     expect(final).toMatchObject({ status: 'COMPENSATED', payment: { status: 'REFUNDED' } });
     expect(final.reasons).toEqual(['CANCELLED_BY_CUSTOMER']);
     const events = await f.events(orderId);
-    // Inventory's handler of ORDER_CREATED was already waiting on the lock (holding the order's advisory lock), so
-    // the reservation lands first, late, and the rollback request then releases it.
-    const inventoryTail = ['INVENTORY_RESERVED', 'INVENTORY_RELEASED'];
-    expectStream(events, [
-      'ORDER_CREATED',
-      'PAYMENT_APPROVED',
-      'ORDER_CANCELLED',
-      'ORDER_COMPENSATION_STARTED',
-      ['ORDER_PAYMENT_ROLLBACK_REQUESTED', 'ORDER_INVENTORY_ROLLBACK_REQUESTED'],
-      'PAYMENT_REFUNDED',
-      ...inventoryTail,
-      'ORDER_COMPENSATED',
-    ]);
+    expectStream(events, PAID_THEN_CANCELLED_WITH_LATE_RESERVATION);
     expect(await f.eventData(orderId, 'ORDER_CANCELLED')).toEqual({
       reasons: ['CANCELLED_BY_CUSTOMER'],
       requiresRefund: true,
@@ -385,19 +390,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'order saga end to end (three pr
     const final = await waitForFinal(url('order'), f.bearer, orderId);
     expect(final).toMatchObject({ status: 'COMPENSATED', payment: { status: 'REFUNDED' } });
     const events = await f.events(orderId);
-    // Inventory's handler of ORDER_CREATED was already waiting on the lock (holding the order's advisory lock), so
-    // the reservation lands first, late, and the rollback request then releases it.
-    const inventoryTail = ['INVENTORY_RESERVED', 'INVENTORY_RELEASED'];
-    expectStream(events, [
-      'ORDER_CREATED',
-      'PAYMENT_APPROVED',
-      'ORDER_CANCELLED',
-      'ORDER_COMPENSATION_STARTED',
-      ['ORDER_PAYMENT_ROLLBACK_REQUESTED', 'ORDER_INVENTORY_ROLLBACK_REQUESTED'],
-      'PAYMENT_REFUNDED',
-      ...inventoryTail,
-      'ORDER_COMPENSATED',
-    ]);
+    expectStream(events, PAID_THEN_CANCELLED_WITH_LATE_RESERVATION);
     expect(await f.eventData(orderId, 'ORDER_CANCELLED')).toMatchObject({
       requiresRefund: true,
       requiresInventoryRollback: true,
