@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, describeWith, waitFor } from '../../../test/support/services.js';
+import { testMessage } from '../test-fixtures/outboxMessages.js';
 import { RecordingBus } from '../test-fixtures/recordingBus.js';
-import type { OutgoingMessage } from './bus/port.js';
 import { migrate } from './db/migrate.js';
 import { PgDatabase } from './db/pg.js';
 import { createLogger } from './log.js';
@@ -13,22 +13,7 @@ import { KERNEL_MIGRATIONS } from './schema.js';
 
 const log = createLogger({ level: 'silent' });
 
-function message(orderId: string, seq: number): OutgoingMessage {
-  return {
-    exchange: 'order_events',
-    routingKey: 'order.test',
-    envelope: {
-      eventId: randomUUID(),
-      eventType: 'ORDER_TEST',
-      schemaVersion: 1,
-      occurredAt: new Date(0).toISOString(),
-      orderId,
-      causationId: null,
-      source: 'test',
-      data: { seq },
-    },
-  };
-}
+const message = (orderId: string, seq: number) => testMessage(orderId, seq);
 
 function restartPostgres(): void {
   const version = readdirSync('/etc/postgresql')[0];

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, describeWith, waitFor } from '../../../test/support/services.js';
+import { testMessage } from '../test-fixtures/outboxMessages.js';
 import { RecordingBus } from '../test-fixtures/recordingBus.js';
 import type { OutgoingMessage } from './bus/port.js';
 import { migrate } from './db/migrate.js';
@@ -14,23 +15,8 @@ import { KERNEL_MIGRATIONS } from './schema.js';
 const log = createLogger({ level: 'silent' });
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function message(orderId: string, seq: number): OutgoingMessage {
-  return {
-    exchange: 'order_events',
-    routingKey: 'order.test',
-    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-    envelope: {
-      eventId: randomUUID(),
-      eventType: 'ORDER_TEST',
-      schemaVersion: 1,
-      occurredAt: new Date(0).toISOString(),
-      orderId,
-      causationId: null,
-      source: 'test',
-      data: { seq },
-    },
-  };
-}
+const message = (orderId: string, seq: number) =>
+  testMessage(orderId, seq, '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
 
 /** Per order, sequence numbers 1, 2, 3… in publication order, and no message twice. */
 function expectExactlyOnceInOrder(received: readonly OutgoingMessage[], expectedTotal: number): void {

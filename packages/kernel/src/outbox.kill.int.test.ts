@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, describeWith, waitFor } from '../../../test/support/services.js';
+import { testMessage } from '../test-fixtures/outboxMessages.js';
 import { RecordingBus } from '../test-fixtures/recordingBus.js';
 import type { OutgoingMessage } from './bus/port.js';
 import { migrate } from './db/migrate.js';
@@ -49,22 +50,9 @@ describeWith(['postgres'], 'outbox relay killed between publish and mark', () =>
     for (let o = 0; o < 10; o++) {
       const orderId = randomUUID();
       const messages: OutgoingMessage[] = Array.from({ length: 5 }, (_, i) => {
-        const eventId = randomUUID();
-        ids.push(eventId);
-        return {
-          exchange: 'order_events',
-          routingKey: 'order.test',
-          envelope: {
-            eventId,
-            eventType: 'ORDER_TEST',
-            schemaVersion: 1,
-            occurredAt: new Date(0).toISOString(),
-            orderId,
-            causationId: null,
-            source: 'test',
-            data: { seq: i + 1 },
-          },
-        };
+        const m = testMessage(orderId, i + 1);
+        ids.push(m.envelope.eventId);
+        return m;
       });
       await outbox.transaction((tx) => enqueueOutbox(tx, messages));
     }
