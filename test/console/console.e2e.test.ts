@@ -112,7 +112,12 @@ describe('console on the embedded default', () => {
     await row.waitFor({ timeout: 15_000 });
     await page.locator(`#feed tr[data-order-id="${orderId}"][data-status=COMPLETED]`).waitFor({ timeout: 30_000 });
     expect(navigations.filter((u) => !u.includes('#'))).toEqual([]);
-    expect(await page.locator('.counts [data-status=COMPLETED] b').textContent()).not.toBe('0');
+    // Counts come with the stats tick (every second), not with the row: wait for the tick that includes this order.
+    await page.waitForFunction(
+      () => Number(document.querySelector('.counts [data-status=COMPLETED] b')?.textContent ?? '0') > 0,
+      undefined,
+      { timeout: 10_000 },
+    );
     // The rate chart has one bar per second of the last minute, and this order in one of them.
     expect(await page.locator('rate-chart rect').count()).toBe(60);
     await page.screenshot({ path: join(SHOTS, 'feed.png'), fullPage: true });
