@@ -45,6 +45,7 @@ import {
   WireTap,
   withLoad,
   writeResults,
+  writeScenarioLog,
 } from './harness.js';
 
 const SCENARIO_TIMEOUT = FULL ? 900_000 : 150_000;
@@ -118,6 +119,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
       settleError = err.message;
       return -1;
     });
+    writeScenarioLog(name, p.logs());
     const audit = await commerceAudit(p);
     // Breaches already reported by an earlier (failed) scenario are not counted again: each scenario answers for
     // what it added. The earlier scenario has failed already.

@@ -796,6 +796,14 @@ export interface ScenarioResult {
   byStatus: Record<string, number>;
 }
 
+/** The service logs up to the end of a scenario (gitignored), so that a failure seen later can be read in full. */
+export function writeScenarioLog(scenario: string, logs: string): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const path = join(RESULTS_DIR, `${scenario}.log`);
+  writeFileSync(path, logs);
+  return path;
+}
+
 export function writeResults(results: ScenarioResult[], file: string): string {
   const dir = RESULTS_DIR;
   mkdirSync(dir, { recursive: true });
