@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestVhost, describeWith, uniqueName, waitFor } from '../../../../test/support/services.js';
 import { type BusUnderTest, confirmed, runBusContract } from '../../test-fixtures/bus/bus.contract.js';
 import { createLogger } from '../log.js';
-import { RabbitMqBus } from './rabbitmq.js';
+import { coalesceWrites, RabbitMqBus } from './rabbitmq.js';
 
 const log = createLogger({ level: 'silent' });
 
@@ -119,5 +119,37 @@ describeWith(['rabbitmq'], 'RabbitMqBus', () => {
     expect(depths.filter((d) => d > 0).length).toBeGreaterThan(1);
     await sub.close();
     await bus.close();
+  });
+  it('sends the frames of publishes issued together in one socket write, and the broker confirms every one', async () => {
+    /** Socket writes (system calls) while `n` messages are published in one go on a fresh connection. */
+    async function socketWrites(coalesce: boolean, n: number): Promise<number> {
+      const conn = await amqp.connect(vhost.url);
+      try {
+        if (coalesce) coalesceWrites(conn);
+        const ch = await conn.createConfirmChannel();
+        const queue = uniqueName('coalesce');
+        await ch.assertQueue(queue, { durable: false, autoDelete: true });
+        type Write = (...args: unknown[]) => unknown;
+        const socket = (conn as unknown as { connection: { stream: { _write: Write; _writev: Write } } }).connection
+          .stream;
+        let writes = 0;
+        for (const m of ['_write', '_writev'] as const) {
+          const original = socket[m];
+          socket[m] = function (this: unknown, ...args: unknown[]) {
+            writes++;
+            return original.apply(this, args);
+          };
+        }
+        for (let i = 0; i < n; i++) ch.sendToQueue(queue, Buffer.from(`m${i}`));
+        await ch.waitForConfirms();
+        const sent = writes;
+        expect((await ch.checkQueue(queue)).messageCount).toBe(n);
+        return sent;
+      } finally {
+        await conn.close();
+      }
+    }
+    expect(await socketWrites(false, 20)).toBe(20);
+    expect(await socketWrites(true, 20)).toBe(1);
   });
 });

@@ -60,6 +60,28 @@ function withHeartbeat(url: string, seconds: number): string {
   }
 }
 
+/**
+ * amqplib's muxer writes every frame it takes from a channel with its own socket write: a batch of publishes, or the
+ * acks of handlers that finished together, cost one system call (and one broker wake-up) each. Corking the socket
+ * for one pass of the muxer sends everything that pass found in one writev. The muxer is amqplib's internal; if its
+ * shape is not what this expects, frames simply keep leaving one by one.
+ */
+export function coalesceWrites(model: ChannelModel): void {
+  const connection = (model as unknown as { connection?: { muxer?: unknown; stream?: unknown } }).connection;
+  const muxer = connection?.muxer as { _readIncoming?: () => void } | undefined;
+  const socket = connection?.stream as { cork?: () => void; uncork?: () => void } | undefined;
+  const readIncoming = muxer?._readIncoming;
+  if (!muxer || typeof readIncoming !== 'function' || typeof socket?.cork !== 'function' || !socket.uncork) return;
+  muxer._readIncoming = function corkedReadIncoming(this: unknown) {
+    socket.cork?.();
+    try {
+      readIncoming.call(muxer);
+    } finally {
+      socket.uncork?.();
+    }
+  };
+}
+
 interface ConsumerState {
   partition: number;
   queue: string;
@@ -407,6 +429,7 @@ export class RabbitMqBus implements MessageBus {
       noDelay: true,
       clientProperties: { connection_name: this.o.serviceName },
     });
+    coalesceWrites(conn);
     conn.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'RabbitMQ connection error'));
     conn.on('close', () => this.connectionLost(conn, 'RabbitMQ connection closed'));
     try {
