@@ -154,6 +154,33 @@ function relayContract(name: string, open: () => Promise<Database>, cleanup: () 
       expect(relay.failures).toBe(0);
     });
 
+    it('goes on at once when the bus announces its recovery, not at the end of a long backoff', async () => {
+      await clear();
+      const bus = new RecordingBus();
+      bus.failing = true;
+      // After the first failure the relay would wait 30–60 s.
+      const relay = new OutboxRelay({
+        db,
+        bus,
+        log,
+        pollIntervalMs: 60_000,
+        backoffBaseMs: 60_000,
+        backoffMaxMs: 60_000,
+      });
+      await relay.start();
+      const orderId = randomUUID();
+      await db.transaction((tx) => enqueueOutbox(tx, [message(orderId, 1), message(orderId, 2)]));
+      await waitFor(() => relay.failures >= 1, { what: 'a failed attempt' });
+      bus.recover();
+      await waitFor(async () => (await outboxStatus(db)).unpublished === 0, {
+        what: 'publication right after the recovery',
+        timeoutMs: 10_000,
+      });
+      await relay.stop();
+      expectExactlyOnceInOrder(bus.received, 2);
+      expect(relay.failures).toBe(0);
+    });
+
     it('stop() finishes the batch in flight: published and marked', async () => {
       await clear();
       let release!: () => void;

@@ -128,7 +128,8 @@ export interface OutboxMetrics {
 
 export interface OutboxRelayOptions {
   db: Database;
-  bus: Pick<MessageBus, 'publish'>;
+  /** Where rows go; if the bus announces its recovery (onAvailable), a relay backing off goes on at once. */
+  bus: Pick<MessageBus, 'publish' | 'onAvailable'>;
   log: Logger;
   batchSize?: number;
   /** Fallback poll when no NOTIFY arrives (lost notifications, missed wake-ups). */
@@ -177,7 +178,7 @@ function withLocalLock<T>(db: Database, fn: () => Promise<T>): Promise<T> {
  */
 export class OutboxRelay {
   private readonly db: Database;
-  private readonly bus: Pick<MessageBus, 'publish'>;
+  private readonly bus: Pick<MessageBus, 'publish' | 'onAvailable'>;
   private readonly log: Logger;
   readonly batchSize: number;
   private readonly pollIntervalMs: number;
@@ -191,6 +192,7 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private unlisten: (() => Promise<void>) | undefined;
+  private offAvailable: (() => void) | undefined;
   private woken = false;
   private sleeper: { resolve: () => void; wakeable: boolean; timer: NodeJS.Timeout } | undefined;
   private lastSweep = 0;
@@ -228,6 +230,10 @@ export class OutboxRelay {
       if (payload) this.notifications++;
       this.wake();
     });
+    // After an outage the backoff may have grown to backoffMaxMs: the bus's recovery ends it.
+    this.offAvailable = this.bus.onAvailable?.(() => {
+      if (this.consecutiveFailures > 0) this.wake(true);
+    });
     this.loop = this.run();
   }
 
@@ -235,6 +241,8 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.offAvailable?.();
+    this.offAvailable = undefined;
     this.wake(true);
     await this.loop;
     this.loop = undefined;

@@ -3,7 +3,7 @@ import type { BusHealth, DeadLetters, MessageBus, OutgoingMessage, Subscription 
 /**
  * A MessageBus for tests of the outbox relay: publish() hands each batch to `onPublish`
  * (default: remember it in memory) and resolves when that resolves, like a broker confirm.
- * `failing = true` makes publish reject (the broker is down).
+ * `failing = true` makes publish reject (the broker is down); `recover()` ends that and announces it.
  */
 export class RecordingBus implements MessageBus {
   readonly received: OutgoingMessage[] = [];
@@ -29,6 +29,19 @@ export class RecordingBus implements MessageBus {
 
   health(): BusHealth {
     return { up: !this.failing };
+  }
+
+  private readonly availableListeners = new Set<() => void>();
+
+  onAvailable(listener: () => void): () => void {
+    this.availableListeners.add(listener);
+    return () => this.availableListeners.delete(listener);
+  }
+
+  /** The broker is back: publish works again and the bus says so, as RabbitMqBus does after a reconnect. */
+  recover(): void {
+    this.failing = false;
+    for (const listener of this.availableListeners) listener();
   }
 
   readonly deadLetters: DeadLetters = {

@@ -99,6 +99,12 @@ export interface MessageBus {
   publish(messages: readonly OutgoingMessage[]): Promise<void>;
   subscribe(spec: SubscriptionSpec): Promise<Subscription>;
   health(): BusHealth;
+  /**
+   * Calls `listener` each time the bus can publish again after an outage (RabbitMQ: reconnected), so that a
+   * publisher backing off can go on at once instead of at the end of its backoff. Returns the unsubscribe.
+   * Optional: a bus that is never down (in-process) has nothing to announce.
+   */
+  onAvailable?(listener: () => void): () => void;
   readonly deadLetters: DeadLetters;
   close(): Promise<void>;
 }

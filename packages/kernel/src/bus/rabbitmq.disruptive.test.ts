@@ -26,6 +26,8 @@ describeWith(['rabbitmq'], 'RabbitMqBus across a broker restart (rabbitmqctl sto
     const consumer = new RabbitMqBus({ url: vhost.url, log, serviceName: 'restart-consumer' });
     await publisher.start();
     await consumer.start();
+    let announced = 0;
+    publisher.onAvailable(() => announced++);
     const handled = new Set<string>();
     await consumer.subscribe({
       queue: uniqueName('restart'),
@@ -70,6 +72,8 @@ describeWith(['rabbitmq'], 'RabbitMqBus across a broker restart (rabbitmqctl sto
       what: 'both buses to reconnect',
       timeoutMs: 40_000,
     });
+    // The reconnect is announced (the outbox relay ends its backoff on it), once.
+    expect(announced).toBe(1);
     outage = 'after';
     await publishing;
     await waitFor(() => published.every((id) => handled.has(id)), {

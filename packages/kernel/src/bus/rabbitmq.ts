@@ -400,6 +400,7 @@ export class RabbitMqBus implements MessageBus {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private reconnectAttempt = 0;
   private readonly subs = new Set<AmqpSubscription>();
+  private readonly availableListeners = new Set<() => void>();
   private readonly dlqQueues: Set<string>;
   readonly deadLetters: DeadLetters;
 
@@ -446,6 +447,18 @@ export class RabbitMqBus implements MessageBus {
     this.detail = '';
     this.reconnectAttempt = 0;
     this.log.info('connected to RabbitMQ');
+    for (const listener of this.availableListeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err) }, 'bus availability listener failed');
+      }
+    }
+  }
+
+  onAvailable(listener: () => void): () => void {
+    this.availableListeners.add(listener);
+    return () => this.availableListeners.delete(listener);
   }
 
   private async openPublisher(conn: ChannelModel): Promise<void> {
