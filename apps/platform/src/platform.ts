@@ -7,6 +7,7 @@ import {
   type Database,
   DbDeadLetterStore,
   type DedupCache,
+  InboxRetention,
   InProcessBus,
   type Logger,
   MemoryDedupCache,
@@ -41,6 +42,8 @@ export interface RunningService {
   url: string;
   parts: RunningParts;
   relay: OutboxRelay;
+  /** Deletes inbox rows older than INBOX_RETENTION_MS. */
+  inboxRetention: InboxRetention;
 }
 
 export interface Platform {
@@ -90,6 +93,7 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
       await s.app.close().catch(() => {});
       await s.parts.stop().catch(() => {});
       await s.relay.stop().catch(() => {});
+      await s.inboxRetention.stop();
     }
     await bus?.close().catch(() => {});
     for (const { db } of opened) await db.close().catch(() => {});
@@ -181,6 +185,12 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         retentionMs: settings.outboxRetentionMs,
       });
       await relay.start();
+      const inboxRetention = new InboxRetention({
+        db: p.db,
+        log: p.ctx.log,
+        retentionMs: settings.inboxRetentionMs,
+      });
+      inboxRetention.start();
       await p.app.listen({ port: settings.ports[p.name], host: settings.host });
       const addr = p.app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : settings.ports[p.name];
@@ -191,6 +201,7 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         url: `http://${settings.host}:${port}`,
         parts: parts.get(p.name)!,
         relay,
+        inboxRetention,
       });
     }
   } catch (err) {

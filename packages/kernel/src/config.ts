@@ -27,6 +27,7 @@ export interface Settings {
   dbStatementTimeoutMs: number;
   dedupTtlSeconds: number;
   outboxRetentionMs: number;
+  inboxRetentionMs: number;
   maxDeliveryAttempts: number;
   otlpEndpoint?: string;
   /** Where the order service's console proxy reaches the other services when they run in other processes. */
@@ -148,6 +149,8 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
     dedupTtlSeconds: int(env, 'DEDUP_TTL_SECONDS', 7 * 86_400, 60, 90 * 86_400),
     outboxRetentionMs: int(env, 'OUTBOX_RETENTION_MS', 86_400_000, 0, 90 * 86_400_000),
+    // At least an hour: a redelivery (broker, or the relay after a crash) must still find its inbox row.
+    inboxRetentionMs: int(env, 'INBOX_RETENTION_MS', 7 * 86_400_000, 3_600_000, 365 * 86_400_000),
     maxDeliveryAttempts: int(env, 'MAX_DELIVERY_ATTEMPTS', 5, 1, 100),
     otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']),
     peerUrls: {

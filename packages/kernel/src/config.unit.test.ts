@@ -36,6 +36,7 @@ describe('loadSettings', () => {
       rateLimit: { max: 600, windowMs: 60_000 },
       logLevel: 'info',
       authDisabled: false,
+      inboxRetentionMs: 7 * 86_400_000,
     });
   });
 
@@ -57,6 +58,10 @@ describe('loadSettings', () => {
     expect(failure({ AUTH_DISABLED: 'yes' })).toMatch(/AUTH_DISABLED="yes": expected true or false/);
     expect(failure({ JWT_SECRET: 'short' })).toMatch(/JWT_SECRET: expected at least 32 bytes/);
     expect(failure({ INVENTORY_URL: 'ftp://x' })).toMatch(/INVENTORY_URL: expected a http or https URL/);
+    // Shorter than an hour would let a redelivery find no inbox row and apply its effect again.
+    expect(failure({ INBOX_RETENTION_MS: '60000' })).toMatch(
+      /^INBOX_RETENTION_MS=60000: expected an integer from 3600000/,
+    );
   });
 
   it('refuses contradictions', () => {

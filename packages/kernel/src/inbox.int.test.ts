@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, describeWith } from '../../../test/support/services.js';
+import { createTestDatabase, describeWith, waitFor } from '../../../test/support/services.js';
 import { migrate } from './db/migrate.js';
 import { PgDatabase } from './db/pg.js';
 import { PgliteDatabase } from './db/pglite.js';
 import type { Database } from './db/port.js';
 import { MemoryDedupCache } from './dedup.js';
-import { dedupKey, handleOnce, recordInbox } from './inbox.js';
+import { dedupKey, handleOnce, InboxRetention, recordInbox } from './inbox.js';
 import { createLogger } from './log.js';
 import { KERNEL_MIGRATIONS } from './schema.js';
 import type { DedupCache } from './service.js';
@@ -87,6 +87,40 @@ function inboxContract(name: string, open: () => Promise<Database>, cleanup: () 
         );
       expect(results).toEqual(['applied', 'duplicate', 'duplicate']);
       await expect(db.transaction((tx) => recordInbox(tx, '', id))).rejects.toThrow(/consumer/);
+    });
+
+    it('retention deletes rows older than the retention period, batch by batch, and keeps the rest', async () => {
+      const consumer = `retention-${randomUUID()}`;
+      const rows = async (age: 'old' | 'recent') =>
+        (
+          await db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM inbox
+              WHERE consumer = $1 AND (handled_at < now() - interval '1 day') = $2`,
+            [consumer, age === 'old'],
+          )
+        ).rows[0]?.n;
+      const addOld = async (n: number) => {
+        for (let i = 0; i < n; i++)
+          await db.query(
+            `INSERT INTO inbox (consumer, message_id, handled_at) VALUES ($1, $2, now() - interval '10 days')`,
+            [consumer, randomUUID()],
+          );
+      };
+      await addOld(7);
+      for (let i = 0; i < 3; i++) expect(await recordInbox(db, consumer, randomUUID())).toBe(true);
+      const retention = new InboxRetention({ db, log, retentionMs: 7 * 86_400_000, batchSize: 3 });
+      // 7 old rows in batches of 3: 3 + 3 + 1.
+      expect(await retention.sweep()).toBe(7);
+      expect(await rows('old')).toBe(0);
+      expect(await rows('recent')).toBe(3);
+      // Started, it runs by itself.
+      await addOld(2);
+      const timed = new InboxRetention({ db, log, retentionMs: 7 * 86_400_000, sweepMs: 20 });
+      timed.start();
+      await waitFor(async () => (await rows('old')) === 0, { what: 'the timed sweep' });
+      await timed.stop();
+      expect(await rows('recent')).toBe(3);
+      expect(() => new InboxRetention({ db, log, retentionMs: 0 })).toThrow(/retentionMs must be a positive integer/);
     });
 
     it('applies once when the same message is handled many times at once', async () => {
