@@ -103,19 +103,16 @@ export async function claimOutboxBatch(q: Queryable, limit: number): Promise<Out
   return res.rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
+// Ids as an array parameter: `id = ANY($1)` is an index condition, planned in a fraction of the time a join against
+// a set-returning function takes (PGlite plans every statement: 1.6 → 0.9 ms per mark there).
 async function markPublished(q: Queryable, ids: number[], at: Date): Promise<void> {
-  await q.query(
-    `UPDATE outbox SET published_at = $2
-      WHERE published_at IS NULL AND id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)`,
-    [JSON.stringify(ids), at],
-  );
+  await q.query('UPDATE outbox SET published_at = $2 WHERE id = ANY($1::bigint[]) AND published_at IS NULL', [ids, at]);
 }
 
 async function markFailed(q: Queryable, ids: number[], error: string): Promise<void> {
   await q.query(
-    `UPDATE outbox SET attempts = attempts + 1, last_error = $2
-      WHERE published_at IS NULL AND id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint)`,
-    [JSON.stringify(ids), error.slice(0, 2000)],
+    'UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[]) AND published_at IS NULL',
+    [ids, error.slice(0, 2000)],
   );
 }
 
