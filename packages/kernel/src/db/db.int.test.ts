@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeWith, freshDatabaseUrl } from '../../../../test/support/services.js';
+import { describeWith, freshDatabaseUrl, waitFor } from '../../../../test/support/services.js';
 import { type Migration, migrate } from './migrate.js';
 import { openDatabase } from './open.js';
 import { ensureDatabase, PgDatabase } from './pg.js';
@@ -83,6 +83,53 @@ function contract(name: string, open: () => Promise<Database>) {
 }
 
 contract('PGlite', () => PgliteDatabase.open());
+
+describe('PGlite maintenance (no autovacuum in single-user mode)', () => {
+  const vacuumed = async (db: PgliteDatabase) =>
+    (
+      await db.query<{ vacuumed: boolean; analyzed: boolean; dead: number }>(
+        `SELECT last_vacuum IS NOT NULL AS vacuumed, last_analyze IS NOT NULL AS analyzed, n_dead_tup AS dead
+           FROM pg_stat_user_tables WHERE relname = 'churn'`,
+      )
+    ).rows[0];
+  async function churn(db: PgliteDatabase): Promise<void> {
+    await db.exec('CREATE TABLE churn (id int PRIMARY KEY, v int)');
+    for (let i = 0; i < 50; i++) await db.query('INSERT INTO churn (id, v) VALUES ($1, 0)', [i]);
+    await db.query('UPDATE churn SET v = v + 1');
+    await db.query('DELETE FROM churn WHERE id < 25');
+  }
+
+  it('runs VACUUM (ANALYZE) on its own: dead tuples reclaimed, statistics gathered', async () => {
+    const db = await PgliteDatabase.open(undefined, { maintenanceMs: 50 });
+    try {
+      await churn(db);
+      const after = await waitFor(async () => {
+        const v = await vacuumed(db);
+        return v?.vacuumed && v.analyzed ? v : undefined;
+      });
+      expect(Number(after.dead)).toBe(0);
+      const stats = await db.query<{ n: string }>(
+        "SELECT count(*) AS n FROM pg_stats WHERE tablename = 'churn' AND attname = 'v'",
+      );
+      expect(Number(stats.rows[0]?.n)).toBe(1);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('runs it when asked (maintain), and refuses a negative interval', async () => {
+    const db = await PgliteDatabase.open(undefined, { maintenanceMs: 0 });
+    try {
+      await churn(db);
+      expect(await vacuumed(db)).toMatchObject({ vacuumed: false, analyzed: false });
+      await Promise.all([db.maintain(), db.maintain()]);
+      expect(await vacuumed(db)).toMatchObject({ vacuumed: true, analyzed: true });
+    } finally {
+      await db.close();
+    }
+    await expect(PgliteDatabase.open(undefined, { maintenanceMs: -1 })).rejects.toThrow(/maintenanceMs/);
+  });
+});
 
 describeWith(['postgres'], 'PostgreSQL', () => {
   const fresh = freshDatabaseUrl('db');

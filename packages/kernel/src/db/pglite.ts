@@ -12,12 +12,27 @@ const parsers = { [types.INT8]: (v: string) => Number(v), [types.NUMERIC]: (v: s
  * PGlite has one connection, so transactions are serialized by PGlite itself; that is
  * the same isolation the pg adapter gives, only with no concurrency.
  */
+export interface PgliteOptions {
+  /**
+   * How often VACUUM (ANALYZE) runs (default 10 min; 0 = never). PGlite is PostgreSQL in single-user mode: no
+   * autovacuum, so without it every updated or deleted row (outbox marks, read model, deadlines) stays as a dead
+   * tuple for ever, the files only grow, and the planner never gets statistics.
+   */
+  maintenanceMs?: number;
+}
+
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
+  private maintenanceTimer: NodeJS.Timeout | undefined;
+  private maintenanceRun: Promise<void> | undefined;
+
   private constructor(readonly db: PGlite) {}
 
   /** dataDir undefined ⇒ in memory (tests of the embedded mechanisms). */
-  static async open(dataDir?: string): Promise<PgliteDatabase> {
+  static async open(dataDir?: string, options: PgliteOptions = {}): Promise<PgliteDatabase> {
+    const maintenanceMs = options.maintenanceMs ?? 600_000;
+    if (!Number.isInteger(maintenanceMs) || maintenanceMs < 0)
+      throw new TypeError(`PgliteDatabase: maintenanceMs must be a non-negative integer, got ${maintenanceMs}`);
     const fresh = !dataDir || !existsSync(dataDir) || readdirSync(dataDir).length === 0;
     if (dataDir) mkdirSync(dataDir, { recursive: true });
     // initdb in WASM takes ~5 s; a new database cloned from a pristine dump of the first one takes ~1 s.
@@ -29,7 +44,26 @@ export class PgliteDatabase implements Database {
       ...(template ? { loadDataDir: template } : {}),
     });
     if (fresh && !template) pristineCluster = db.dumpDataDir('none').catch(() => undefined);
-    return new PgliteDatabase(db);
+    const database = new PgliteDatabase(db);
+    if (maintenanceMs > 0) {
+      database.maintenanceTimer = setInterval(() => void database.maintain().catch(() => {}), maintenanceMs);
+      database.maintenanceTimer.unref();
+    }
+    return database;
+  }
+
+  /**
+   * VACUUM (ANALYZE) of every table: dead tuples become free space again and the planner gets statistics. It waits
+   * its turn on PGlite's one connection like any statement; runs never overlap.
+   */
+  maintain(): Promise<void> {
+    this.maintenanceRun ??= this.db
+      .exec('VACUUM (ANALYZE)')
+      .then(() => undefined)
+      .finally(() => {
+        this.maintenanceRun = undefined;
+      });
+    return this.maintenanceRun;
   }
 
   async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
@@ -63,6 +97,9 @@ export class PgliteDatabase implements Database {
   }
 
   async close(): Promise<void> {
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    this.maintenanceTimer = undefined;
+    await this.maintenanceRun?.catch(() => {});
     if (!this.db.closed) await this.db.close();
   }
 }
