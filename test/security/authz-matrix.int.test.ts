@@ -73,7 +73,7 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
       startService(paymentService),
     ]);
     const admin = authHeader(tokens, 'admin');
-    const put = async (app: FastifyInstance, url: string, payload: unknown) => {
+    const put = async (app: FastifyInstance, url: string, payload: Record<string, unknown>) => {
       const res = await app.inject({ method: 'PUT', url, headers: admin, payload });
       expect(res.statusCode, res.body).toBe(200);
     };
