@@ -69,15 +69,17 @@ function withHeartbeat(url: string, seconds: number): string {
 export function coalesceWrites(model: ChannelModel): void {
   const connection = (model as unknown as { connection?: { muxer?: unknown; stream?: unknown } }).connection;
   const muxer = connection?.muxer as { _readIncoming?: () => void } | undefined;
-  const socket = connection?.stream as { cork?: () => void; uncork?: () => void } | undefined;
+  const socket = connection?.stream as { cork?: unknown; uncork?: unknown } | undefined;
   const readIncoming = muxer?._readIncoming;
-  if (!muxer || typeof readIncoming !== 'function' || typeof socket?.cork !== 'function' || !socket.uncork) return;
-  muxer._readIncoming = function corkedReadIncoming(this: unknown) {
-    socket.cork?.();
+  if (!muxer || typeof readIncoming !== 'function' || !socket) return;
+  const { cork, uncork } = socket;
+  if (typeof cork !== 'function' || typeof uncork !== 'function') return;
+  muxer._readIncoming = () => {
+    cork.call(socket);
     try {
       readIncoming.call(muxer);
     } finally {
-      socket.uncork?.();
+      uncork.call(socket);
     }
   };
 }

@@ -7,11 +7,6 @@ let pristineCluster: Promise<File | Blob | undefined> = Promise.resolve(undefine
 
 const parsers = { [types.INT8]: (v: string) => Number(v), [types.NUMERIC]: (v: string) => Number(v) };
 
-/**
- * The embedded default: PostgreSQL compiled to WebAssembly, file-backed under DATA_DIR.
- * PGlite has one connection, so transactions are serialized by PGlite itself; that is
- * the same isolation the pg adapter gives, only with no concurrency.
- */
 export interface PgliteOptions {
   /**
    * How often VACUUM (ANALYZE) runs (default 10 min; 0 = never). PGlite is PostgreSQL in single-user mode: no
@@ -21,6 +16,11 @@ export interface PgliteOptions {
   maintenanceMs?: number;
 }
 
+/**
+ * The embedded default: PostgreSQL compiled to WebAssembly, file-backed under DATA_DIR.
+ * PGlite has one connection, so transactions are serialized by PGlite itself; that is
+ * the same isolation the pg adapter gives, only with no concurrency.
+ */
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
   private maintenanceTimer: NodeJS.Timeout | undefined;
