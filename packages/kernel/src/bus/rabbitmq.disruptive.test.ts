@@ -10,16 +10,55 @@ import { RabbitMqBus } from './rabbitmq.js';
 const run = promisify(execFile);
 const log = createLogger({ level: 'silent' });
 const BATCH = 20;
+/** RabbitMQ's default memory watermark (the machines here run with it). */
+const DEFAULT_WATERMARK = '0.4';
 
-describeWith(['rabbitmq'], 'RabbitMqBus across a broker restart (rabbitmqctl stop_app / start_app)', () => {
+describeWith(['rabbitmq'], 'RabbitMqBus when the broker restarts or blocks publishers', () => {
   let vhost: Awaited<ReturnType<typeof createTestVhost>>;
   beforeAll(async () => {
     vhost = await createTestVhost('restart');
   });
   afterAll(async () => {
     await run('rabbitmqctl', ['start_app']).catch(() => {});
+    await run('rabbitmqctl', ['set_vm_memory_high_watermark', DEFAULT_WATERMARK]).catch(() => {});
     await vhost?.drop();
   });
+
+  it('rejects a publish the broker never confirms (publishing blocked), then publishes again on a new channel', async () => {
+    const bus = new RabbitMqBus({ url: vhost.url, log, serviceName: 'blocked-publisher', confirmTimeoutMs: 500 });
+    await bus.start();
+    const queue = uniqueName('blocked');
+    const handled = new Set<string>();
+    const consumer = new RabbitMqBus({ url: vhost.url, log, serviceName: 'blocked-consumer' });
+    await consumer.start();
+    await consumer.subscribe({
+      queue,
+      bindings: [{ exchange: 'order_events', routingKey: 'order.#' }],
+      handler: async (d) => void handled.add(d.envelope.eventId),
+    });
+    try {
+      // A memory watermark of 0 raises the memory alarm at once: the broker stops reading from publishers.
+      await run('rabbitmqctl', ['set_vm_memory_high_watermark', '0']);
+      const started = Date.now();
+      await expect(bus.publish([confirmed()])).rejects.toThrow(/not confirmed by RabbitMQ within 500 ms/);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      await run('rabbitmqctl', ['set_vm_memory_high_watermark', DEFAULT_WATERMARK]);
+    }
+    // Unblocked: the channel was replaced and publishing works again; what was refused is published again.
+    const again = confirmed();
+    await waitFor(
+      async () =>
+        bus.publish([again]).then(
+          () => true,
+          () => false,
+        ),
+      { what: 'a confirmed publish after the alarm cleared', timeoutMs: 30_000 },
+    );
+    await waitFor(() => handled.has(again.envelope.eventId), { what: 'the message handled' });
+    await bus.close();
+    await consumer.close();
+  }, 60_000);
 
   it('delivers every message published before, during (retried) and after the outage; none lost', async () => {
     const publisher = new RabbitMqBus({ url: vhost.url, log, serviceName: 'restart-publisher' });

@@ -43,6 +43,12 @@ export interface RabbitMqBusOptions {
   deadLetterQueues?: string[];
   /** Heartbeat in seconds: how fast a silent network cut is noticed (default 5). */
   heartbeatSeconds?: number;
+  /**
+   * How long a publish waits for the broker's confirms before it rejects (default 10 s). A confirm that never comes
+   * (a blocked connection, a queue that does not recover) must not hold the outbox relay, and with it the relay
+   * lock of its database, for ever. The publish channel is then replaced; a late confirm makes a duplicate at most.
+   */
+  confirmTimeoutMs?: number;
 }
 
 const DEFAULT_PREFETCH = 16;
@@ -394,6 +400,7 @@ export class RabbitMqBus implements MessageBus {
   private readonly log: Logger;
   readonly defaultMaxAttempts: number;
   readonly defaultBackoffMs: number;
+  private readonly confirmTimeoutMs: number;
   private conn: ChannelModel | undefined;
   private pub: ConfirmChannel | undefined;
   private up = false;
@@ -411,6 +418,7 @@ export class RabbitMqBus implements MessageBus {
     this.log = o.log.child({ component: 'rabbitmq' });
     this.defaultMaxAttempts = o.defaultMaxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.defaultBackoffMs = o.backoffMs ?? DEFAULT_BACKOFF_MS;
+    this.confirmTimeoutMs = o.confirmTimeoutMs ?? 10_000;
     this.dlqQueues = new Set(o.deadLetterQueues ?? []);
     this.deadLetters = this.makeDeadLetters();
   }
@@ -540,7 +548,7 @@ export class RabbitMqBus implements MessageBus {
           }
         }),
     );
-    const results = await Promise.allSettled(confirms);
+    const results = await this.confirmedInTime(pub, Promise.allSettled(confirms), messages.length);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0)
       throw new Error(
@@ -548,17 +556,37 @@ export class RabbitMqBus implements MessageBus {
       );
   }
 
+  /**
+   * Waits for `confirms`, at most confirmTimeoutMs. Past it the channel is closed (its 'close' handler opens a new
+   * one) and the wait rejects: whoever published keeps the messages and tries again.
+   */
+  private confirmedInTime<T>(pub: ConfirmChannel, confirms: Promise<T>, count: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.log.warn(
+          { messages: count, ms: this.confirmTimeoutMs },
+          'RabbitMQ confirms overdue; replacing the channel',
+        );
+        pub.close().catch(() => {});
+        reject(new Error(`${count} messages not confirmed by RabbitMQ within ${this.confirmTimeoutMs} ms`));
+      }, this.confirmTimeoutMs);
+    });
+    return Promise.race([confirms, timeout]).finally(() => clearTimeout(timer));
+  }
+
   /** Sends straight to a queue (default exchange) and waits for the broker's confirm. */
   sendConfirmed(queue: string, content: Buffer, options: Options.Publish): Promise<void> {
     const pub = this.pub;
     if (!this.up || !pub) return Promise.reject(new Error(`RabbitMQ unavailable: ${this.detail}`));
-    return new Promise<void>((resolve, reject) => {
+    const confirm = new Promise<void>((resolve, reject) => {
       try {
         pub.sendToQueue(queue, content, options, (err) => (err ? reject(err) : resolve()));
       } catch (err) {
         reject(err);
       }
     });
+    return this.confirmedInTime(pub, confirm, 1);
   }
 
   async subscribe(spec: SubscriptionSpec): Promise<Subscription> {
