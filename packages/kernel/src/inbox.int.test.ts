@@ -44,6 +44,22 @@ function inboxContract(name: string, open: () => Promise<Database>, cleanup: () 
       expect((await handleOnce({ db, dedup: noCache, consumer: 'c2', messageId: id }, apply(id))).applied).toBe(true);
     });
 
+    it('reports a statement of final() that fails while the cache is still answering (no unhandled rejection)', async () => {
+      const id = randomUUID();
+      // The cache answers after the statement has failed: until then nothing may leave its rejection unobserved
+      // (in a service process an unhandled rejection is a crash).
+      const slowCache: DedupCache = {
+        seen: () => new Promise((resolve) => setTimeout(() => resolve(false), 200)),
+        remember: async () => {},
+      };
+      await expect(
+        handleOnce({ db, dedup: slowCache, consumer: 'c1', messageId: id }, (tx) =>
+          tx.final([tx.query('INSERT INTO effects (message_id) VALUES ($1)', [null])]),
+        ),
+      ).rejects.toThrow(/null value/);
+      expect(await effects(id)).toBe(0);
+    });
+
     it('records nothing when the effect fails, so that a retry applies it', async () => {
       const id = randomUUID();
       await expect(

@@ -72,8 +72,11 @@ export async function handleOnce<T>(
       const guarded: Transaction = {
         query: (sql, params) => tx.query(sql, params),
         final: async (statements) => {
+          // Observed at once: a statement can fail (a broken connection fails them all) while the cache is still
+          // answering, and a rejection nobody observes crashes the process.
+          const settled = Promise.allSettled(statements);
           if (await seen) {
-            await Promise.allSettled(statements);
+            await settled;
             throw new DuplicateDelivery();
           }
           return tx.final(statements);
