@@ -272,7 +272,11 @@ export function runBusContract(make: () => Promise<BusUnderTest>): void {
       // The other queue saw each original message once and no replay.
       const sentinel = confirmed();
       await bus.publish([sentinel]);
-      await waitFor(() => otherHandled.includes(sentinel.envelope.eventId), { what: 'the sentinel' });
+      // Each queue gets it on its own: wait for both, or the second queue's check races its delivery.
+      const sentinelId = sentinel.envelope.eventId;
+      await waitFor(() => otherHandled.includes(sentinelId) && handled.some((d) => d.envelope.eventId === sentinelId), {
+        what: 'the sentinel on both queues',
+      });
       expect(otherHandled.sort()).toEqual([m1.envelope.eventId, m2.envelope.eventId, sentinel.envelope.eventId].sort());
       // The broken queue saw the replay and the sentinel, nothing else (m2 was discarded).
       expect(handled.map((d) => d.envelope.eventId)).toEqual([m1.envelope.eventId, sentinel.envelope.eventId]);
