@@ -28,6 +28,8 @@ export interface Settings {
   dedupTtlSeconds: number;
   outboxRetentionMs: number;
   inboxRetentionMs: number;
+  /** How long an Idempotency-Key (orders, restocks, top-ups) answers the same result again. */
+  idempotencyKeyRetentionMs: number;
   maxDeliveryAttempts: number;
   otlpEndpoint?: string;
   /** Where the order service's console proxy reaches the other services when they run in other processes. */
@@ -151,6 +153,8 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     outboxRetentionMs: int(env, 'OUTBOX_RETENTION_MS', 86_400_000, 0, 90 * 86_400_000),
     // At least an hour: a redelivery (broker, or the relay after a crash) must still find its inbox row.
     inboxRetentionMs: int(env, 'INBOX_RETENTION_MS', 7 * 86_400_000, 3_600_000, 365 * 86_400_000),
+    // At least an hour: a client retrying after a timeout must still get the first answer back.
+    idempotencyKeyRetentionMs: int(env, 'IDEMPOTENCY_KEY_RETENTION_MS', 86_400_000, 3_600_000, 365 * 86_400_000),
     maxDeliveryAttempts: int(env, 'MAX_DELIVERY_ATTEMPTS', 5, 1, 100),
     otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']),
     peerUrls: {

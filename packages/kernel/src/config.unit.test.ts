@@ -37,6 +37,7 @@ describe('loadSettings', () => {
       logLevel: 'info',
       authDisabled: false,
       inboxRetentionMs: 7 * 86_400_000,
+      idempotencyKeyRetentionMs: 86_400_000,
     });
   });
 
