@@ -7,6 +7,7 @@ import {
   createLogger,
   ensureEmbeddedSecret,
   loadSettings,
+  MissingBrokerPluginError,
   SERVICE_NAMES,
   type ServiceName,
   signToken,
@@ -48,6 +49,11 @@ async function main(argv: string[]): Promise<void> {
   try {
     platform = await startPlatform({ settings, services, log, embeddedSecret });
   } catch (err) {
+    if (err instanceof MissingBrokerPluginError) {
+      // Something the operator must set up, like a bad setting: one line, exit 2, no stack.
+      console.error(`start failed: ${err.message}`);
+      process.exit(2);
+    }
     log.fatal({ err }, 'start failed');
     console.error(`start failed: ${(err as Error).message}`);
     process.exit(1);

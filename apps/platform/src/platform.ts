@@ -14,6 +14,7 @@ import {
   type MessageBus,
   OutboxRelay,
   openDatabase,
+  PARTITION_EXCHANGE,
   RabbitMqBus,
   RedisDedupCache,
   type RunningParts,
@@ -128,6 +129,8 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
           defaultMaxAttempts: settings.maxDeliveryAttempts,
           // The order service's operator routes list every service's dead letters, not only its own queues'.
           deadLetterQueues: Object.values(CONSUMER_QUEUES),
+          // The saga's partitioned workers need the consistent-hash exchange: no plugin, no start (exit 2).
+          requiredExchangeTypes: services.includes('order') ? [PARTITION_EXCHANGE] : [],
         });
     bus = activeBus;
     await activeBus.start();

@@ -1,4 +1,5 @@
 export * from './auth/verifier.js';
+export * from './bus/brokerPlugins.js';
 export * from './bus/deadLetterStore.js';
 export * from './bus/inProcess.js';
 export * from './bus/port.js';

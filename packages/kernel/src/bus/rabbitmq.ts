@@ -17,6 +17,7 @@ import amqp, {
 import { isDatabaseUnavailable } from '../db/port.js';
 import type { Logger } from '../log.js';
 import { endSpan, runInSpan, startSpan } from '../tracing.js';
+import { type ExchangeTypeNeed, PARTITION_EXCHANGE, requireExchangeTypes } from './brokerPlugins.js';
 import { KeyedSerial } from './keyedSerial.js';
 import type {
   BusHealth,
@@ -49,6 +50,11 @@ export interface RabbitMqBusOptions {
    * lock of its database, for ever. The publish channel is then replaced; a late confirm makes a duplicate at most.
    */
   confirmTimeoutMs?: number;
+  /**
+   * Exchange types this process will declare that come from broker plugins (the order service's partitions need
+   * PARTITION_EXCHANGE). Checked at start: a broker without the plugin stops the start with MissingBrokerPluginError.
+   */
+  requiredExchangeTypes?: readonly ExchangeTypeNeed[];
 }
 
 const DEFAULT_PREFETCH = 16;
@@ -64,30 +70,6 @@ function withHeartbeat(url: string, seconds: number): string {
   } catch {
     throw new Error('AMQP_URL is not a valid URL (expected amqp://user:pass@host:5672/vhost)');
   }
-}
-
-/**
- * amqplib's muxer writes every frame it takes from a channel with its own socket write: a batch of publishes, or the
- * acks of handlers that finished together, cost one system call (and one broker wake-up) each. Corking the socket
- * for one pass of the muxer sends everything that pass found in one writev. The muxer is amqplib's internal; if its
- * shape is not what this expects, frames simply keep leaving one by one.
- */
-export function coalesceWrites(model: ChannelModel): void {
-  const connection = (model as unknown as { connection?: { muxer?: unknown; stream?: unknown } }).connection;
-  const muxer = connection?.muxer as { _readIncoming?: () => void } | undefined;
-  const socket = connection?.stream as { cork?: unknown; uncork?: unknown } | undefined;
-  const readIncoming = muxer?._readIncoming;
-  if (!muxer || typeof readIncoming !== 'function' || !socket) return;
-  const { cork, uncork } = socket;
-  if (typeof cork !== 'function' || typeof uncork !== 'function') return;
-  muxer._readIncoming = () => {
-    cork.call(socket);
-    try {
-      readIncoming.call(muxer);
-    } finally {
-      uncork.call(socket);
-    }
-  };
 }
 
 interface ConsumerState {
@@ -148,7 +130,7 @@ class AmqpSubscription implements Subscription {
         if (!(EXCHANGES as readonly string[]).includes(b.exchange))
           await ch.assertExchange(b.exchange, 'topic', { durable: true });
       if (partitions) {
-        await ch.assertExchange(queue, 'x-consistent-hash', {
+        await ch.assertExchange(queue, PARTITION_EXCHANGE.type, {
           durable: true,
           arguments: { 'hash-property': 'correlation_id' },
         });
@@ -431,6 +413,7 @@ export class RabbitMqBus implements MessageBus {
   async start(): Promise<void> {
     if (this.conn) return;
     this.closing = false;
+    await requireExchangeTypes(this.url, this.o.requiredExchangeTypes ?? []);
     await this.connect();
   }
 
@@ -440,7 +423,6 @@ export class RabbitMqBus implements MessageBus {
       noDelay: true,
       clientProperties: { connection_name: this.o.serviceName },
     });
-    coalesceWrites(conn);
     conn.on('error', (err) => this.log.warn({ err: errorMessage(err) }, 'RabbitMQ connection error'));
     conn.on('close', () => this.connectionLost(conn, 'RabbitMQ connection closed'));
     try {
