@@ -5,6 +5,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: ['**/*.test.ts'],
+    // Probes PostgreSQL, RabbitMQ (and its plugins), Redis and Chromium once; prints what is missing.
+    globalSetup: ['test/support/globalSetup.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

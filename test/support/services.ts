@@ -1,56 +1,49 @@
 /**
  * Real services for tests: each test gets its own PostgreSQL database, RabbitMQ vhost and Redis
  * key prefix, so that runs (and parallel test files) never see each other's data.
- * Without REQUIRE_SERVICES a missing service skips the suites that need it; with it, they fail.
+ * Without REQUIRE_SERVICES a missing service (or plugin, or Chromium) skips the suites that need it; with it, they
+ * fail (test/support/pieces.ts says what each needs and how to provide it).
  */
 import { randomUUID } from 'node:crypto';
-import { createConnection } from 'node:net';
 import pg from 'pg';
+import {
+  AMQP_BASE,
+  describeMissing,
+  MISSING_ENV,
+  missingPieces,
+  PG_ADMIN_URL,
+  type Piece,
+  RABBIT_API,
+  type ServiceKind,
+} from './pieces.js';
 
 // Loaded lazily so that the benchmarks (bench/, run outside Vitest) can reuse these helpers.
 const { describe, it } = process.env.VITEST ? await import('vitest') : ({} as typeof import('vitest'));
 
-export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-export const AMQP_BASE = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-export const RABBIT_API = process.env.TEST_RABBIT_API ?? 'http://guest:guest@127.0.0.1:15672/api';
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { AMQP_BASE, PG_ADMIN_URL, RABBIT_API, REDIS_URL, type ServiceKind } from './pieces.js';
 
-export type ServiceKind = 'postgres' | 'rabbitmq' | 'redis';
-const PORTS: Record<ServiceKind, number> = { postgres: 5432, rabbitmq: 5672, redis: 6379 };
 const required = process.env.REQUIRE_SERVICES === '1';
-
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port, timeout: 1000 });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-    s.once('timeout', () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
-}
-
-const availability = new Map<ServiceKind, boolean>();
-for (const kind of Object.keys(PORTS) as ServiceKind[]) availability.set(kind, await reachable(PORTS[kind]));
+// The run's global setup probed once; a file run outside it (bench, an editor) probes for itself.
+const missing: Piece[] = process.env[MISSING_ENV]
+  ? (JSON.parse(process.env[MISSING_ENV]) as Piece[])
+  : process.env.VITEST
+    ? await missingPieces()
+    : [];
 
 /**
- * `describe` for suites that need real services. Missing service: skipped, or a failing test
- * under REQUIRE_SERVICES=1 (CI), never silently green.
+ * `describe` for suites that need real services (or Chromium). Missing piece: skipped, its name and the command that
+ * provides it in the title; under REQUIRE_SERVICES=1 (CI) a failing test naming it instead, never silently green.
  */
 export function describeWith(needs: ServiceKind[], name: string, fn: () => void): void {
-  const missing = needs.filter((k) => !availability.get(k));
-  if (missing.length === 0) describe(name, fn);
+  const lacking = missing.filter((p) => needs.includes(p.kind));
+  if (lacking.length === 0) describe(name, fn);
   else if (required)
     describe(name, () => {
-      it('has its services', () => {
-        throw new Error(`REQUIRE_SERVICES=1 but ${missing.join(', ')} unreachable on 127.0.0.1`);
+      it('has what it needs', () => {
+        throw new Error(lacking.map((p) => describeMissing(p, true)).join('\n'));
       });
     });
-  else describe.skipIf(true)(`${name} (needs ${missing.join(', ')})`, fn);
+  else describe.skipIf(true)(`${name} (skipped: ${lacking.map((p) => `${p.what} — ${p.provide}`).join('; ')})`, fn);
 }
 
 export function uniqueName(prefix: string): string {
