@@ -47,6 +47,15 @@ async function signIn(page: Page, orderUrl: string, adminToken: string): Promise
   await page.locator('#nav').waitFor({ state: 'visible' });
 }
 
+/** The page runs in a fixed locale and time zone, so what it writes can be compared with what is expected. */
+const PAGE = { viewport: { width: 1400, height: 1000 }, locale: 'en-US', timezoneId: 'UTC' } as const;
+
+/** The day of an instant as the console writes it in PAGE's locale and time zone ("Mar 5, 2025"). */
+const day = (iso: string) =>
+  new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', year: 'numeric', month: 'short', day: 'numeric' }).format(
+    new Date(iso),
+  );
+
 async function timelineTypes(page: Page): Promise<string[]> {
   return page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.type ?? ''));
 }
@@ -63,7 +72,7 @@ describe('console on the embedded default', () => {
       startProcess('all', { DATA_DIR: data.dir }, { timeoutMs: 90_000 }),
       launch(),
     ]);
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    page = await browser.newPage(PAGE);
     page.on('pageerror', (e) => pageErrors.push(e.message));
   }, 120_000);
   afterAll(async () => {
@@ -77,13 +86,18 @@ describe('console on the embedded default', () => {
     const html = await fetch(`${order}/console/`);
     expect(html.status).toBe(200);
     expect(html.headers.get('content-type')).toMatch(/^text\/html/);
-    const js = await fetch(`${order}/console/app.js`);
-    expect(js.headers.get('content-type')).toMatch(/^text\/javascript/);
+    // One module per view, in a subfolder, plus the shared formatting: all served as JavaScript.
+    for (const file of ['app.js', 'format.js', 'views/orderView.js', 'views/feedView.js']) {
+      const js = await fetch(`${order}/console/${file}`);
+      expect(js.status, file).toBe(200);
+      expect(js.headers.get('content-type'), file).toMatch(/^text\/javascript/);
+    }
     for (const bad of [
       '/console/..%2Fsrc%2Fmain.ts',
       '/console/../package.json',
       '/console/%2e%2e/src/cli.ts',
       '/console/x.ts',
+      '/console/format.d.ts',
     ])
       expect((await fetch(`${order}${bad}`)).status, bad).toBe(404);
     // Data routes are admin-only: no token 401, a customer 403.
@@ -108,10 +122,27 @@ describe('console on the embedded default', () => {
       currency: 'EUR',
       items: [{ productId: 'demo-widget', quantity: 2, unitPrice: 1999 }],
     });
+    // Amounts are in minor units: 1000 JPY is ¥1,000 (JPY has none), not "10.00 JPY". Payment declines it (the
+    // customer's account is in EUR), which does not matter here: the feed shows every order.
+    const yenOrderId = await placeOrder(order, customer!, {
+      customerId: 'demo-customer',
+      currency: 'JPY',
+      items: [{ productId: 'demo-widget', quantity: 1, unitPrice: 1000 }],
+    });
     const row = page.locator(`#feed tr[data-order-id="${orderId}"]`);
     await row.waitFor({ timeout: 15_000 });
     await page.locator(`#feed tr[data-order-id="${orderId}"][data-status=COMPLETED]`).waitFor({ timeout: 30_000 });
     expect(navigations.filter((u) => !u.includes('#'))).toEqual([]);
+    expect(await row.locator('td.num').textContent()).toBe('€39.98');
+    // The update time carries its day (and the ISO instant for machines).
+    const updated = row.locator('time');
+    const updatedAt = (await updated.getAttribute('datetime'))!;
+    expect(Date.parse(updatedAt)).not.toBeNaN();
+    expect(await updated.textContent()).toContain(day(updatedAt));
+    const yenFinal = await waitForFinal(order, admin!, yenOrderId);
+    const yenRow = page.locator(`#feed tr[data-order-id="${yenOrderId}"][data-status=${yenFinal.status}]`);
+    await yenRow.waitFor({ timeout: 15_000 });
+    expect(await yenRow.locator('td.num').textContent()).toBe('¥1,000');
     // Counts come with the stats tick (every second), not with the row: wait for the tick that includes this order.
     await page.waitForFunction(
       () => Number(document.querySelector('.counts [data-status=COMPLETED] b')?.textContent ?? '0') > 0,
@@ -142,6 +173,10 @@ describe('console on the embedded default', () => {
     expect(await page.locator('#trace-id').textContent()).toMatch(/^[0-9a-f]{32}$/);
     await page.locator('#stock-effect .movement[data-kind=commit]').waitFor();
     expect(await page.locator('#payment .status').first().textContent()).toBe('APPROVED');
+    expect(await page.locator('#payment dd', { hasText: '€' }).textContent()).toBe('€39.98');
+    const placed = (await http('GET', `${order}/orders/${orderId}`, admin)).body;
+    expect(await page.locator('#order-dates time').first().textContent()).toContain(day(placed.createdAt));
+    expect(await page.locator('#timeline li time').first().textContent()).toContain(day(placed.createdAt));
     await page.screenshot({ path: join(SHOTS, 'order-completed.png'), fullPage: true });
   });
 
@@ -183,10 +218,12 @@ describe('console on the embedded default', () => {
     expect(await page.locator('#products tr[data-product-id=demo-widget] .available').textContent()).toBe(
       String(widget.available),
     );
+    expect(await page.locator('#products tr[data-product-id=demo-widget] td.num').first().textContent()).toBe('€19.99');
     const account = (await http('GET', `${platform.urls.payment}/customers/demo-customer`, platform.tokens.admin)).body;
-    expect(await page.locator('#balances tr[data-customer-id=demo-customer] td.num').textContent()).toContain(
-      `${Math.floor(account.balance / 100)}.${String(account.balance % 100).padStart(2, '0')}`,
-    );
+    expect(account.currency).toBe('EUR');
+    // EUR has 2 minor units: the balance in cents, written as en-US writes euros (€9,920.04).
+    const euros = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'EUR' }).format(account.balance / 100);
+    expect(await page.locator('#balances tr[data-customer-id=demo-customer] td.num').textContent()).toBe(euros);
     await page.screenshot({ path: join(SHOTS, 'stock.png'), fullPage: true });
     await page.goto(`${order}/console/#/health`);
     await page.locator('#outbox tr[data-service=order]').waitFor();
@@ -241,7 +278,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'console dead letters on RabbitM
       { timeoutMs: 20_000, what: 'the poison message in inventory.order_events.dlq' },
     );
 
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const page = await browser.newPage(PAGE);
     page.on('dialog', (d) => void d.accept());
     await signIn(page, order, admin);
     await page.goto(`${order}/console/#/dead-letters`);

@@ -1,7 +1,13 @@
 // The console shell: sign-in, navigation (hash routes), one view at a time.
 import { onUnauthorized, token } from './api.js';
 import { h } from './dom.js';
-import './views.js';
+// One custom element per file (plain ES modules, no build step): importing a view defines its element.
+import './views/consoleLogin.js';
+import './views/feedView.js';
+import './views/orderView.js';
+import './views/deadLettersView.js';
+import './views/stockView.js';
+import './views/healthView.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');

@@ -1,4 +1,5 @@
 // Builds elements from data without innerHTML: every value is text, never markup.
+import { dateTime } from './format.js';
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -25,30 +26,11 @@ export function s(tag, attrs = {}, ...children) {
 
 export const status = (value) => h('span', { class: `status ${value ?? ''}` }, value ?? '—');
 
-export function money(minor, currency) {
-  if (typeof minor !== 'number') return '—';
-  const sign = minor < 0 ? '-' : '';
-  const abs = Math.abs(minor);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')} ${currency ?? ''}`.trim();
-}
-
-export function time(iso) {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  return `${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, '0')}`;
-}
-
-export function gap(ms) {
-  if (ms === undefined) return '';
-  if (ms < 1000) return `+${ms} ms`;
-  if (ms < 60_000) return `+${(ms / 1000).toFixed(2)} s`;
-  return `+${Math.round(ms / 1000)} s`;
-}
+/** A moment as a <time> element: date and time for people, the ISO instant in `datetime` for machines. */
+export const when = (iso) => h('time', { datetime: iso || undefined }, dateTime(iso));
 
 export function toast(text) {
   const el = h('div', { class: 'toast', role: 'status' }, text);
   document.body.append(el);
   setTimeout(() => el.remove(), 2500);
 }
-
-export const shortId = (id) => (id ? `${id.slice(0, 8)}…` : '—');
