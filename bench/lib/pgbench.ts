@@ -117,7 +117,8 @@ const CREATED_DATA = `{"customerId":"${CUST}","currency":"${CURRENCY}","items":$
  * stream is not read, and the answer is built from the projected state, not read back. */
 export const ORDER_CREATE_TX = `\\startpipeline
 BEGIN;
-INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, order_id) VALUES ('bench-admin', 'k-${OID}', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', '${OID}');
+INSERT INTO idempotency_keys (scope, idempotency_key, request_hash, result, created_at)
+       VALUES ('bench-admin', 'k-${OID}', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', '{"orderId":"${OID}"}'::jsonb, now());
 ${append(0, [{ id: EID(1), type: 'ORDER_CREATED', data: CREATED_DATA, source: 'order' }])}
 ${project('PENDING', 'PENDING', 'PENDING', 1)}
 INSERT INTO saga_deadlines (order_id, kind, due_at) VALUES ('${OID}', 'saga', now() + interval '30 seconds')

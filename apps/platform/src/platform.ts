@@ -7,6 +7,7 @@ import {
   type Database,
   DbDeadLetterStore,
   type DedupCache,
+  IdempotencyKeyRetention,
   InboxRetention,
   InProcessBus,
   type Logger,
@@ -45,6 +46,8 @@ export interface RunningService {
   relay: OutboxRelay;
   /** Deletes inbox rows older than INBOX_RETENTION_MS. */
   inboxRetention: InboxRetention;
+  /** Deletes Idempotency-Keys older than IDEMPOTENCY_KEY_RETENTION_MS. */
+  idempotencyKeyRetention: IdempotencyKeyRetention;
 }
 
 export interface Platform {
@@ -95,6 +98,7 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
       await s.parts.stop().catch(() => {});
       await s.relay.stop().catch(() => {});
       await s.inboxRetention.stop();
+      await s.idempotencyKeyRetention.stop();
     }
     await bus?.close().catch(() => {});
     for (const { db } of opened) await db.close().catch(() => {});
@@ -194,6 +198,12 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         retentionMs: settings.inboxRetentionMs,
       });
       inboxRetention.start();
+      const idempotencyKeyRetention = new IdempotencyKeyRetention({
+        db: p.db,
+        log: p.ctx.log,
+        retentionMs: settings.idempotencyKeyRetentionMs,
+      });
+      idempotencyKeyRetention.start();
       await p.app.listen({ port: settings.ports[p.name], host: settings.host });
       const addr = p.app.server.address();
       const port = typeof addr === 'object' && addr ? addr.port : settings.ports[p.name];
@@ -205,6 +215,7 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         parts: parts.get(p.name)!,
         relay,
         inboxRetention,
+        idempotencyKeyRetention,
       });
     }
   } catch (err) {

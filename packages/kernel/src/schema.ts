@@ -74,4 +74,21 @@ CREATE OR REPLACE FUNCTION commerce_expect_version(stream text, actual integer, 
 LANGUAGE plpgsql AS $fn$ BEGIN IF actual <> expected THEN RAISE EXCEPTION 'stream %: expected version % but it is at %', stream, expected, actual USING ERRCODE = 'CM409', DETAIL = actual::text; END IF; RETURN actual; END $fn$;
 `,
   },
+  {
+    version: 5,
+    name: 'idempotency keys',
+    // One table per service database for every route that takes an Idempotency-Key (idempotencyKeys.ts). The order
+    // service had its own before (with an order_id column); its migration 2 moves that into `result`.
+    sql: `
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+  scope text NOT NULL,
+  idempotency_key text NOT NULL,
+  request_hash text NOT NULL,
+  result jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT idempotency_keys_unique UNIQUE (scope, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at);
+`,
+  },
 ];

@@ -1,3 +1,4 @@
+import { IdempotencyKeyRetention } from '@commerce/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../../../test/support/services.js';
 import { type OrderHarness, orderHarness } from './harness.js';
@@ -196,6 +197,11 @@ describeWith(['postgres'], 'order API on PostgreSQL', () => {
     expect(answers.map((a) => a.statusCode)).toEqual(Array(50).fill(202));
     const ids = new Set(answers.map((a) => a.json().orderId));
     expect(ids.size).toBe(1);
+    // The first answer is the order's creation; every retry says it is a replay of it.
+    const replayed = answers.map((a) => a.headers['idempotent-replayed']);
+    expect(replayed.filter((h) => h === undefined)).toHaveLength(1);
+    expect(replayed.filter((h) => h === 'true')).toHaveLength(49);
+    for (const a of answers) expect(a.headers.location).toBe(`/orders/${[...ids][0]}`);
     const count = await h.db.query<{ n: string }>("SELECT count(*) AS n FROM orders WHERE customer_id = 'carol'");
     expect(Number(count.rows[0]?.n)).toBe(1);
     const created = await h.db.query<{ n: string }>(
@@ -211,6 +217,52 @@ describeWith(['postgres'], 'order API on PostgreSQL', () => {
     const daves = await post(body({ customerId: 'dave' }), dave, { 'idempotency-key': key });
     expect(daves.statusCode).toBe(202);
     expect(daves.json().orderId).not.toBe([...ids][0]);
+  });
+
+  it('a replayed POST /orders carries Idempotent-Replayed: true; a first answer or a keyless one does not', async () => {
+    const key = `replay-${Date.now()}`;
+    const first = await post(body(), alice, { 'idempotency-key': key });
+    expect(first.statusCode).toBe(202);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    const again = await post(body(), alice, { 'idempotency-key': key });
+    expect(again.statusCode).toBe(202);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    expect((await post(body())).headers['idempotent-replayed']).toBeUndefined();
+    const tooLong = await post(body(), alice, { 'idempotency-key': 'k'.repeat(256) });
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().errors[0]).toMatchObject({ field: '/idempotency-key', in: 'headers' });
+  });
+
+  it('a key older than IDEMPOTENCY_KEY_RETENTION_MS is pruned: the same key with another body then makes a new order', async () => {
+    const key = `old-${Date.now()}`;
+    const first = await post(body(), alice, { 'idempotency-key': key });
+    expect(first.statusCode).toBe(202);
+    expect((await post(body({ currency: 'USD' }), alice, { 'idempotency-key': key })).statusCode).toBe(422);
+    // The key was used 25 hours before the prune's `now`; the retention is the default 24 h.
+    const usedAt = new Date('2030-01-01T00:00:00Z');
+    await h.db.query('UPDATE idempotency_keys SET created_at = $3 WHERE scope = $1 AND idempotency_key = $2', [
+      'alice',
+      key,
+      usedAt,
+    ]);
+    const retention = new IdempotencyKeyRetention({
+      db: h.db,
+      log: h.ctx.log,
+      retentionMs: h.ctx.settings.idempotencyKeyRetentionMs,
+      now: () => new Date(usedAt.getTime() + 25 * 3_600_000),
+    });
+    expect(await retention.sweep()).toBeGreaterThanOrEqual(1);
+    const row = await h.db.query('SELECT 1 FROM idempotency_keys WHERE scope = $1 AND idempotency_key = $2', [
+      'alice',
+      key,
+    ]);
+    expect(row.rows).toHaveLength(0);
+    const fresh = await post(body({ currency: 'USD' }), alice, { 'idempotency-key': key });
+    expect(fresh.statusCode).toBe(202);
+    expect(fresh.headers['idempotent-replayed']).toBeUndefined();
+    expect(fresh.json().orderId).not.toBe(first.json().orderId);
+    expect(fresh.json().currency).toBe('USD');
   });
 
   it('lists newest first, own orders only for customers, with filters and cursor paging', async () => {

@@ -3,6 +3,9 @@ import { Currency, EntityId, OrderItem, Uuid } from '@commerce/contracts';
 import {
   currentTraceparent,
   HttpProblem,
+  IDEMPOTENT_REPLAYED,
+  IdempotencyKeyHeaders,
+  idempotencyKeyReused,
   mayActFor,
   type Principal,
   ProblemSchema,
@@ -61,9 +64,6 @@ const OrderEventSchema = Type.Object({
   data: Type.Unknown(),
 });
 const OrderIdParams = Type.Object({ orderId: Uuid });
-const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-});
 const ListQuery = Type.Object(
   {
     customerId: Type.Optional(EntityId),
@@ -144,8 +144,12 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
       schema: {
         tags,
         summary: 'Place an order (customers for themselves, admins for anyone)',
+        description:
+          'With an Idempotency-Key, a retry with the same body answers the same order again (never a second one) with ' +
+          'the header `Idempotent-Replayed: true`; the same key with another body answers 422. Keys are kept for ' +
+          'IDEMPOTENCY_KEY_RETENTION_MS (default 24 h), then a key is new again.',
         body: CreateOrderBody,
-        headers: IdempotencyHeaders,
+        headers: IdempotencyKeyHeaders,
         response: { 202: OrderSchema, ...errors(400, 401, 403, 413, 415, 422) },
       },
     },
@@ -163,10 +167,11 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
         traceparent: traceparentOf(request),
       }).catch(domainProblem);
       if (result.kind === 'key-reused')
-        throw HttpProblem.unprocessable(
+        throw idempotencyKeyReused(
           `Idempotency-Key was already used with a different body (for order ${result.orderId})`,
-          [{ field: 'idempotency-key', message: 'already used with another request body', in: 'headers' }],
         );
+      // A retry answered from the key's first request says so (as Stripe and the IETF idempotency draft do).
+      if (result.kind === 'replayed') reply.header(IDEMPOTENT_REPLAYED, 'true');
       return reply.code(202).header('location', `/orders/${result.order.orderId}`).send(result.order);
     },
   );

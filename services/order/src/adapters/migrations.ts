@@ -47,4 +47,18 @@ CREATE TABLE IF NOT EXISTS saga_deadlines (
 CREATE INDEX IF NOT EXISTS saga_deadlines_due ON saga_deadlines (due_at);
 `,
   },
+  {
+    version: 2,
+    name: 'idempotency keys in the kernel table',
+    // The kernel's idempotency_keys (kernel migration 5, applied first) keeps every route's first answer in
+    // `result`; a database made before it has this service's older table, whose order_id moves there. On a new
+    // database the kernel's table is already in place: order_id is added, nothing is copied, and it is dropped.
+    sql: `
+ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS result jsonb;
+ALTER TABLE idempotency_keys ADD COLUMN IF NOT EXISTS order_id uuid;
+UPDATE idempotency_keys SET result = jsonb_build_object('orderId', order_id::text) WHERE result IS NULL;
+ALTER TABLE idempotency_keys DROP COLUMN order_id;
+ALTER TABLE idempotency_keys ALTER COLUMN result SET NOT NULL;
+`,
+  },
 ];

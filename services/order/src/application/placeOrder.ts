@@ -1,7 +1,11 @@
-import { createHash } from 'node:crypto';
 import type { OrderItem } from '@commerce/contracts';
-import { allInOrder } from '@commerce/kernel';
-import { claimIdempotencyKey, findIdempotencyKey, IdempotencyKeyTaken } from '../adapters/idempotencyKeys.js';
+import {
+  allInOrder,
+  claimIdempotencyKey,
+  findIdempotencyKey,
+  requestHashOf as hashOfRequest,
+  IdempotencyKeyTaken,
+} from '@commerce/kernel';
 import { findOrder, type OrderView, viewOf } from '../adapters/readModel.js';
 import { decideOrder } from '../domain/index.js';
 import { changeOrderIn, type OrderDeps, retryOnConflict } from './orderChanges.js';
@@ -22,21 +26,8 @@ export type PlaceOrderResult =
   /** The key was used before with another body (HTTP 422). */
   | { kind: 'key-reused'; orderId: string };
 
-/** Canonical JSON (sorted keys) so that the same body always hashes the same. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object')
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(v);
-}
-
 export function requestHashOf(body: { customerId: string; currency: string; items: OrderItem[] }): string {
-  return createHash('sha256')
-    .update(canonical({ customerId: body.customerId, currency: body.currency, items: body.items }))
-    .digest('hex');
+  return hashOfRequest({ customerId: body.customerId, currency: body.currency, items: body.items });
 }
 
 /**
@@ -56,7 +47,12 @@ export async function placeOrder(deps: OrderDeps, req: PlaceOrderRequest): Promi
         const claim =
           req.idempotencyKey === undefined
             ? undefined
-            : claimIdempotencyKey(tx, req.principalSub, req.idempotencyKey, hash, orderId);
+            : claimIdempotencyKey(
+                tx,
+                { scope: req.principalSub, key: req.idempotencyKey, requestHash: hash },
+                { orderId },
+                deps.now(),
+              );
         const [, change] = await allInOrder([
           claim,
           changeOrderIn(
@@ -83,8 +79,9 @@ export async function placeOrder(deps: OrderDeps, req: PlaceOrderRequest): Promi
 async function replay(deps: OrderDeps, scope: string, key: string, hash: string): Promise<PlaceOrderResult> {
   const earlier = await findIdempotencyKey(deps.db, scope, key);
   if (!earlier) throw new Error(`idempotency key ${JSON.stringify(key)} was taken but has no row`);
-  if (earlier.requestHash !== hash) return { kind: 'key-reused', orderId: earlier.orderId };
-  const order = await findOrder(deps.db, earlier.orderId);
-  if (!order) throw new Error(`idempotency key points at order ${earlier.orderId}, which has no read model row`);
+  const { orderId } = earlier.result as { orderId: string };
+  if (earlier.requestHash !== hash) return { kind: 'key-reused', orderId };
+  const order = await findOrder(deps.db, orderId);
+  if (!order) throw new Error(`idempotency key points at order ${orderId}, which has no read model row`);
   return { kind: 'replayed', order };
 }
