@@ -57,7 +57,7 @@ const options = {
 
 async function adminToken(settings: Settings, explicit?: string): Promise<string> {
   if (explicit) return explicit;
-  if (process.env.COMMERCE_TOKEN) return process.env.COMMERCE_TOKEN;
+  if (settings.commerceToken) return settings.commerceToken;
   return signToken({ secret: await secretOf(settings), sub: 'operator', role: 'admin', ttlSeconds: 600 });
 }
 

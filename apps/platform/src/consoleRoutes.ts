@@ -40,10 +40,11 @@ export interface ConsoleDeps {
   log: Logger;
   /** The services running in this process (read at request time: they start after the routes are registered). */
   peers: () => readonly ConsolePeer[];
-  /** INVENTORY_URL / PAYMENT_URL: where the other services are when they run in other processes. */
-  env?: NodeJS.ProcessEnv;
-  /** ORDER_PARTITIONS, shown with the partition leases. */
-  settings?: Pick<Settings, 'orderPartitions'>;
+  /**
+   * ORDER_PARTITIONS, shown with the partition leases; INVENTORY_URL / PAYMENT_URL (peerUrls): where the other
+   * services are when they run in other processes.
+   */
+  settings: Pick<Settings, 'orderPartitions' | 'peerUrls'>;
   feedIntervalMs?: number;
 }
 
@@ -81,7 +82,7 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
   app.get('/admin/console-config', { ...admin, schema: { tags } }, async () => ({
     inventoryUrl: peerUrl(deps, 'inventory') ?? null,
     paymentUrl: peerUrl(deps, 'payment') ?? null,
-    orderPartitions: deps.settings?.orderPartitions ?? null,
+    orderPartitions: deps.settings.orderPartitions,
   }));
 
   app.get(
@@ -150,8 +151,7 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
 
   app.get('/admin/console/partitions', { ...admin, schema: { tags } }, async () => {
     const table = await deps.db.query<{ t: string | null }>("SELECT to_regclass('partition_leases')::text AS t");
-    if (!table.rows[0]?.t)
-      return { mode: 'static', count: deps.settings?.orderPartitions ?? null, leases: [], members: [] };
+    if (!table.rows[0]?.t) return { mode: 'static', count: deps.settings.orderPartitions, leases: [], members: [] };
     const leases = await deps.db.query<{
       partition: number;
       owner: string | null;
@@ -164,7 +164,7 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
     );
     return {
       mode: 'leases',
-      count: deps.settings?.orderPartitions ?? leases.rows.length,
+      count: deps.settings.orderPartitions,
       leases: leases.rows.map((l) => ({
         partition: Number(l.partition),
         owner: l.owner,
@@ -233,9 +233,7 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
 function peerUrl(deps: ConsoleDeps, name: 'inventory' | 'payment'): string | undefined {
   const local = deps.peers().find((p) => p.name === name);
   if (local) return local.url;
-  const env = deps.env ?? process.env;
-  const v = env[`${name.toUpperCase()}_URL`]?.trim();
-  return v && /^https?:\/\//.test(v) ? v : undefined;
+  return deps.settings.peerUrls[name];
 }
 
 /** Serves one file of the console folder; anything outside it, hidden or of an unknown type is a 404. */

@@ -6,6 +6,7 @@ import {
   ConfigError,
   createLogger,
   ensureEmbeddedSecret,
+  exportSpans,
   loadSettings,
   MissingBrokerPluginError,
   SERVICE_NAMES,
@@ -40,6 +41,12 @@ async function main(argv: string[]): Promise<void> {
     throw err;
   }
   const log = createLogger({ level: settings.logLevel, name: which === 'all' ? 'platform' : which });
+  // Spans go out over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/console.md).
+  const spanExporter = exportSpans({
+    endpoint: settings.otlpEndpoint,
+    headers: settings.otlpHeaders,
+    serviceName: settings.otelServiceName,
+  });
   const embeddedSecret =
     settings.mode === 'embedded' && !settings.jwtSecret && !settings.jwtJwksUrl
       ? await ensureEmbeddedSecret(settings.dataDir)
@@ -69,6 +76,7 @@ async function main(argv: string[]): Promise<void> {
     log.info({ signal }, 'shutting down: no new requests, finishing in-flight work');
     platform
       .stop()
+      .then(() => spanExporter?.shutdown())
       .then(() => {
         log.info('stopped cleanly');
         process.stdout.write('Commerce Platform stopped cleanly\n');

@@ -1,4 +1,11 @@
-/** SPEC §3 settings, parsed and validated once at start. A bad value stops the start with one line naming it. */
+/**
+ * The settings (SPEC §3): one schema, `SETTINGS`, from which both the validation at start and the README's settings
+ * table come (`npm run docs:settings`). A bad value stops the start with one line naming the setting and what was
+ * expected; so do contradictions between settings.
+ */
+import { type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
 export type ServiceName = 'order' | 'inventory' | 'payment';
 export const SERVICE_NAMES: readonly ServiceName[] = ['order', 'inventory', 'payment'];
 
@@ -20,6 +27,8 @@ export interface Settings {
   authDisabled: boolean;
   orderPartitions: number;
   sagaTimeoutMs: number;
+  /** Rollbacks not acknowledged this long after the cancellation ⇒ COMPENSATION_FAILED (default 3 × saga timeout). */
+  compensationTimeoutMs: number;
   reservationTtlMs: number;
   rateLimit: RateLimitSetting | null;
   logLevel: string;
@@ -31,9 +40,16 @@ export interface Settings {
   /** How long an Idempotency-Key (orders, restocks, top-ups) answers the same result again. */
   idempotencyKeyRetentionMs: number;
   maxDeliveryAttempts: number;
+  /** OTLP/HTTP collector base URL: spans go to `<otlpEndpoint>/v1/traces`. Unset ⇒ nothing is exported. */
   otlpEndpoint?: string;
+  /** Headers added to each OTLP export (OTEL_EXPORTER_OTLP_HEADERS). */
+  otlpHeaders: Record<string, string>;
+  /** `service.name` of the exported spans. */
+  otelServiceName: string;
   /** Where the order service's console proxy reaches the other services when they run in other processes. */
   peerUrls: Partial<Record<'inventory' | 'payment', string>>;
+  /** The bearer token the `commerce` CLI sends (read by the CLI only). */
+  commerceToken?: string;
 }
 
 export class ConfigError extends Error {
@@ -42,73 +58,277 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-function int(env: Env, name: string, def: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return def;
-  if (!/^\d+$/.test(raw.trim()))
-    throw new ConfigError(`${name}=${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(`${name}=${raw}: expected an integer from ${min} to ${max}`);
-  return n;
+/** How a setting appears in the README table, beyond its `description` (the meaning) and `default`. */
+export interface SettingDoc {
+  /** Settings with the same row share one README row, under the first one's meaning (the three ports). */
+  row?: string;
+  /** The default as the README shows it, when it is not the schema's `default` (a computed one). */
+  shownDefault?: string;
+  /** Read by the `commerce` CLI, not by the services. */
+  cli?: boolean;
 }
 
-function url(env: Env, name: string, protocols: string[]): string | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new ConfigError(`${name}: expected a URL (${protocols.join(' or ')}), got something unparseable`);
+interface Extra {
+  doc?: SettingDoc;
+  /** Never echoed in an error message. */
+  secret?: boolean;
+}
+
+const MS = { s: 1000, min: 60_000, h: 3_600_000, day: 86_400_000 };
+
+function int(min: number, max: number, def: number, description: string, extra: Extra = {}) {
+  return Type.Integer({ minimum: min, maximum: max, default: def, description, ...extra });
+}
+
+/** An integer setting without a fixed default (it is computed from another one). */
+function optionalInt(min: number, max: number, description: string, extra: Extra = {}) {
+  return Type.Optional(Type.Integer({ minimum: min, maximum: max, description, ...extra }));
+}
+
+function url(protocols: readonly string[], description: string, extra: Extra = {}) {
+  return Type.Optional(
+    Type.String({ pattern: `^(${protocols.join('|')}):`, protocols, description, secret: true, ...extra }),
+  );
+}
+
+function oneOf<const T extends readonly string[]>(values: T, def: T[number], description: string) {
+  return Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { default: def, description },
+  ) as TUnion<TLiteral<T[number]>[]>;
+}
+
+/**
+ * Every setting: its environment variable, default, bounds or format, and its meaning (the README's wording).
+ * Durations end in `_MS` (milliseconds) or `_SECONDS`.
+ */
+export const SETTINGS = Type.Object({
+  ORDER_PORT: int(0, 65535, 3000, 'HTTP port of each service (0 = any free port)', { doc: { row: 'ports' } }),
+  INVENTORY_PORT: int(0, 65535, 3001, 'HTTP port of the inventory service', { doc: { row: 'ports' } }),
+  PAYMENT_PORT: int(0, 65535, 3002, 'HTTP port of the payment service', { doc: { row: 'ports' } }),
+  HOST: Type.String({
+    pattern: '^[A-Za-z0-9.:_-]+$',
+    expected: 'an address or host name',
+    default: '127.0.0.1',
+    description: 'bind address (the images set 0.0.0.0)',
+  }),
+  ORDER_DATABASE_URL: url(
+    ['postgres', 'postgresql'],
+    "PostgreSQL URL of each service's own database; created and migrated at start if missing",
+    { doc: { row: 'databases' } },
+  ),
+  INVENTORY_DATABASE_URL: url(['postgres', 'postgresql'], "PostgreSQL URL of the inventory service's database", {
+    doc: { row: 'databases' },
+  }),
+  PAYMENT_DATABASE_URL: url(['postgres', 'postgresql'], "PostgreSQL URL of the payment service's database", {
+    doc: { row: 'databases' },
+  }),
+  AMQP_URL: url(['amqp', 'amqps'], 'RabbitMQ URL; set ⇒ the RabbitMQ adapter is used'),
+  REDIS_URL: url(['redis', 'rediss'], 'Redis URL (de-duplication fast path, shared rate limits)'),
+  DATA_DIR: Type.String({
+    minLength: 1,
+    default: './.data',
+    description: 'embedded-default data: one PGlite database per service and the generated JWT secret',
+  }),
+  JWT_SECRET: Type.Optional(
+    Type.String({
+      minBytes: 32,
+      expected: 'at least 32 bytes for HS256',
+      secret: true,
+      description: 'HS256 secret that signs and verifies bearer tokens (not with `JWT_JWKS_URL`)',
+    }),
+  ),
+  JWT_JWKS_URL: url(['http', 'https'], 'JWKS URL for RS256/ES256 tokens (cached, refetched on unknown `kid`)'),
+  AUTH_DISABLED: oneOf(
+    ['true', 'false'],
+    'false',
+    '`true` lets a distributed start run without auth settings (every caller is an admin; a warning is logged at every start)',
+  ),
+  ORDER_PARTITIONS: int(1, 1024, 16, 'number of order partitions (changing it remaps orders: drain first)'),
+  SAGA_TIMEOUT_MS: int(
+    100,
+    MS.day,
+    30_000,
+    'an order still PENDING this long after creation is cancelled and compensated',
+  ),
+  COMPENSATION_TIMEOUT_MS: optionalInt(
+    100,
+    7 * MS.day,
+    'rollbacks not acknowledged this long after the cancellation ⇒ `COMPENSATION_FAILED`',
+    { doc: { shownDefault: '3 × `SAGA_TIMEOUT_MS`' } },
+  ),
+  RESERVATION_TTL_MS: int(
+    1000,
+    30 * MS.day,
+    900_000,
+    'a reservation neither committed nor released this long is released',
+  ),
+  RATE_LIMIT: Type.String({
+    pattern: '^(off|0*[1-9][0-9]*/(second|minute|hour))$',
+    expected: 'N/second, N/minute, N/hour (N ≥ 1) or off',
+    default: '600/minute',
+    description:
+      "per client (the token's `sub`, else the address): `N/second`, `N/minute`, `N/hour` or `off`; shared through Redis when `REDIS_URL` is set",
+  }),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'pino level'),
+  DB_POOL_SIZE: int(
+    1,
+    200,
+    8,
+    'PostgreSQL connections per service process (more than ~8 only adds latency on 2 cores)',
+  ),
+  DB_STATEMENT_TIMEOUT_MS: int(100, 600_000, 10_000, 'statement timeout of every pooled connection'),
+  DEDUP_TTL_SECONDS: int(
+    60,
+    90 * 86_400,
+    7 * 86_400,
+    'how long Redis remembers a handled message id (the inbox table is the record; this only skips faster)',
+  ),
+  // The relay accepts any positive retention: 0 would be refused by it, after the start, naming no setting.
+  OUTBOX_RETENTION_MS: int(1, 90 * MS.day, MS.day, 'published outbox rows are deleted after this'),
+  // At least an hour: a redelivery (broker, or the relay after a crash) must still find its inbox row.
+  INBOX_RETENTION_MS: int(
+    MS.h,
+    365 * MS.day,
+    7 * MS.day,
+    'inbox rows (the record that a message was handled) are deleted after this',
+  ),
+  // At least an hour: a client retrying after a timeout must still get the first answer back.
+  IDEMPOTENCY_KEY_RETENTION_MS: int(
+    MS.h,
+    365 * MS.day,
+    MS.day,
+    'Idempotency-Key records (orders, restocks, top-ups) are kept this long, then pruned',
+  ),
+  MAX_DELIVERY_ATTEMPTS: int(1, 100, 5, 'handler attempts before a message is dead-lettered'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(
+    ['http', 'https'],
+    'OTLP/HTTP collector: spans are exported to `<endpoint>/v1/traces` when set',
+  ),
+  OTEL_EXPORTER_OTLP_HEADERS: Type.Optional(
+    Type.String({
+      pattern: '^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$',
+      expected: 'key=value pairs separated by commas',
+      secret: true,
+      description: '`key=value,key2=value2` (URL-encoded) added to each OTLP export, e.g. an API key',
+    }),
+  ),
+  OTEL_SERVICE_NAME: Type.String({
+    minLength: 1,
+    default: 'commerce-platform',
+    description: '`service.name` of the exported spans',
+  }),
+  INVENTORY_URL: url(
+    ['http', 'https'],
+    "where the order service's console proxy reaches inventory and payment when they run in other processes",
+    { doc: { row: 'peers' } },
+  ),
+  PAYMENT_URL: url(['http', 'https'], "where the order service's console proxy reaches payment", {
+    doc: { row: 'peers' },
+  }),
+  COMMERCE_TOKEN: Type.Optional(
+    Type.String({
+      minLength: 1,
+      secret: true,
+      description:
+        'the bearer token the `commerce` CLI sends (else it signs an admin token with `JWT_SECRET` or the secret under `DATA_DIR`)',
+      doc: { cli: true },
+    }),
+  ),
+});
+
+export type SettingName = keyof typeof SETTINGS.properties;
+export type SettingValues = Static<typeof SETTINGS>;
+export const SETTING_NAMES = Object.keys(SETTINGS.properties) as SettingName[];
+
+/** What a setting's schema expects, in words (the second half of its error message). */
+export function expectedOf(schema: TSchema): string {
+  if (schema.expected) return schema.expected;
+  if (schema.type === 'integer') return `an integer from ${schema.minimum} to ${schema.maximum}`;
+  if (schema.protocols) {
+    const names = (schema.protocols as string[]).join(' or ');
+    return `${/^[aeiou]/.test(names) ? 'an' : 'a'} ${names} URL`;
   }
-  if (!protocols.includes(u.protocol.replace(/:$/, '')))
-    throw new ConfigError(`${name}: expected a ${protocols.join(' or ')} URL, got ${u.protocol.replace(/:$/, '')}://`);
-  return raw;
+  if (schema.anyOf) {
+    const values = (schema.anyOf as TSchema[]).map((s) => String(s.const));
+    return values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(', ')}`;
+  }
+  return 'a non-empty value';
+}
+
+/** One setting from its raw text: undefined when unset (empty counts as unset); throws a one-line ConfigError. */
+function readSetting(name: SettingName, raw: string | undefined): unknown {
+  const schema: TSchema = SETTINGS.properties[name];
+  const text = schema.secret ? raw : raw?.trim();
+  if (text === undefined || text === '') return schema.default;
+  if (schema.protocols) {
+    const protocols = schema.protocols as string[];
+    if (!URL.canParse(text))
+      throw new ConfigError(`${name}: expected a URL (${protocols.join(' or ')}), got something unparseable`);
+    if (!Value.Check(schema, text))
+      throw new ConfigError(
+        `${name}: expected ${expectedOf(schema)}, got ${new URL(text).protocol.replace(/:$/, '')}://`,
+      );
+    return text;
+  }
+  const value = schema.type === 'integer' && /^\d+$/.test(text) ? Number(text) : text;
+  const ok =
+    Value.Check(schema, value) && (schema.minBytes === undefined || Buffer.byteLength(text) >= schema.minBytes);
+  if (ok) return value;
+  if (schema.secret) throw new ConfigError(`${name}: expected ${expectedOf(schema)}`);
+  throw new ConfigError(
+    `${name}=${typeof value === 'number' ? value : JSON.stringify(text)}: expected ${expectedOf(schema)}`,
+  );
+}
+
+/** Every setting, validated against SETTINGS, with the defaults filled in. */
+export function readSettings(env: Env): SettingValues {
+  const values: Record<string, unknown> = {};
+  for (const name of SETTING_NAMES) {
+    const v = readSetting(name, env[name]);
+    if (v !== undefined) values[name] = v;
+  }
+  return values as SettingValues;
 }
 
 export function parseRateLimit(raw: string | undefined): RateLimitSetting | null {
-  const value = (raw ?? '600/minute').trim();
+  const value = readSetting('RATE_LIMIT', raw) as string;
   if (value === 'off') return null;
-  const m = /^(\d+)\/(second|minute|hour)$/.exec(value);
-  if (!m || Number(m[1]) < 1)
-    throw new ConfigError(`RATE_LIMIT=${JSON.stringify(raw)}: expected N/second, N/minute, N/hour (N ≥ 1) or off`);
-  const windowMs = { second: 1000, minute: 60_000, hour: 3_600_000 }[m[2] as 'second' | 'minute' | 'hour'];
-  return { max: Number(m[1]), windowMs };
+  const [n, unit] = value.split('/') as [string, 'second' | 'minute' | 'hour'];
+  return { max: Number(n), windowMs: { second: MS.s, minute: MS.min, hour: MS.h }[unit] };
 }
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+function parseHeaders(raw: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of raw ? raw.split(',') : []) {
+    const i = pair.indexOf('=');
+    try {
+      headers[decodeURIComponent(pair.slice(0, i).trim())] = decodeURIComponent(pair.slice(i + 1).trim());
+    } catch {
+      throw new ConfigError('OTEL_EXPORTER_OTLP_HEADERS: expected URL-encoded key=value pairs separated by commas');
+    }
+  }
+  return headers;
+}
 
 /**
  * Reads the settings for the services this process will run.
  * Embedded ⇔ no database URL and no AMQP_URL for them; anything in between is contradictory.
  */
 export function loadSettings(env: Env = process.env, services: readonly ServiceName[] = SERVICE_NAMES): Settings {
-  const ports = {
-    order: int(env, 'ORDER_PORT', 3000, 0, 65535),
-    inventory: int(env, 'INVENTORY_PORT', 3001, 0, 65535),
-    payment: int(env, 'PAYMENT_PORT', 3002, 0, 65535),
-  };
+  const v = readSettings(env);
   const databaseUrls: Partial<Record<ServiceName, string>> = {};
-  for (const s of SERVICE_NAMES) {
-    const u = url(env, `${s.toUpperCase()}_DATABASE_URL`, ['postgres', 'postgresql']);
-    if (u) databaseUrls[s] = u;
-  }
-  const amqpUrl = url(env, 'AMQP_URL', ['amqp', 'amqps']);
-  const redisUrl = url(env, 'REDIS_URL', ['redis', 'rediss']);
-  const jwtJwksUrl = url(env, 'JWT_JWKS_URL', ['http', 'https']);
-  const jwtSecret = env.JWT_SECRET || undefined;
-  if (jwtSecret && jwtJwksUrl) throw new ConfigError('JWT_SECRET and JWT_JWKS_URL are both set: expected one of them');
-  if (jwtSecret && Buffer.byteLength(jwtSecret) < 32)
-    throw new ConfigError('JWT_SECRET: expected at least 32 bytes for HS256');
-  const authRaw = env.AUTH_DISABLED;
-  if (authRaw !== undefined && authRaw !== '' && authRaw !== 'true' && authRaw !== 'false')
-    throw new ConfigError(`AUTH_DISABLED=${JSON.stringify(authRaw)}: expected true or false`);
-  const authDisabled = authRaw === 'true';
+  if (v.ORDER_DATABASE_URL) databaseUrls.order = v.ORDER_DATABASE_URL;
+  if (v.INVENTORY_DATABASE_URL) databaseUrls.inventory = v.INVENTORY_DATABASE_URL;
+  if (v.PAYMENT_DATABASE_URL) databaseUrls.payment = v.PAYMENT_DATABASE_URL;
+  if (v.JWT_SECRET && v.JWT_JWKS_URL)
+    throw new ConfigError('JWT_SECRET and JWT_JWKS_URL are both set: expected one of them');
+  const authDisabled = v.AUTH_DISABLED === 'true';
 
   const withUrl = services.filter((s) => databaseUrls[s]);
-  const distributed = withUrl.length > 0 || amqpUrl !== undefined;
+  const distributed = withUrl.length > 0 || v.AMQP_URL !== undefined;
   if (distributed) {
-    if (!amqpUrl)
+    if (!v.AMQP_URL)
       throw new ConfigError(
         `${withUrl[0]?.toUpperCase()}_DATABASE_URL is set but AMQP_URL is not: a service with its own PostgreSQL talks through RabbitMQ`,
       );
@@ -117,49 +337,40 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
       throw new ConfigError(
         `AMQP_URL is set but ${missing.toUpperCase()}_DATABASE_URL is not: expected a PostgreSQL URL for every service started`,
       );
-    if (!jwtSecret && !jwtJwksUrl && !authDisabled)
+    if (!v.JWT_SECRET && !v.JWT_JWKS_URL && !authDisabled)
       throw new ConfigError(
         'no JWT_SECRET or JWT_JWKS_URL: a distributed start needs one (or AUTH_DISABLED=true, explicitly)',
       );
   }
-  if (!distributed && redisUrl === undefined && env.REDIS_URL) throw new ConfigError('REDIS_URL: unparseable');
-
-  const logLevel = env.LOG_LEVEL || 'info';
-  if (!LEVELS.includes(logLevel))
-    throw new ConfigError(`LOG_LEVEL=${JSON.stringify(logLevel)}: expected one of ${LEVELS.join(', ')}`);
-  const host = env.HOST || '127.0.0.1';
-  if (!/^[A-Za-z0-9.:_-]+$/.test(host))
-    throw new ConfigError(`HOST=${JSON.stringify(host)}: expected an address or host name`);
 
   return {
     mode: distributed ? 'distributed' : 'embedded',
-    host,
-    ports,
+    host: v.HOST,
+    ports: { order: v.ORDER_PORT, inventory: v.INVENTORY_PORT, payment: v.PAYMENT_PORT },
     databaseUrls,
-    amqpUrl,
-    redisUrl,
-    dataDir: env.DATA_DIR || './.data',
-    jwtSecret,
-    jwtJwksUrl,
+    amqpUrl: v.AMQP_URL,
+    redisUrl: v.REDIS_URL,
+    dataDir: v.DATA_DIR,
+    jwtSecret: v.JWT_SECRET,
+    jwtJwksUrl: v.JWT_JWKS_URL,
     authDisabled,
-    orderPartitions: int(env, 'ORDER_PARTITIONS', 16, 1, 1024),
-    sagaTimeoutMs: int(env, 'SAGA_TIMEOUT_MS', 30_000, 100, 86_400_000),
-    reservationTtlMs: int(env, 'RESERVATION_TTL_MS', 900_000, 1000, 30 * 86_400_000),
-    rateLimit: parseRateLimit(env.RATE_LIMIT),
-    logLevel,
-    dbPoolSize: int(env, 'DB_POOL_SIZE', 8, 1, 200),
-    dbStatementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 10_000, 100, 600_000),
-    dedupTtlSeconds: int(env, 'DEDUP_TTL_SECONDS', 7 * 86_400, 60, 90 * 86_400),
-    outboxRetentionMs: int(env, 'OUTBOX_RETENTION_MS', 86_400_000, 0, 90 * 86_400_000),
-    // At least an hour: a redelivery (broker, or the relay after a crash) must still find its inbox row.
-    inboxRetentionMs: int(env, 'INBOX_RETENTION_MS', 7 * 86_400_000, 3_600_000, 365 * 86_400_000),
-    // At least an hour: a client retrying after a timeout must still get the first answer back.
-    idempotencyKeyRetentionMs: int(env, 'IDEMPOTENCY_KEY_RETENTION_MS', 86_400_000, 3_600_000, 365 * 86_400_000),
-    maxDeliveryAttempts: int(env, 'MAX_DELIVERY_ATTEMPTS', 5, 1, 100),
-    otlpEndpoint: url(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', ['http', 'https']),
-    peerUrls: {
-      inventory: url(env, 'INVENTORY_URL', ['http', 'https']),
-      payment: url(env, 'PAYMENT_URL', ['http', 'https']),
-    },
+    orderPartitions: v.ORDER_PARTITIONS,
+    sagaTimeoutMs: v.SAGA_TIMEOUT_MS,
+    compensationTimeoutMs: v.COMPENSATION_TIMEOUT_MS ?? 3 * v.SAGA_TIMEOUT_MS,
+    reservationTtlMs: v.RESERVATION_TTL_MS,
+    rateLimit: parseRateLimit(v.RATE_LIMIT),
+    logLevel: v.LOG_LEVEL,
+    dbPoolSize: v.DB_POOL_SIZE,
+    dbStatementTimeoutMs: v.DB_STATEMENT_TIMEOUT_MS,
+    dedupTtlSeconds: v.DEDUP_TTL_SECONDS,
+    outboxRetentionMs: v.OUTBOX_RETENTION_MS,
+    inboxRetentionMs: v.INBOX_RETENTION_MS,
+    idempotencyKeyRetentionMs: v.IDEMPOTENCY_KEY_RETENTION_MS,
+    maxDeliveryAttempts: v.MAX_DELIVERY_ATTEMPTS,
+    otlpEndpoint: v.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otlpHeaders: parseHeaders(v.OTEL_EXPORTER_OTLP_HEADERS),
+    otelServiceName: v.OTEL_SERVICE_NAME,
+    peerUrls: { inventory: v.INVENTORY_URL, payment: v.PAYMENT_URL },
+    commerceToken: v.COMMERCE_TOKEN,
   };
 }

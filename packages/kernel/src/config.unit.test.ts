@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadSettings, parseRateLimit } from './config.js';
+import { ConfigError, loadSettings, parseRateLimit, SETTING_NAMES, SETTINGS } from './config.js';
 
 const pg = (db: string) => `postgres://postgres@127.0.0.1:5432/${db}`;
 const distributed = {
@@ -50,7 +50,7 @@ describe('loadSettings', () => {
   it('names the setting and what was expected, in one line', () => {
     expect(failure({ ORDER_PORT: 'eighty' })).toMatch(/^ORDER_PORT="eighty": expected an integer from 0 to 65535$/);
     expect(failure({ PAYMENT_PORT: '70000' })).toMatch(/PAYMENT_PORT=70000: expected an integer/);
-    expect(failure({ AMQP_URL: 'http://x' })).toMatch(/AMQP_URL: expected a amqp or amqps URL/);
+    expect(failure({ AMQP_URL: 'http://x' })).toMatch(/^AMQP_URL: expected an amqp or amqps URL, got http:\/\/$/);
     expect(failure({ ORDER_DATABASE_URL: 'not a url' })).toMatch(/ORDER_DATABASE_URL: expected a URL/);
     expect(failure({ SAGA_TIMEOUT_MS: '-5' })).toMatch(/SAGA_TIMEOUT_MS/);
     expect(failure({ ORDER_PARTITIONS: '0' })).toMatch(/ORDER_PARTITIONS=0: expected an integer from 1/);
@@ -63,6 +63,58 @@ describe('loadSettings', () => {
     expect(failure({ INBOX_RETENTION_MS: '60000' })).toMatch(
       /^INBOX_RETENTION_MS=60000: expected an integer from 3600000/,
     );
+  });
+
+  it('reads COMPENSATION_TIMEOUT_MS, by default three times SAGA_TIMEOUT_MS, at least 100 ms', () => {
+    expect(loadSettings({}).compensationTimeoutMs).toBe(90_000);
+    expect(loadSettings({ SAGA_TIMEOUT_MS: '1000' }).compensationTimeoutMs).toBe(3000);
+    expect(loadSettings({ SAGA_TIMEOUT_MS: '1000', COMPENSATION_TIMEOUT_MS: '250' }).compensationTimeoutMs).toBe(250);
+    expect(failure({ COMPENSATION_TIMEOUT_MS: '99' })).toMatch(
+      /^COMPENSATION_TIMEOUT_MS=99: expected an integer from 100 /,
+    );
+  });
+
+  it('refuses what the parts would refuse later, naming the setting: OUTBOX_RETENTION_MS=0', () => {
+    expect(failure({ OUTBOX_RETENTION_MS: '0' })).toMatch(/^OUTBOX_RETENTION_MS=0: expected an integer from 1 /);
+    expect(loadSettings({ OUTBOX_RETENTION_MS: '1' }).outboxRetentionMs).toBe(1);
+  });
+
+  it('reads the tracing, peer and CLI settings', () => {
+    const s = loadSettings({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=abc%3D, tenant = t1',
+      OTEL_SERVICE_NAME: 'order',
+      INVENTORY_URL: 'http://inventory:3001',
+      PAYMENT_URL: 'http://payment:3002',
+      COMMERCE_TOKEN: 'a.b.c',
+    });
+    expect(s).toMatchObject({
+      otlpEndpoint: 'http://collector:4318',
+      otlpHeaders: { 'x-api-key': 'abc=', tenant: 't1' },
+      otelServiceName: 'order',
+      peerUrls: { inventory: 'http://inventory:3001', payment: 'http://payment:3002' },
+      commerceToken: 'a.b.c',
+    });
+    expect(loadSettings({})).toMatchObject({ otlpHeaders: {}, otelServiceName: 'commerce-platform', peerUrls: {} });
+    expect(failure({ OTEL_EXPORTER_OTLP_HEADERS: 'novalue' })).toBe(
+      'OTEL_EXPORTER_OTLP_HEADERS: expected key=value pairs separated by commas',
+    );
+  });
+
+  it('never repeats a secret in its message', () => {
+    expect(failure({ JWT_SECRET: 'hunter2' })).toBe('JWT_SECRET: expected at least 32 bytes for HS256');
+    expect(failure({ OTEL_EXPORTER_OTLP_HEADERS: 'key' })).not.toContain('key,');
+    expect(failure({ AMQP_URL: 'http://guest:secret@x' })).not.toContain('secret');
+  });
+
+  it('describes every setting: its meaning, and a default or none on purpose', () => {
+    for (const name of SETTING_NAMES) {
+      const schema = SETTINGS.properties[name];
+      expect(schema.description, name).toMatch(/\S/);
+      expect(schema.description, name).not.toContain('\n');
+    }
+    // Every default passes its own schema.
+    expect(() => loadSettings({})).not.toThrow();
   });
 
   it('refuses contradictions', () => {

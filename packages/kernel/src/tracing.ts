@@ -349,23 +349,16 @@ export class OtlpSpanExporter implements SpanSink {
 }
 
 /**
- * Starts the OTLP exporter when `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, used as is)
- * is set; `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`) adds headers. Returns the exporter, or undefined.
+ * Starts the OTLP exporter when `endpoint` (Settings.otlpEndpoint, OTEL_EXPORTER_OTLP_ENDPOINT) is set; `headers`
+ * (OTEL_EXPORTER_OTLP_HEADERS) go with each export. Returns the exporter (shut it down on stop), or undefined.
  */
-export function exportSpansFromEnv(env: NodeJS.ProcessEnv, serviceName: string): OtlpSpanExporter | undefined {
-  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (!traces && !base) return undefined;
-  const headers: Record<string, string> = {};
-  for (const pair of (env.OTEL_EXPORTER_OTLP_HEADERS ?? '').split(',')) {
-    const i = pair.indexOf('=');
-    if (i > 0) headers[decodeURIComponent(pair.slice(0, i).trim())] = decodeURIComponent(pair.slice(i + 1).trim());
-  }
-  const endpoint = traces ? traces.replace(/\/v1\/traces\/?$/, '') : (base as string);
-  const exporter = new OtlpSpanExporter({ endpoint, serviceName: env.OTEL_SERVICE_NAME ?? serviceName, headers });
+export function exportSpans(o: {
+  endpoint?: string;
+  headers?: Record<string, string>;
+  serviceName: string;
+}): OtlpSpanExporter | undefined {
+  if (!o.endpoint) return undefined;
+  const exporter = new OtlpSpanExporter({ endpoint: o.endpoint, serviceName: o.serviceName, headers: o.headers });
   setSpanSink(exporter);
   return exporter;
 }
-
-// Like the OpenTelemetry SDKs, configure the exporter from the standard OTEL_* variables at start.
-exportSpansFromEnv(process.env, 'commerce-platform');

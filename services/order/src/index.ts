@@ -20,8 +20,6 @@ export * from './application/replayProjections.js';
 export * from './domain/index.js';
 
 export const SAGA_QUEUE = 'order.saga';
-/** Compensation acknowledgements get three times the saga's own deadline (saga-protocol.md). */
-export const COMPENSATION_TIMEOUT_FACTOR = 3;
 
 export function orderDeps(ctx: ServiceContext): OrderDeps {
   return {
@@ -30,7 +28,8 @@ export function orderDeps(ctx: ServiceContext): OrderDeps {
     now: () => ctx.now(),
     newId: () => ctx.newId(),
     sagaTimeoutMs: ctx.settings.sagaTimeoutMs,
-    compensationTimeoutMs: COMPENSATION_TIMEOUT_FACTOR * ctx.settings.sagaTimeoutMs,
+    // COMPENSATION_TIMEOUT_MS (default 3 × SAGA_TIMEOUT_MS, saga-protocol.md).
+    compensationTimeoutMs: ctx.settings.compensationTimeoutMs,
   };
 }
 
