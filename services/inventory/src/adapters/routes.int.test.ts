@@ -149,6 +149,91 @@ describeWith(['postgres'], 'inventory HTTP routes (kernel createHttpServer)', ()
     expect(badLimit.statusCode).toBe(400);
   });
 
+  describe('restock with an Idempotency-Key', () => {
+    const restock = (productId: string, quantity: number, key?: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/products/${productId}/restock`,
+        headers: { authorization: auth.admin!, ...(key === undefined ? {} : { 'idempotency-key': key }) },
+        payload: { quantity },
+      });
+    const available = async (productId: string) =>
+      (
+        (
+          await app.inject({ method: 'GET', url: `/products/${productId}`, headers: { authorization: auth.admin! } })
+        ).json() as { available: number }
+      ).available;
+    const restocks = async (productId: string) =>
+      (
+        await ctx.db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM stock_movements WHERE product_id = $1 AND kind = 'restock'",
+          [productId],
+        )
+      ).rows[0]?.n;
+
+    it('20 concurrent retries with one key add the stock once; all 20 answers are the same 200 body', async () => {
+      await put('bolt-1', { name: 'Bolt', unitPrice: 20, currency: 'EUR', stock: 10 });
+      const answers = await Promise.all(Array.from({ length: 20 }, () => restock('bolt-1', 3, 'restock-bolt-1')));
+      expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(200));
+      const bodies = answers.map((a) => a.json());
+      for (const b of bodies) expect(b).toEqual(bodies[0]);
+      expect(bodies[0]).toMatchObject({ productId: 'bolt-1', available: 13 });
+      // One answer applied it; the 19 others replayed it and say so.
+      const replayed = answers.map((a) => a.headers['idempotent-replayed']);
+      expect(replayed.filter((h) => h === undefined)).toHaveLength(1);
+      expect(replayed.filter((h) => h === 'true')).toHaveLength(19);
+      expect(await available('bolt-1')).toBe(13);
+      expect(await restocks('bolt-1')).toBe(1);
+      // A retry later still answers the first result, and still adds nothing.
+      const later = await restock('bolt-1', 3, 'restock-bolt-1');
+      expect(later.json()).toEqual(bodies[0]);
+      expect(await available('bolt-1')).toBe(13);
+      // Without a key every call is a new restock.
+      await restock('bolt-1', 1);
+      await restock('bolt-1', 1);
+      expect(await available('bolt-1')).toBe(15);
+    });
+
+    it('the same key with another body or another product answers 422 problem+json and adds nothing', async () => {
+      await put('bolt-2', { name: 'Bolt 2', unitPrice: 20, currency: 'EUR', stock: 5 });
+      expect((await restock('bolt-2', 2, 'restock-bolt-2')).statusCode).toBe(200);
+      const otherBody = await restock('bolt-2', 4, 'restock-bolt-2');
+      expect(otherBody.statusCode).toBe(422);
+      expect(otherBody.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(otherBody.json()).toMatchObject({
+        status: 422,
+        detail: expect.stringMatching(/Idempotency-Key/),
+        errors: [{ field: 'idempotency-key', in: 'headers' }],
+      });
+      const otherProduct = await restock('bolt-1', 2, 'restock-bolt-2');
+      expect(otherProduct.statusCode).toBe(422);
+      expect(await available('bolt-2')).toBe(7);
+      expect(await available('bolt-1')).toBe(15);
+    });
+
+    it('an unknown product answers 404 and does not use the key up; a bad key answers 400 naming it', async () => {
+      expect((await restock('bolt-3', 2, 'restock-bolt-3')).statusCode).toBe(404);
+      await put('bolt-3', { name: 'Bolt 3', unitPrice: 20, currency: 'EUR', stock: 0 });
+      const now = await restock('bolt-3', 2, 'restock-bolt-3');
+      expect(now.statusCode).toBe(200);
+      expect(now.headers['idempotent-replayed']).toBeUndefined();
+      expect(await available('bolt-3')).toBe(2);
+      const tooLong = await restock('bolt-3', 2, 'k'.repeat(256));
+      expect(tooLong.statusCode).toBe(400);
+      expect((tooLong.json() as { errors: { field: string }[] }).errors[0]?.field).toBe('/idempotency-key');
+      expect(await available('bolt-3')).toBe(2);
+    });
+
+    it('the OpenAPI document declares the Idempotency-Key header and the 422 of restock', async () => {
+      const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+        paths: Record<string, { post: { parameters: { name: string; in: string }[]; responses: object } }>;
+      };
+      const op = doc.paths['/products/{productId}/restock']!.post;
+      expect(op.parameters.map((p) => `${p.in}:${p.name}`)).toContain('header:idempotency-key');
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '404', '422']));
+    });
+  });
+
   describe('admin audit routes', () => {
     it('stock movements and reservations: admin only', async () => {
       const orderId = randomUUID();

@@ -1,5 +1,13 @@
 import { Currency, EntityId, Money, Uuid } from '@commerce/contracts';
-import { HttpProblem, type ServiceContext, typed } from '@commerce/kernel';
+import {
+  answerIdempotent,
+  HttpProblem,
+  IdempotencyKeyHeaders,
+  idempotencyClaimOf,
+  ProblemSchema,
+  type ServiceContext,
+  typed,
+} from '@commerce/kernel';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -102,12 +110,24 @@ export async function inventoryRoutes(fastify: FastifyInstance, ctx: ServiceCont
     '/products/:productId/restock',
     {
       config: { auth: 'admin' },
-      schema: { tags, params: ProductParams, body: RestockBody, response: { 200: ProductView } },
+      schema: {
+        tags,
+        description:
+          'Adds stock. With an Idempotency-Key a retried call is applied once: the same key and body answer the first ' +
+          'result again (Idempotent-Replayed: true), the same key with another body or product answers 422.',
+        params: ProductParams,
+        headers: IdempotencyKeyHeaders,
+        body: RestockBody,
+        response: { 200: ProductView, 404: ProblemSchema, 422: ProblemSchema },
+      },
     },
-    async (req) => {
-      const p = await restockProduct(ctx.db, ctx.now(), req.params.productId, req.body.quantity);
-      if (!p) throw HttpProblem.notFound(`product ${req.params.productId} does not exist`);
-      return p;
+    async (req, reply) => {
+      const { productId } = req.params;
+      const { quantity } = req.body;
+      const key = idempotencyClaimOf(req, { restock: { productId, quantity } });
+      const outcome = await restockProduct(ctx.db, ctx.now(), productId, quantity, key);
+      if (!outcome) throw HttpProblem.notFound(`product ${productId} does not exist`);
+      return answerIdempotent(reply, outcome);
     },
   );
 

@@ -1,4 +1,4 @@
-import type { Database, Queryable } from '@commerce/kernel';
+import { applyOnce, type Database, type IdempotencyKeyClaim, type Idempotent, type Queryable } from '@commerce/kernel';
 import { applyStockChanges, lockProducts } from './reserveStock.js';
 
 export interface ProductView {
@@ -66,23 +66,35 @@ export async function putProduct(db: Database, now: Date, p: PutProduct): Promis
   });
 }
 
-/** Adds stock (movement `restock`); undefined when the product does not exist. */
+/** Refuses a restock of a product that does not exist (nothing is applied, no key is recorded). */
+class UnknownProduct extends Error {}
+
+/**
+ * Adds stock (movement `restock`); undefined when the product does not exist. With an Idempotency-Key the restock is
+ * applied once: a retry of the same request answers the first result again, another request with the key is refused.
+ */
 export async function restockProduct(
   db: Database,
   now: Date,
   productId: string,
   quantity: number,
-): Promise<ProductView | undefined> {
-  return db.transaction(async (tx) => {
-    if (!(await lockProducts(tx, [productId])).has(productId)) return undefined;
-    await applyStockChanges(
-      tx,
-      [{ productId, kind: 'restock', deltaAvailable: quantity, deltaReserved: 0, deltaSold: 0 }],
-      null,
-      now,
-    );
-    return readProduct(tx, productId);
-  });
+  key?: IdempotencyKeyClaim,
+): Promise<Idempotent<ProductView> | undefined> {
+  try {
+    return await applyOnce(db, key, now, async (tx) => {
+      if (!(await lockProducts(tx, [productId])).has(productId)) throw new UnknownProduct();
+      await applyStockChanges(
+        tx,
+        [{ productId, kind: 'restock', deltaAvailable: quantity, deltaReserved: 0, deltaSold: 0 }],
+        null,
+        now,
+      );
+      return (await readProduct(tx, productId))!;
+    });
+  } catch (err) {
+    if (err instanceof UnknownProduct) return undefined;
+    throw err;
+  }
 }
 
 export async function readProduct(q: Queryable, productId: string): Promise<ProductView | undefined> {
