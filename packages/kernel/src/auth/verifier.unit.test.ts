@@ -90,8 +90,9 @@ describe('JWKS verification (RS256 and ES256 from a local key server)', () => {
 
   it('remembers a verified token (no key set fetch, no signature check) for at most 60 s, and never past exp', async () => {
     let t = Date.now();
-    // A key set trusted for 1 ms: without the cache every verification would fetch it again.
-    const verifier = createAuthVerifier({ jwksUrl: url, jwksCooldownMs: 0, jwksCacheMaxAgeMs: 1, now: () => t });
+    // A key set never fresh (max age 0: jose's `Date.now() < fetchedAt + 0` is always false, whatever time passed):
+    // every verification that reaches jose fetches it again, so no fetch proves the verified-token cache answered.
+    const verifier = createAuthVerifier({ jwksUrl: url, jwksCooldownMs: 0, jwksCacheMaxAgeMs: 0, now: () => t });
     const exp = Math.floor(t / 1000) + 120;
     const token = await sign(ec.privateKey, { alg: 'ES256', kid: 'ec-1' }, { sub: 'cust-c', role: 'customer', exp });
     await expect(verifier.verify(token)).resolves.toEqual({ sub: 'cust-c', role: 'customer' });
