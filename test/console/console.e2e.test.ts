@@ -7,7 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import amqp from 'amqplib';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CHROMIUM_PATH } from '../support/pieces.js';
 import {
   type DistributedPlatform,
   http,
@@ -26,7 +27,7 @@ mkdirSync(SHOTS, { recursive: true });
 
 async function launch(): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     headless: true,
     args: [
       '--no-sandbox',
@@ -60,7 +61,7 @@ async function timelineTypes(page: Page): Promise<string[]> {
   return page.locator('#timeline li').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.type ?? ''));
 }
 
-describe('console on the embedded default', () => {
+describeWith(['chromium'], 'console on the embedded default', () => {
   const data = tempDataDir();
   let platform: PlatformProcess;
   let browser: Browser;
@@ -233,7 +234,7 @@ describe('console on the embedded default', () => {
   });
 });
 
-describeWith(['postgres', 'rabbitmq', 'redis'], 'console dead letters on RabbitMQ (distributed)', () => {
+describeWith(['postgres', 'rabbitmq', 'redis', 'chromium'], 'console dead letters on RabbitMQ (distributed)', () => {
   let platform: DistributedPlatform | undefined;
   let browser: Browser | undefined;
   afterAll(async () => {
