@@ -231,13 +231,15 @@ export const SETTINGS = Type.Object({
       minLength: 1,
       secret: true,
       description:
-        'the bearer token the `commerce` CLI sends (else it signs an admin token with `JWT_SECRET` or the secret under `DATA_DIR`)',
+        "bearer token sent to the platform's admin routes (else an admin token is signed with `JWT_SECRET` or the secret under `DATA_DIR`)",
       doc: { cli: true },
     }),
   ),
 });
 
 export type SettingName = keyof typeof SETTINGS.properties;
+/** A setting's schema, as the README generator reads it. */
+export type SettingSchema = TSchema & { description: string; doc?: SettingDoc };
 export type SettingValues = Static<typeof SETTINGS>;
 export const SETTING_NAMES = Object.keys(SETTINGS.properties) as SettingName[];
 
