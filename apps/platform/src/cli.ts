@@ -29,7 +29,8 @@ or an admin token made from JWT_SECRET / the embedded secret under DATA_DIR), --
   seed: `commerce seed [--inventory-url URL] [--payment-url URL] [--token T]
   creates or replaces the demo products (${DEMO_PRODUCTS.map((p) => p.productId).join(', ')}) and customers (${DEMO_CUSTOMERS.map((c) => c.customerId).join(', ')})`,
   token: `commerce token --sub ID --role customer|admin [--ttl SECONDS]
-  signs with JWT_SECRET, or the embedded default's secret under DATA_DIR`,
+  signs with JWT_SECRET, or the embedded default's secret under DATA_DIR; valid --ttl seconds (default 3600, one hour;
+  at most 2678400, 31 days)`,
   audit: `commerce audit [--json] [--max-age-ms N]
   reads ORDER_/INVENTORY_/PAYMENT_DATABASE_URL directly when set, else asks the running platform (--url).
   An order not final after --max-age-ms (default 2 × SAGA_TIMEOUT_MS + 60 s) counts as a breach. Exit 1 on any breach.`,
