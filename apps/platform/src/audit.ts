@@ -164,7 +164,8 @@ export async function runAudit(
       });
   }
 
-  // 3. Money is conserved: the ledger explains every balance, and what was taken is what the orders hold.
+  // 3. Money is conserved: the ledger explains every balance, and what was taken is what the orders hold. Money put
+  // in (the `set` of PUT /customers, the `deposit` of a top-up) is in the ledger as restocks and `set`s are in 2's.
   const moneyLedger = new Map(pay.ledger.map((l) => [l.customer_id, l]));
   // A payment undone before it was requested (rollback first, ORDER_CREATED late) records the order's amount but
   // never took any money: it holds nothing.

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { type ServiceContext, signToken } from '@commerce/kernel';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderEnvelope } from '../../../../test/support/consumers.js';
 import { type ModuleServer, startModuleServer } from '../../../../test/support/moduleServer.js';
 import { describeWith } from '../../../../test/support/services.js';
+import { readAccount } from '../application/accounts.js';
 import { handlePaymentOrderEvent } from '../application/chargePayment.js';
 import { paymentService } from '../index.js';
 
@@ -112,5 +113,103 @@ describeWith(['postgres'], 'payment HTTP routes (kernel createHttpServer)', () =
     const byOrder = await get(`/admin/money-movements?orderId=${orderId}`, 'admin');
     expect((byOrder.json() as { items: unknown[] }).items).toHaveLength(1);
     expect((await get('/admin/money-movements', 'alice')).statusCode).toBe(403);
+  });
+
+  describe('POST /customers/{id}/top-up', () => {
+    const topUp = (customerId: string, payload: unknown, key?: string, who = 'admin') =>
+      app.inject({
+        method: 'POST',
+        url: `/customers/${customerId}/top-up`,
+        headers: { authorization: auth[who]!, ...(key === undefined ? {} : { 'idempotency-key': key }) },
+        payload: payload as object,
+      });
+    const balance = async (customerId: string) => (await readAccount(ctx.db, customerId))?.balance;
+    const deposits = async (customerId: string) =>
+      (
+        await ctx.db.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM money_movements WHERE customer_id = $1 AND kind = 'deposit'",
+          [customerId],
+        )
+      ).rows[0]?.n;
+    const account = (customerId: string, payload: unknown) =>
+      app.inject({ method: 'PUT', url: `/customers/${customerId}`, headers: { authorization: auth.admin! }, payload });
+
+    it('adds to the balance as a deposit movement; customers may not (403); bad fields are named', async () => {
+      await account('tess', { balance: 1000, currency: 'EUR' });
+      const res = await topUp('tess', { amount: 250, currency: 'EUR' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ customerId: 'tess', balance: 1250, currency: 'EUR' });
+      expect(res.headers['idempotent-replayed']).toBeUndefined();
+      expect(await deposits('tess')).toBe(1);
+      expect((await topUp('tess', { amount: 250, currency: 'EUR' }, undefined, 'alice')).statusCode).toBe(403);
+      const bad = await topUp('tess', { amount: 0, currency: 'eur' });
+      expect(bad.statusCode).toBe(400);
+      expect((bad.json() as { errors: { field: string }[] }).errors.map((e) => e.field).sort()).toEqual([
+        '/amount',
+        '/currency',
+      ]);
+      expect((await topUp('tess', { amount: 1.5, currency: 'EUR' })).statusCode).toBe(400);
+      expect(await balance('tess')).toBe(1250);
+    });
+
+    it('unknown customer 404; another currency than the account 409 naming it; nothing applied', async () => {
+      const unknown = await topUp('nobody', { amount: 100, currency: 'EUR' });
+      expect(unknown.statusCode).toBe(404);
+      expect(unknown.headers['content-type']).toMatch(/application\/problem\+json/);
+      const other = await topUp('tess', { amount: 100, currency: 'USD' });
+      expect(other.statusCode).toBe(409);
+      expect(other.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(other.json().detail).toMatch(/currency.*EUR.*USD/);
+      expect(await balance('tess')).toBe(1250);
+    });
+
+    it('20 concurrent retries with one key add the money once; all 20 answers are the same 200 body', async () => {
+      await account('uma', { balance: 500, currency: 'EUR' });
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => topUp('uma', { amount: 700, currency: 'EUR' }, 'top-up-uma-1')),
+      );
+      expect(answers.map((a) => a.statusCode)).toEqual(Array(20).fill(200));
+      for (const a of answers) expect(a.json()).toEqual({ customerId: 'uma', balance: 1200, currency: 'EUR' });
+      const replayed = answers.map((a) => a.headers['idempotent-replayed']);
+      expect(replayed.filter((h) => h === undefined)).toHaveLength(1);
+      expect(replayed.filter((h) => h === 'true')).toHaveLength(19);
+      expect(await balance('uma')).toBe(1200);
+      expect(await deposits('uma')).toBe(1);
+    });
+
+    it('the same key with another body or customer answers 422 problem+json and adds nothing', async () => {
+      const otherAmount = await topUp('uma', { amount: 701, currency: 'EUR' }, 'top-up-uma-1');
+      expect(otherAmount.statusCode).toBe(422);
+      expect(otherAmount.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(otherAmount.json()).toMatchObject({ errors: [{ field: 'idempotency-key', in: 'headers' }] });
+      expect((await topUp('tess', { amount: 700, currency: 'EUR' }, 'top-up-uma-1')).statusCode).toBe(422);
+      expect(await balance('uma')).toBe(1200);
+      expect(await balance('tess')).toBe(1250);
+      // A refused top-up does not use its key up: after the account exists, the same key applies.
+      expect((await topUp('vera', { amount: 10, currency: 'EUR' }, 'top-up-vera')).statusCode).toBe(404);
+      await account('vera', { balance: 0, currency: 'EUR' });
+      expect((await topUp('vera', { amount: 10, currency: 'EUR' }, 'top-up-vera')).json()).toMatchObject({
+        balance: 10,
+      });
+    });
+
+    it('the OpenAPI document has the route with its body, Idempotency-Key header and answers', async () => {
+      const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+        paths: Record<string, { post: Record<string, unknown> }>;
+      };
+      const op = doc.paths['/customers/{customerId}/top-up']!.post as {
+        parameters: { name: string; in: string }[];
+        requestBody: { content: { 'application/json': { schema: { properties: Record<string, unknown> } } } };
+        responses: Record<string, unknown>;
+      };
+      expect(Object.keys(op.requestBody.content['application/json'].schema.properties).sort()).toEqual([
+        'amount',
+        'currency',
+      ]);
+      expect(op.parameters.map((p) => `${p.in}:${p.name}`)).toEqual(
+        expect.arrayContaining(['path:customerId', 'header:idempotency-key']),
+      );
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '404', '409', '422']));
+    });
   });
 });

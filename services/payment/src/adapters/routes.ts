@@ -1,11 +1,34 @@
 import { Currency, EntityId, Money, Uuid } from '@commerce/contracts';
-import { HttpProblem, mayActFor, type ServiceContext, typed } from '@commerce/kernel';
+import {
+  answerIdempotent,
+  HttpProblem,
+  IdempotencyKeyHeaders,
+  idempotencyClaimOf,
+  mayActFor,
+  ProblemSchema,
+  type ServiceContext,
+  typed,
+} from '@commerce/kernel';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { listMoneyMovements, putAccount, readAccount, readPayment } from '../application/accounts.js';
+import {
+  listMoneyMovements,
+  putAccount,
+  readAccount,
+  readPayment,
+  TopUpRefusedError,
+  topUpAccount,
+} from '../application/accounts.js';
 
 const CustomerParams = Type.Object({ customerId: EntityId }, { additionalProperties: false });
 const AccountView = Type.Object({ customerId: Type.String(), balance: Type.Integer(), currency: Type.String() });
+const TopUpBody = Type.Object(
+  {
+    amount: Type.Integer({ ...Money, minimum: 1, description: 'integer minor units added to the balance' }),
+    currency: Currency,
+  },
+  { additionalProperties: false },
+);
 const PaymentView = Type.Object({
   orderId: Type.String(),
   customerId: Type.String(),
@@ -48,6 +71,36 @@ export async function paymentRoutes(fastify: FastifyInstance, ctx: ServiceContex
       },
     },
     async (req) => putAccount(ctx.db, ctx.now(), { customerId: req.params.customerId, ...req.body }),
+  );
+
+  app.post(
+    '/customers/:customerId/top-up',
+    {
+      config: { auth: 'admin' },
+      schema: {
+        tags,
+        description:
+          "Adds money to a customer's balance, in the account's currency. With an Idempotency-Key a retried call is " +
+          'applied once: the same key and body answer the first result again (Idempotent-Replayed: true), the same ' +
+          'key with another body or customer answers 422.',
+        params: CustomerParams,
+        headers: IdempotencyKeyHeaders,
+        body: TopUpBody,
+        response: { 200: AccountView, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema },
+      },
+    },
+    async (req, reply) => {
+      const { customerId } = req.params;
+      const { amount, currency } = req.body;
+      const key = idempotencyClaimOf(req, { topUp: { customerId, amount, currency } });
+      try {
+        return answerIdempotent(reply, await topUpAccount(ctx.db, ctx.now(), { customerId, amount, currency }, key));
+      } catch (err) {
+        if (!(err instanceof TopUpRefusedError)) throw err;
+        if (err.reason === 'UNKNOWN_CUSTOMER') throw HttpProblem.notFound(err.message);
+        throw HttpProblem.conflict(err.message);
+      }
+    },
   );
 
   app.get(

@@ -1,4 +1,5 @@
-import type { Database, Queryable } from '@commerce/kernel';
+import { applyOnce, type Database, type IdempotencyKeyClaim, type Idempotent, type Queryable } from '@commerce/kernel';
+import { decideTopUp, type TopUpRefusal } from '../domain/payment.js';
 import { applyBalanceChange, lockAccount } from './chargePayment.js';
 
 export interface AccountView {
@@ -32,6 +33,45 @@ export async function putAccount(
     ]);
     if (delta !== 0) await applyBalanceChange(tx, { customerId: a.customerId, kind: 'set', delta }, null, now);
     return (await readAccount(tx, a.customerId))!;
+  });
+}
+
+/** A top-up refused: nothing was applied (and no Idempotency-Key recorded). */
+export class TopUpRefusedError extends Error {
+  constructor(
+    readonly reason: TopUpRefusal,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TopUpRefusedError';
+  }
+}
+
+/**
+ * Adds money to an account (movement `deposit`, so that money conservation counts it); throws TopUpRefusedError for
+ * an unknown customer, another currency than the account's, or a balance that would pass MAX_BALANCE. With an
+ * Idempotency-Key it is applied once: a retry of the same request answers the first result again.
+ */
+export async function topUpAccount(
+  db: Database,
+  now: Date,
+  t: { customerId: string; amount: number; currency: string },
+  key?: IdempotencyKeyClaim,
+): Promise<Idempotent<AccountView>> {
+  return applyOnce(db, key, now, async (tx) => {
+    const account = await lockAccount(tx, t.customerId);
+    const decision = decideTopUp(account, t);
+    if ('refused' in decision)
+      throw new TopUpRefusedError(
+        decision.refused,
+        decision.refused === 'UNKNOWN_CUSTOMER'
+          ? `customer ${t.customerId} not found`
+          : decision.refused === 'CURRENCY_MISMATCH'
+            ? `currency: expected the account's currency ${account?.currency}, got ${t.currency}`
+            : `amount: the balance ${account?.balance} plus ${t.amount} would pass the largest balance kept`,
+      );
+    const balance = await applyBalanceChange(tx, decision.balance, null, now);
+    return { customerId: t.customerId, balance, currency: t.currency };
   });
 }
 

@@ -109,3 +109,22 @@ export function decidePayment(command: PaymentCommand, state: PaymentOrderState)
     reply: { eventType: 'PAYMENT_REFUNDED', data: { amount: p.refundedAmount, currency: p.currency } },
   };
 }
+
+/** A balance stays a safe integer, so that every sum of it is exact in JavaScript and in bigint. */
+export const MAX_BALANCE = Number.MAX_SAFE_INTEGER;
+
+export type TopUpRefusal = 'UNKNOWN_CUSTOMER' | 'CURRENCY_MISMATCH' | 'BALANCE_LIMIT';
+
+/**
+ * An admin's top-up (`POST /customers/{id}/top-up`): adds `amount` to the balance as a `deposit` movement, which the
+ * money conservation audit counts as money put in, like the `set` of an account's initial balance.
+ */
+export function decideTopUp(
+  account: Account | null,
+  topUp: { customerId: string; amount: number; currency: string },
+): { balance: BalanceChange } | { refused: TopUpRefusal } {
+  if (!account || account.customerId !== topUp.customerId) return { refused: 'UNKNOWN_CUSTOMER' };
+  if (account.currency !== topUp.currency) return { refused: 'CURRENCY_MISMATCH' };
+  if (account.balance + topUp.amount > MAX_BALANCE) return { refused: 'BALANCE_LIMIT' };
+  return { balance: { customerId: account.customerId, kind: 'deposit', delta: topUp.amount } };
+}

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decidePayment, type Payment, type PaymentOrderState, UNDONE_BEFORE_REQUEST } from './payment.js';
+import {
+  decidePayment,
+  decideTopUp,
+  MAX_BALANCE,
+  type Payment,
+  type PaymentOrderState,
+  UNDONE_BEFORE_REQUEST,
+} from './payment.js';
 
 const state = (over: Partial<PaymentOrderState> = {}): PaymentOrderState => ({
   account: { customerId: 'c1', balance: 1000, currency: 'EUR' },
@@ -70,5 +77,22 @@ describe('refund (rollback requested / cancelled)', () => {
   });
   it('ORDER_CANCELLED before the payment: marker, no answer (the rollback request answers)', () => {
     expect(decidePayment({ type: 'refund' }, state())).toEqual({ storeMarker: true, reply: undefined });
+  });
+});
+
+describe('top-up (admin)', () => {
+  const account = { customerId: 'c1', balance: 1000, currency: 'EUR' };
+  it('adds the amount as a deposit', () => {
+    expect(decideTopUp(account, { customerId: 'c1', amount: 250, currency: 'EUR' })).toEqual({
+      balance: { customerId: 'c1', kind: 'deposit', delta: 250 },
+    });
+  });
+  it.each([
+    ['UNKNOWN_CUSTOMER', null, { customerId: 'c1', amount: 1, currency: 'EUR' }],
+    ['UNKNOWN_CUSTOMER', account, { customerId: 'c2', amount: 1, currency: 'EUR' }],
+    ['CURRENCY_MISMATCH', account, { customerId: 'c1', amount: 1, currency: 'USD' }],
+    ['BALANCE_LIMIT', { ...account, balance: MAX_BALANCE - 5 }, { customerId: 'c1', amount: 6, currency: 'EUR' }],
+  ] as const)('refuses %s', (reason, acc, topUp) => {
+    expect(decideTopUp(acc, topUp)).toEqual({ refused: reason });
   });
 });
