@@ -7,8 +7,9 @@
  * the saga. Every log line written inside a traced operation carries `trace_id` and `span_id` (pino mixin).
  *
  * The context lives in AsyncLocalStorage, registered as the OpenTelemetry API's global context manager, so code
- * that uses `@opentelemetry/api` (`trace.getActiveSpan()`, an SDK added later) sees the same span context. Without
- * an SDK nothing is recorded or exported here; `OtlpSpanExporter` sends the spans we open (HTTP requests, message
+ * that uses `@opentelemetry/api` (`trace.getActiveSpan()`) sees the same span context. An OpenTelemetry SDK that a
+ * user registers first takes that global slot: ours is then refused and the two never see each other's spans
+ * (docs/console.md; replacing this file with the SDK is an open issue). Nothing else is recorded here; `OtlpSpanExporter` sends the spans we open (HTTP requests, message
  * handlers) to an OTLP/HTTP JSON endpoint when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (docs/console.md).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
