@@ -1,5 +1,6 @@
 import { allInOrder, type Database, PG, pgErrorCode, type Queryable, type Transaction } from './db/port.js';
 import { RetentionJob, type RetentionOptions } from './retention.js';
+import { dedupKey } from './effect.js';
 import type { DedupCache } from './service.js';
 
 /**
@@ -32,10 +33,6 @@ export interface HandleOnceResult<T> {
   /** True when this call applied the effect; false for a duplicate. */
   applied: boolean;
   result?: T;
-}
-
-export function dedupKey(consumer: string, messageId: string): string {
-  return `${consumer}:${messageId}`;
 }
 
 /**

@@ -12,6 +12,7 @@ export * from './db/pg.js';
 export * from './db/pglite.js';
 export * from './db/port.js';
 export * from './dedup.js';
+export * from './effect.js';
 export * from './eventStore.js';
 export * from './http/authenticate.js';
 export * from './http/errors.js';

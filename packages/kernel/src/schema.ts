@@ -91,4 +91,14 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 CREATE INDEX IF NOT EXISTS idempotency_keys_created_at ON idempotency_keys (created_at);
 `,
   },
+  {
+    version: 6,
+    name: 'guarded writes',
+    // A guarded write of an effect (effect.ts) that touched no row raises here, inside its own statement, so that a
+    // COMMIT already sent behind it finds the transaction aborted: nothing of the effect commits.
+    sql: `
+CREATE OR REPLACE FUNCTION commerce_guard(touched integer, refusal text) RETURNS integer
+LANGUAGE plpgsql AS $fn$ BEGIN IF touched = 0 THEN RAISE EXCEPTION 'guarded write refused: %', refusal USING ERRCODE = 'CM422', DETAIL = refusal; END IF; RETURN touched; END $fn$;
+`,
+  },
 ];

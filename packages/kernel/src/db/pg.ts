@@ -66,7 +66,10 @@ export function redactUrl(url: string): string {
  * writes of a Promise.all, the final writes with their COMMIT) leave as one BatchQuery: one write, one Sync, one
  * answer. On this kind of machine a socket write and the wake-up it causes cost more than building the statement.
  */
-function batchedSender(client: pg.PoolClient): (sql: string, params?: readonly unknown[]) => Promise<BatchResult> {
+function batchedSender(
+  client: pg.PoolClient,
+  sent: () => void,
+): (sql: string, params?: readonly unknown[]) => Promise<BatchResult> {
   let pending: BatchStatement[] | undefined;
   return (sql, params) =>
     new Promise<BatchResult>((resolve, reject) => {
@@ -81,6 +84,7 @@ function batchedSender(client: pg.PoolClient): (sql: string, params?: readonly u
       pending = batch;
       process.nextTick(() => {
         pending = undefined;
+        sent();
         client.query(new BatchQuery(batch) as unknown as pg.QueryConfig);
       });
     });
@@ -104,6 +108,7 @@ export class PgDatabase implements Database {
   private readonly listeners = new Map<string, Set<(payload: string) => void>>();
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  private trips = 0;
 
   constructor(private readonly opts: PgOptions) {
     this.pool = new pg.Pool({
@@ -118,7 +123,13 @@ export class PgDatabase implements Database {
     this.pool.on('error', (err) => opts.log?.warn({ err: err.message }, 'idle database connection lost'));
   }
 
+  /** Batches of statements sent (each one write and one answer: a round trip) since this pool opened. */
+  get roundTrips(): number {
+    return this.trips;
+  }
+
   async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    this.trips++;
     const res = await this.pool.query(
       params ? { name: statementName(sql), text: sql, values: params as unknown[] } : sql,
     );
@@ -140,7 +151,9 @@ export class PgDatabase implements Database {
         this.opts.log?.warn({ err: err.message }, 'database connection lost inside a transaction');
       };
       client.on('error', onError);
-      const send = batchedSender(client);
+      const send = batchedSender(client, () => {
+        this.trips++;
+      });
       try {
         // BEGIN goes out with the transaction's first statement (one batch): one round trip fewer. Should it fail,
         // the statements behind it are not executed; its own error is awaited below.

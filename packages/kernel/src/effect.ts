@@ -1,0 +1,217 @@
+/**
+ * One way to commit a change (DESIGN.md "A change leaves as an effect"). A use case loads state through its store,
+ * calls its decider, and returns an Effect: plain data saying what must be written. `commitChange` commits it in one
+ * transaction with the inbox record of the message that caused it, or not at all. How the statements travel
+ * (batched behind one another, the COMMIT in the same write on pg) is the database adapter's business: nothing here
+ * or in a use case waits for a write before issuing the next.
+ */
+import type { OutgoingMessage } from './bus/port.js';
+import { allInOrder, type Database, PG, pgErrorCode, type Queryable, type Transaction } from './db/port.js';
+import { appendToStream, ConcurrencyError, type NewEvent } from './eventStore.js';
+import {
+  claimIdempotencyKey,
+  findIdempotencyKey,
+  type IdempotencyKeyClaim,
+  IdempotencyKeyTaken,
+} from './idempotencyKeys.js';
+import { enqueueOutbox } from './outbox.js';
+import type { DedupCache } from './service.js';
+
+/**
+ * One statement of an effect, built by a store adapter (application code never holds SQL). A statement with a
+ * `refusal` is a guarded update: it must touch a row (say "UPDATE … SET balance = balance - $2 WHERE … AND
+ * balance >= $2 RETURNING 1"); when it touches none, the whole effect is refused with that reason (EffectRefused)
+ * and nothing commits. A guarded statement must end with a RETURNING clause.
+ */
+export interface Write {
+  sql: string;
+  params: readonly unknown[];
+  refusal?: string;
+}
+
+/** Events appended to one stream at the version the decision was taken on. */
+export interface StreamAppend {
+  streamId: string;
+  expectedVersion: number;
+  events: readonly NewEvent[];
+}
+
+/** The record that a consumer handled a message: a second delivery commits nothing. */
+export interface InboxRecord {
+  consumer: string;
+  messageId: string;
+}
+
+/** What one change writes, in one transaction. */
+export interface Effect {
+  /** An Idempotency-Key used for this request, with the answer a retry gets (JSON). */
+  idempotencyKey?: { claim: IdempotencyKeyClaim; answer: unknown; at: Date };
+  appends?: readonly StreamAppend[];
+  /** Read-model rows, state rows, deadlines, guarded updates: in the order given. */
+  writes?: readonly Write[];
+  /** Messages published after the commit (outbox). */
+  outbox?: readonly OutgoingMessage[];
+}
+
+/** What a decision answers: the effect to commit and the use case's result. */
+export interface Decision<R> {
+  effect: Effect;
+  result: R;
+}
+
+/** A change: what caused it, how its state loads (inside the transaction), and the decision. */
+export interface Change<S, R> {
+  /** The message that caused it (a consumer): a duplicate delivery is recognised and changes nothing. */
+  inbox?: InboxRecord;
+  /** Reads (and locks) the state the decision needs; omit for a change that needs none (a new stream). */
+  load?(reader: Queryable): Promise<S>;
+  decide(state: S): Decision<R>;
+}
+
+export type Committed<R> =
+  | { kind: 'applied'; result: R }
+  /** The inbox already held the message: its effect was applied before; nothing now. */
+  | { kind: 'duplicate' }
+  /** The Idempotency-Key was used before for the same request: its first answer, nothing applied now. */
+  | { kind: 'replayed'; answer: unknown }
+  /** The Idempotency-Key was used before for another request (HTTP 422): nothing applied. */
+  | { kind: 'key-reused' };
+
+/** A guarded write touched no row: nothing of the effect committed. */
+export class EffectRefused extends Error {
+  override readonly name = 'EffectRefused';
+  constructor(readonly refusal: string) {
+    super(`effect refused: ${refusal}`);
+  }
+}
+
+export interface CommitOptions {
+  /** Skips obvious duplicates faster than the inbox row (never the record of truth). */
+  dedup?: DedupCache;
+  /** Times a change is loaded and decided again when its stream moved on meanwhile (default 5). */
+  attempts?: number;
+}
+
+/** SQLSTATE raised by commerce_guard (schema.ts) when a guarded write touched no row. */
+const GUARD_REFUSED = 'CM422';
+
+export function dedupKey(consumer: string, messageId: string): string {
+  return `${consumer}:${messageId}`;
+}
+
+/**
+ * Commits a change in one transaction: the inbox record, the load, the decision's writes and its outbox messages.
+ * Another writer appending to the stream first (ConcurrencyError) makes it load and decide again, a few times.
+ */
+export async function commitChange<S, R>(
+  db: Database,
+  change: Change<S, R>,
+  options: CommitOptions = {},
+): Promise<Committed<R>> {
+  const attempts = options.attempts ?? 5;
+  const { inbox } = change;
+  const cacheKey = inbox && options.dedup ? dedupKey(inbox.consumer, inbox.messageId) : undefined;
+  // Asked while the transaction starts: a new message (the usual case) does not wait for the cache.
+  const seen = cacheKey && options.dedup ? options.dedup.seen(cacheKey).catch(() => false) : undefined;
+  for (let attempt = 1; ; attempt++) {
+    let effect: Effect | undefined;
+    try {
+      const out = await db.transaction((tx) =>
+        runInTransaction(tx, change, seen, (e) => {
+          effect = e;
+        }),
+      );
+      if (cacheKey) await options.dedup?.remember(cacheKey).catch(() => {});
+      return out;
+    } catch (err) {
+      if (err instanceof DuplicateDelivery) {
+        if (cacheKey) await options.dedup?.remember(cacheKey).catch(() => {});
+        return { kind: 'duplicate' };
+      }
+      if (err instanceof IdempotencyKeyTaken && effect?.idempotencyKey) {
+        const { claim } = effect.idempotencyKey;
+        const earlier = await findIdempotencyKey(db, claim.scope, claim.key);
+        // Gone since: pruned in between, so the key is new again; decide again.
+        if (!earlier && attempt < attempts) continue;
+        if (!earlier) throw err;
+        return earlier.requestHash === claim.requestHash
+          ? { kind: 'replayed', answer: earlier.result }
+          : { kind: 'key-reused' };
+      }
+      if (err instanceof ConcurrencyError && attempt < attempts) continue;
+      throw err;
+    }
+  }
+}
+
+/** Commits an effect that needs no state loaded first (a new stream): on pg, BEGIN to COMMIT in one round trip. */
+export function commitEffect<R>(
+  db: Database,
+  decision: Decision<R>,
+  options: CommitOptions = {},
+): Promise<Committed<R>> {
+  return commitChange(db, { decide: () => decision }, options);
+}
+
+async function runInTransaction<S, R>(
+  tx: Transaction,
+  change: Change<S, R>,
+  seen: Promise<boolean> | undefined,
+  decided: (effect: Effect) => void,
+): Promise<Committed<R>> {
+  if (!change.load && !change.inbox) {
+    // Nothing to read: the writes go out at once, behind BEGIN and ahead of the COMMIT.
+    const decision = change.decide(undefined as S);
+    decided(decision.effect);
+    await tx.final(issueEffect(tx, decision.effect));
+    return { kind: 'applied', result: decision.result };
+  }
+  // The inbox row first: a concurrent duplicate waits on its key until the first delivery commits, then fails
+  // there. The load is issued right behind it, so it reads what that delivery committed.
+  const [, state] = await allInOrder([
+    change.inbox ? recordInbox(tx, change.inbox) : undefined,
+    change.load ? change.load(tx) : (undefined as S),
+  ] as const);
+  const decision = change.decide(state);
+  decided(decision.effect);
+  if (seen && (await seen)) throw new DuplicateDelivery();
+  await tx.final(issueEffect(tx, decision.effect));
+  return { kind: 'applied', result: decision.result };
+}
+
+/** Issues every statement of an effect without waiting for any: the database adapter sends them together. */
+function issueEffect(tx: Queryable, effect: Effect): Promise<unknown>[] {
+  const statements: Promise<unknown>[] = [];
+  const key = effect.idempotencyKey;
+  // The key first: a request that used it before fails here and nothing behind it applies.
+  if (key) statements.push(claimIdempotencyKey(tx, key.claim, key.answer, key.at));
+  // Appends next: should another writer have appended meanwhile, its ConcurrencyError is the failure reported.
+  for (const a of effect.appends ?? []) statements.push(appendToStream(tx, a.streamId, a.expectedVersion, a.events));
+  for (const w of effect.writes ?? []) statements.push(issueWrite(tx, w));
+  if (effect.outbox && effect.outbox.length > 0) statements.push(enqueueOutbox(tx, effect.outbox));
+  return statements;
+}
+
+async function issueWrite(tx: Queryable, w: Write): Promise<unknown> {
+  if (w.refusal === undefined) return tx.query(w.sql, w.params);
+  // The guard raises inside the statement (an error, not "no row"): the COMMIT may already be on its way behind it.
+  const guarded = `WITH guarded AS (${w.sql}) SELECT commerce_guard(count(*)::int, $${w.params.length + 1}) AS touched FROM guarded`;
+  try {
+    return await tx.query(guarded, [...w.params, w.refusal]);
+  } catch (err) {
+    if (pgErrorCode(err) === GUARD_REFUSED) throw new EffectRefused(w.refusal);
+    throw err;
+  }
+}
+
+async function recordInbox(tx: Queryable, inbox: InboxRecord): Promise<void> {
+  if (!inbox.consumer || !inbox.messageId) throw new TypeError('inbox: consumer and messageId must be non-empty');
+  try {
+    await tx.query('INSERT INTO inbox (consumer, message_id) VALUES ($1, $2)', [inbox.consumer, inbox.messageId]);
+  } catch (err) {
+    throw pgErrorCode(err) === PG.uniqueViolation ? new DuplicateDelivery() : err;
+  }
+}
+
+/** The inbox already holds the message. */
+class DuplicateDelivery extends Error {}
