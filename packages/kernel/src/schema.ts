@@ -101,4 +101,17 @@ CREATE OR REPLACE FUNCTION commerce_guard(touched integer, refusal text) RETURNS
 LANGUAGE plpgsql AS $fn$ BEGIN IF touched = 0 THEN RAISE EXCEPTION 'guarded write refused: %', refusal USING ERRCODE = 'CM422', DETAIL = refusal; END IF; RETURN touched; END $fn$;
 `,
   },
+  {
+    version: 7,
+    name: 'rollback markers',
+    // A saga participant's memory that a rollback of an order came before its request (participant.ts). Inventory and
+    // payment had a table each; their migrations move the rows here.
+    sql: `
+CREATE TABLE IF NOT EXISTS rollback_markers (
+  order_id uuid PRIMARY KEY,
+  cause_event_id uuid,
+  created_at timestamptz NOT NULL
+);
+`,
+  },
 ];
