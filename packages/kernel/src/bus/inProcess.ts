@@ -5,12 +5,10 @@
  * after delivery and a crash loses nothing (the row is published again).
  */
 import { randomUUID } from 'node:crypto';
-import { InvalidMessageError, parseEnvelope } from '@commerce/contracts';
-import { isDatabaseUnavailable } from '../db/port.js';
 import type { Logger } from '../log.js';
 import { partitionOf } from '../partitions.js';
-import { withSpan } from '../tracing.js';
 import { type DeadLetterStore, MemoryDeadLetterStore } from './deadLetterStore.js';
+import { DeliveryLoop, type RetryDefaults } from './delivery.js';
 import { KeyedSerial, Semaphore } from './keyedSerial.js';
 import type {
   BusHealth,
@@ -21,7 +19,7 @@ import type {
   Subscription,
   SubscriptionSpec,
 } from './port.js';
-import { backoffDelay, DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, errorMessage, outageDelay, sleep } from './retry.js';
+import { DEFAULT_BACKOFF_MS, DEFAULT_MAX_ATTEMPTS, errorMessage } from './retry.js';
 import { partitionQueueOf, topicMatches, validateSpecShape } from './topology.js';
 
 export interface InProcessBusOptions {
@@ -44,18 +42,16 @@ const DEFAULT_PREFETCH = 16;
 class LocalQueue {
   private readonly serial = new KeyedSerial();
   private readonly slots: Semaphore[];
-  private readonly maxAttempts: number;
-  private readonly backoffMs: number;
+  private readonly loop: DeliveryLoop;
   closed = false;
 
   constructor(
     readonly spec: SubscriptionSpec,
     private readonly store: DeadLetterStore,
-    private readonly log: Logger,
-    defaults: { maxAttempts: number; backoffMs: number },
+    log: Logger,
+    defaults: RetryDefaults,
   ) {
-    this.maxAttempts = spec.maxAttempts ?? defaults.maxAttempts;
-    this.backoffMs = spec.backoffMs ?? defaults.backoffMs;
+    this.loop = new DeliveryLoop(spec, defaults, log);
     const n = spec.partitions?.count ?? 1;
     this.slots = Array.from({ length: n }, () => new Semaphore(spec.prefetch ?? DEFAULT_PREFETCH));
   }
@@ -64,77 +60,42 @@ class LocalQueue {
     return this.spec.bindings.some((b) => b.exchange === exchange && topicMatches(b.routingKey, routingKey));
   }
 
-  /** Resolves once the message is handled or dead-lettered; rejects only if the dead letter could not be stored. */
+  /** Resolves once the message is handled or dead-lettered; rejects if the dead letter could not be stored or the
+   * subscription closed first (the outbox then keeps the row and publishes it again after the restart). */
   deliver(msg: RawMessage): Promise<void> {
-    let envelope: ReturnType<typeof parseEnvelope>;
-    try {
-      envelope = parseEnvelope(msg.body);
-    } catch (err) {
-      const reason = err instanceof InvalidMessageError ? err.message : `unreadable message: ${errorMessage(err)}`;
-      this.log.warn({ queue: this.spec.queue, messageId: msg.messageId, reason }, 'invalid message dead-lettered');
-      return this.deadLetter(msg, reason, 1);
-    }
-    const partition = this.spec.partitions ? partitionOf(envelope.orderId, this.spec.partitions.count) : 0;
-    const queue = this.spec.partitions ? partitionQueueOf(this.spec.queue, partition) : this.spec.queue;
-    return this.serial.run(envelope.orderId, async () => {
-      const release = await (this.slots[partition] as Semaphore).acquire();
-      try {
-        let lastError = '';
-        let outages = 0;
-        for (let attempt = 1; attempt <= this.maxAttempts; ) {
-          try {
-            await withSpan(
-              `consume ${queue}`,
-              { parent: msg.traceparent, kind: 'consumer', attributes: { 'messaging.destination': queue } },
-              async () => {
-                await this.spec.handler({ envelope, attempt, queue, traceparent: msg.traceparent });
-                this.log.debug(
-                  { queue, eventType: envelope.eventType, orderId: envelope.orderId, attempt },
-                  'message handled',
-                );
-              },
-            );
-            return;
-          } catch (err) {
-            lastError = errorMessage(err);
-            if (isDatabaseUnavailable(err)) {
-              // Not the message's fault: try again without using up an attempt. On close, give the message back
-              // (publish rejects, so the outbox row stays unpublished and is delivered after the restart).
-              if (this.closed) throw new Error(`in-process bus closed while ${queue} waited for a dependency`);
-              outages++;
-              this.log.warn(
-                { queue, messageId: msg.messageId, outages, err: lastError },
-                'dependency unavailable; retrying without counting an attempt',
-              );
-              await sleep(outageDelay(outages, this.backoffMs));
-              continue;
+    const { partitions, queue } = this.spec;
+    const partition = (orderId: string) => (partitions ? partitionOf(orderId, partitions.count) : 0);
+    return this.loop.deliver(
+      { body: msg.body, messageId: msg.messageId, traceparent: msg.traceparent, earlierDeliveries: 0 },
+      {
+        queueOf: (envelope) => (partitions ? partitionQueueOf(queue, partition(envelope.orderId)) : queue),
+        inOrder: (envelope, work) =>
+          this.serial.run(envelope.orderId, async () => {
+            const release = await (this.slots[partition(envelope.orderId)] as Semaphore).acquire();
+            try {
+              await work();
+            } finally {
+              release();
             }
-            this.log.warn(
-              { queue, messageId: msg.messageId, attempt, err: lastError },
-              attempt < this.maxAttempts ? 'handler failed; retrying' : 'handler failed; dead-lettering',
-            );
-            if (attempt < this.maxAttempts) await sleep(backoffDelay(attempt, this.backoffMs));
-            attempt++;
-          }
-        }
-        await this.deadLetter(msg, lastError, this.maxAttempts);
-      } finally {
-        release();
-      }
-    });
-  }
-
-  private deadLetter(msg: RawMessage, reason: string, attempts: number): Promise<void> {
-    return this.store.add({
-      id: msg.messageId ?? randomUUID(),
-      queue: this.spec.queue,
-      reason,
-      attempts,
-      deadLetteredAt: new Date().toISOString(),
-      exchange: msg.exchange,
-      routingKey: msg.routingKey,
-      body: msg.body,
-    });
+          }),
+        mayHold: () => !this.closed,
+        giveBack: () => {
+          throw new Error(`in-process bus closed while ${queue} held a message`);
+        },
+        handled: () => {},
+        deadLetter: (reason, attempts) =>
+          this.store.add({
+            id: msg.messageId ?? randomUUID(),
+            queue,
+            reason,
+            attempts,
+            deadLetteredAt: new Date().toISOString(),
+            exchange: msg.exchange,
+            routingKey: msg.routingKey,
+            body: msg.body,
+          }),
+      },
+    );
   }
 
   idle(): Promise<void> {
@@ -146,7 +107,7 @@ export class InProcessBus implements MessageBus {
   private readonly log: Logger;
   private readonly store: DeadLetterStore;
   private readonly queues = new Map<string, LocalQueue>();
-  private readonly defaults: { maxAttempts: number; backoffMs: number };
+  private readonly defaults: RetryDefaults;
   private closed = false;
   readonly deadLetters: DeadLetters;
 
@@ -246,6 +207,8 @@ export class InProcessBus implements MessageBus {
     this.closed = true;
     const queues = [...this.queues.values()];
     this.queues.clear();
+    // Messages still held (waiting out a database outage) are given back rather than keeping close waiting.
+    for (const q of queues) q.closed = true;
     await Promise.all(queues.map((q) => q.idle()));
     await Promise.all(queues.map((q) => q.spec.partitions?.ownership.stop()));
   }
