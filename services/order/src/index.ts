@@ -1,3 +1,4 @@
+/** The order service's composition root: its store, routes, saga consumer and deadline poller. */
 import {
   PgLeaseOwnership,
   type RunningParts,
@@ -5,26 +6,28 @@ import {
   type ServiceModule,
   StaticOwnership,
 } from '@commerce/kernel';
-import { registerOrderRoutes } from './adapters/http.js';
-import { ORDER_MIGRATIONS } from './adapters/migrations.js';
-import type { OrderDeps } from './application/orderChanges.js';
-import { sagaHandler, startDeadlinePoller } from './application/orderSaga.js';
+import { subscribeSaga } from './adapters/consumer.js';
+import { deadlinePollIntervalMs, startDeadlinePoller } from './adapters/deadlinePoller.js';
+import { orderMigrations } from './adapters/migrations.js';
+import { registerOrderRoutes } from './adapters/routes.js';
+import { orderStore } from './adapters/store.js';
+import type { OrderDeps } from './application/ports.js';
 
-export * from './adapters/http.js';
+export * from './adapters/consumer.js';
+export * from './adapters/deadlinePoller.js';
 export * from './adapters/migrations.js';
-export * from './adapters/readModel.js';
+export * from './adapters/routes.js';
+export * from './adapters/store.js';
 export * from './application/orderChanges.js';
 export * from './application/orderSaga.js';
+export * from './application/orderView.js';
 export * from './application/placeOrder.js';
-export * from './application/replayProjections.js';
+export * from './application/ports.js';
 export * from './domain/index.js';
 
-export const SAGA_QUEUE = 'order.saga';
-
-export function orderDeps(ctx: ServiceContext): OrderDeps {
+export function orderDeps(ctx: Pick<ServiceContext, 'settings' | 'now' | 'newId'>): OrderDeps {
   return {
-    db: ctx.db,
-    log: ctx.log,
+    store: orderStore,
     now: () => ctx.now(),
     newId: () => ctx.newId(),
     sagaTimeoutMs: ctx.settings.sagaTimeoutMs,
@@ -33,16 +36,11 @@ export function orderDeps(ctx: ServiceContext): OrderDeps {
   };
 }
 
-/** How often due deadlines are looked for: a tenth of the saga timeout, between 50 ms and 1 s. */
-export function deadlinePollIntervalMs(sagaTimeoutMs: number): number {
-  return Math.min(1000, Math.max(50, Math.floor(sagaTimeoutMs / 10)));
-}
-
 export const orderService: ServiceModule = {
   name: 'order',
-  migrations: ORDER_MIGRATIONS,
+  migrations: orderMigrations,
   async routes(app, ctx) {
-    await registerOrderRoutes(app, orderDeps(ctx));
+    await registerOrderRoutes(app, orderDeps(ctx), ctx.db);
   },
   async start(ctx): Promise<RunningParts> {
     const deps = orderDeps(ctx);
@@ -51,17 +49,12 @@ export const orderService: ServiceModule = {
       ctx.db.kind === 'pglite'
         ? new StaticOwnership(count)
         : new PgLeaseOwnership({ db: ctx.db, instanceId: ctx.instanceId, count, log: ctx.log });
-    const subscription = await ctx.bus.subscribe({
-      queue: SAGA_QUEUE,
-      bindings: [
-        { exchange: 'inventory_events', routingKey: 'inventory.#' },
-        { exchange: 'payment_events', routingKey: 'payment.#' },
-      ],
-      handler: sagaHandler(deps),
+    const subscription = await subscribeSaga(ctx, deps, {
+      partitions: count,
+      ownership,
       maxAttempts: ctx.settings.maxDeliveryAttempts,
-      partitions: { count, ownership },
     });
-    const poller = startDeadlinePoller(deps, deadlinePollIntervalMs(ctx.settings.sagaTimeoutMs));
+    const poller = startDeadlinePoller(ctx.db, deps, ctx.log, deadlinePollIntervalMs(ctx.settings.sagaTimeoutMs));
     return {
       async stop() {
         await poller.stop();

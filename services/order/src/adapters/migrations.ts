@@ -1,7 +1,7 @@
 import type { Migration } from '@commerce/kernel';
 
 /** The order service's own tables (the kernel's events/outbox/inbox are applied before these). */
-export const ORDER_MIGRATIONS: readonly Migration[] = [
+export const orderMigrations: readonly Migration[] = [
   {
     version: 1,
     name: 'orders read model, idempotency keys, saga deadlines',

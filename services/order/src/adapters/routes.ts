@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Currency, EntityId, OrderItem, Uuid } from '@commerce/contracts';
 import {
+  type Change,
+  commitChange,
   currentTraceparent,
+  type Database,
   HttpProblem,
   IDEMPOTENT_REPLAYED,
   IdempotencyKeyHeaders,
@@ -14,9 +17,10 @@ import {
 } from '@commerce/kernel';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type OrderDeps, streamIdOf } from '../application/orderChanges.js';
 import { cancelOrder, retryCompensation } from '../application/orderSaga.js';
-import { placeOrder } from '../application/placeOrder.js';
+import type { OrderView } from '../application/orderView.js';
+import { type PlacedOrderAnswer, placeOrder } from '../application/placeOrder.js';
+import { type OrderDeps, streamIdOf } from '../application/ports.js';
 import {
   CompensationNotRetryableError,
   InvalidOrderError,
@@ -25,7 +29,7 @@ import {
   OrderNotCancellableError,
   OrderNotFoundError,
 } from '../domain/index.js';
-import { countOrdersByStatus, findOrder, listOrders, type OrderView } from './readModel.js';
+import { countOrdersByStatus, findOrder, listOrders } from './store.js';
 
 const Status = Type.Union(
   ORDER_STATUSES.map((s) => Type.Literal(s)),
@@ -113,8 +117,8 @@ function principalOf(request: FastifyRequest): Principal {
 }
 
 /** The order if the caller may see it; someone else's order answers 404 like an unknown one (SPEC §4). */
-async function visibleOrder(deps: OrderDeps, request: FastifyRequest, orderId: string): Promise<OrderView> {
-  const order = await findOrder(deps.db, orderId);
+async function visibleOrder(db: Database, request: FastifyRequest, orderId: string): Promise<OrderView> {
+  const order = await findOrder(db, orderId);
   if (!order || !mayActFor(principalOf(request), order.customerId))
     throw HttpProblem.notFound(`order ${orderId} not found`);
   return order;
@@ -133,8 +137,10 @@ function domainProblem(err: unknown): never {
 }
 
 /** SPEC §4 order service routes. */
-export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderDeps): Promise<void> {
+export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderDeps, db: Database): Promise<void> {
   const app = typed(fastify);
+  /** Commits a command's change; an illegal command answers its problem (400, 404, 409). */
+  const run = <S, R>(change: Change<S, R>) => commitChange(db, change).catch(domainProblem);
   const tags = ['orders'];
 
   app.post(
@@ -158,21 +164,26 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
       const body: Static<typeof CreateOrderBody> = request.body;
       if (!mayActFor(principal, body.customerId))
         throw HttpProblem.forbidden(`a customer may place orders only for itself (${principal.sub})`);
-      const result = await placeOrder(deps, {
-        principalSub: principal.sub,
-        customerId: body.customerId,
-        currency: body.currency,
-        items: body.items,
-        idempotencyKey: request.headers['idempotency-key'],
-        traceparent: traceparentOf(request),
-      }).catch(domainProblem);
+      const result = await run(
+        placeOrder(deps, {
+          principalSub: principal.sub,
+          customerId: body.customerId,
+          currency: body.currency,
+          items: body.items,
+          idempotencyKey: request.headers['idempotency-key'],
+          traceparent: traceparentOf(request),
+        }),
+      );
       if (result.kind === 'key-reused')
-        throw idempotencyKeyReused(
-          `Idempotency-Key was already used with a different body (for order ${result.orderId})`,
-        );
+        throw idempotencyKeyReused('Idempotency-Key was already used with a different body');
+      if (result.kind === 'duplicate') throw new Error('an order placement has no inbox record to repeat');
+      if (result.kind === 'applied')
+        return reply.code(202).header('location', `/orders/${result.result.orderId}`).send(result.result);
       // A retry answered from the key's first request says so (as Stripe and the IETF idempotency draft do).
-      if (result.kind === 'replayed') reply.header(IDEMPOTENT_REPLAYED, 'true');
-      return reply.code(202).header('location', `/orders/${result.order.orderId}`).send(result.order);
+      const { orderId } = result.answer as PlacedOrderAnswer;
+      const order = await findOrder(db, orderId);
+      if (!order) throw new Error(`Idempotency-Key points at order ${orderId}, which has no read-model row`);
+      return reply.code(202).header(IDEMPOTENT_REPLAYED, 'true').header('location', `/orders/${orderId}`).send(order);
     },
   );
 
@@ -187,7 +198,7 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
         response: { 200: OrderSchema, ...errors(400, 401, 404) },
       },
     },
-    async (request) => visibleOrder(deps, request, request.params.orderId),
+    async (request) => visibleOrder(db, request, request.params.orderId),
   );
 
   app.get(
@@ -202,8 +213,8 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
       },
     },
     async (request) => {
-      await visibleOrder(deps, request, request.params.orderId);
-      const events = await readStream(deps.db, streamIdOf(request.params.orderId));
+      await visibleOrder(db, request, request.params.orderId);
+      const events = await readStream(db, streamIdOf(request.params.orderId));
       return events.map((e) => ({
         eventId: e.eventId,
         type: e.eventType,
@@ -233,7 +244,7 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
       const q = request.query;
       if (principal.role !== 'admin' && q.customerId !== undefined && q.customerId !== principal.sub)
         return { items: [], nextCursor: null };
-      const page = await listOrders(deps.db, {
+      const page = await listOrders(db, {
         customerId: principal.role === 'admin' ? q.customerId : principal.sub,
         status: q.status,
         limit: q.limit,
@@ -257,10 +268,10 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
     },
     async (request, reply) => {
       const { orderId } = request.params;
-      await visibleOrder(deps, request, orderId);
+      await visibleOrder(db, request, orderId);
       const by = principalOf(request).role === 'admin' ? 'admin' : 'customer';
-      await cancelOrder(deps, orderId, by, traceparentOf(request)).catch(domainProblem);
-      return reply.code(202).send(await visibleOrder(deps, request, orderId));
+      await run(cancelOrder(deps, orderId, by, traceparentOf(request)));
+      return reply.code(202).send(await visibleOrder(db, request, orderId));
     },
   );
 
@@ -277,9 +288,9 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
     },
     async (request, reply) => {
       const { orderId } = request.params;
-      await visibleOrder(deps, request, orderId);
-      await retryCompensation(deps, orderId, traceparentOf(request)).catch(domainProblem);
-      return reply.code(202).send(await visibleOrder(deps, request, orderId));
+      await visibleOrder(db, request, orderId);
+      await run(retryCompensation(deps, orderId, traceparentOf(request)));
+      return reply.code(202).send(await visibleOrder(db, request, orderId));
     },
   );
 
@@ -297,7 +308,7 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
       },
     },
     async () => {
-      const counts = await countOrdersByStatus(deps.db);
+      const counts = await countOrdersByStatus(db);
       const byStatus = Object.fromEntries(ORDER_STATUSES.map((s) => [s, counts[s] ?? 0]));
       return { total: Object.values(byStatus).reduce((a, b) => a + b, 0), byStatus };
     },

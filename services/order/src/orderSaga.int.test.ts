@@ -6,14 +6,14 @@ import {
   cancelOrder,
   fireDueDeadlines,
   handleSagaResult,
-  ORDER_MIGRATIONS,
-  type OrderDeps,
-  orderService,
+  type OrderHarness,
+  orderHarness,
   placeOrder,
-  rebuildOrderProjections,
+  resultEnvelope,
   retryCompensation,
-} from '../src/index.js';
-import { type OrderHarness, orderHarness, resultEnvelope } from './harness.js';
+  type TestDeps,
+} from '../test-fixtures/harness.js';
+import { orderMigrations, orderService, rebuildOrderProjections } from './index.js';
 
 const items = [{ productId: 'sku-1', quantity: 2, unitPrice: 1500 }];
 const R = {
@@ -30,7 +30,7 @@ type Step = keyof typeof R;
 
 describeWith(['postgres'], 'order saga on PostgreSQL (results fed to the handler)', () => {
   let h: OrderHarness;
-  let deps: OrderDeps;
+  let deps: TestDeps;
   beforeAll(async () => {
     h = await orderHarness();
     deps = h.deps;
@@ -39,7 +39,7 @@ describeWith(['postgres'], 'order saga on PostgreSQL (results fed to the handler
     await h?.close();
   });
 
-  async function newOrder(d: OrderDeps = deps): Promise<string> {
+  async function newOrder(d: TestDeps = deps): Promise<string> {
     const r = await placeOrder(d, { principalSub: 'alice', customerId: 'alice', currency: 'EUR', items });
     if (r.kind !== 'created') throw new Error('not created');
     return r.order.orderId;
@@ -260,7 +260,7 @@ describeWith(['postgres'], 'order saga on PostgreSQL (results fed to the handler
   });
 
   it('the saga timeout fires once with two pollers on two connections; compensation timeout and retry', async () => {
-    const second = await openDatabase({ url: h.url, name: 'order', migrations: ORDER_MIGRATIONS });
+    const second = await openDatabase({ url: h.url, name: 'order', migrations: orderMigrations });
     try {
       const ids = await Promise.all(Array.from({ length: 20 }, () => newOrder()));
       await feed(ids[0] as string, ['reserved', 'approved']); // CONFIRMED: its deadline is gone, must not fire

@@ -1,9 +1,8 @@
 import { createLogger, OutboxRelay, RabbitMqBus } from '@commerce/kernel';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestVhost, describeWith, waitFor } from '../../../test/support/services.js';
-import { placeOrder } from '../src/index.js';
-import { type OrderHarness, orderHarness } from './harness.js';
+import { createTestVhost, describeWith, waitFor } from '../../../../test/support/services.js';
+import { type OrderHarness, orderHarness, placeOrder } from '../../test-fixtures/harness.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';

@@ -1,7 +1,7 @@
 import { IdempotencyKeyRetention } from '@commerce/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeWith } from '../../../test/support/services.js';
-import { type OrderHarness, orderHarness } from './harness.js';
+import { describeWith } from '../../../../test/support/services.js';
+import { type OrderHarness, orderHarness } from '../../test-fixtures/harness.js';
 
 const items = [
   { productId: 'sku-1', quantity: 3, unitPrice: 1999 },

@@ -12,24 +12,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   fireDueDeadlines,
   handleSagaResult,
-  ORDER_MIGRATIONS,
-  type OrderDeps,
-  orderDeps,
-  orderService,
   placeOrder,
-} from '../src/index.js';
-import { resultEnvelope } from './harness.js';
+  resultEnvelope,
+  type TestDeps,
+  testDeps,
+} from '../test-fixtures/harness.js';
+import { orderMigrations, orderService } from './index.js';
 
 const items = [{ productId: 'sku-1', quantity: 2, unitPrice: 1500 }];
 
 // The embedded default (`npm start` without URLs) runs the same SQL on PGlite.
 describe('order service on PGlite (embedded default)', () => {
   let db: Database;
-  let deps: OrderDeps;
+  let deps: TestDeps;
   let ctx: ServiceContext;
   beforeAll(async () => {
     const log = createLogger({ level: 'silent' });
-    db = await openDatabase({ name: 'order', migrations: ORDER_MIGRATIONS, log });
+    db = await openDatabase({ name: 'order', migrations: orderMigrations, log });
     ctx = {
       name: 'order',
       settings: loadSettings({ SAGA_TIMEOUT_MS: '200' }),
@@ -41,7 +40,7 @@ describe('order service on PGlite (embedded default)', () => {
       now: () => new Date(),
       newId: () => randomUUID(),
     };
-    deps = orderDeps(ctx);
+    deps = testDeps(ctx);
   });
   afterAll(async () => {
     await ctx?.bus.close();

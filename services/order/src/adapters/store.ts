@@ -1,0 +1,181 @@
+/** The order service's storage on PostgreSQL and PGlite: the event stream, the read model and the saga deadlines. */
+import { type Database, type Queryable, readStream, type Write } from '@commerce/kernel';
+import type { OrderView } from '../application/orderView.js';
+import type { DeadlineKind, DueDeadline, OrderStore } from '../application/ports.js';
+import { streamIdOf } from '../application/ports.js';
+import {
+  fold,
+  inventoryStatusOf,
+  type OrderState,
+  type OrderStatus,
+  type OrderStreamEvent,
+  paymentStatusOf,
+} from '../domain/index.js';
+
+async function loadOrder(reader: Queryable, orderId: string): Promise<OrderState> {
+  const stored = await readStream(reader, streamIdOf(orderId));
+  return fold(stored.map((e) => ({ type: e.eventType, data: e.data, occurredAt: e.occurredAt }) as OrderStreamEvent));
+}
+
+export const orderStore: OrderStore = {
+  loadOrder,
+
+  async claimDueDeadline(reader, now): Promise<DueDeadline | undefined> {
+    const res = await reader.query<{ order_id: string; kind: DeadlineKind }>(
+      `SELECT order_id::text AS order_id, kind FROM saga_deadlines WHERE due_at <= $1
+        ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      [now],
+    );
+    const r = res.rows[0];
+    return r ? { orderId: r.order_id, kind: r.kind } : undefined;
+  },
+
+  projectOrder(orderId, s): Write {
+    if (s.status === null || s.createdAt === null) throw new Error(`order ${orderId} has no state to project`);
+    return {
+      sql: `INSERT INTO orders (order_id, customer_id, status, currency, items, total_amount, inventory_status,
+                                payment_status, reasons, version, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10, $11, $12)
+            ON CONFLICT (order_id) DO UPDATE SET
+              status = EXCLUDED.status, inventory_status = EXCLUDED.inventory_status,
+              payment_status = EXCLUDED.payment_status, reasons = EXCLUDED.reasons, version = EXCLUDED.version,
+              updated_at = EXCLUDED.updated_at
+            WHERE orders.version < EXCLUDED.version`,
+      params: [
+        orderId,
+        s.customerId,
+        s.status,
+        s.currency,
+        JSON.stringify(s.items),
+        s.totalAmount,
+        inventoryStatusOf(s),
+        paymentStatusOf(s),
+        JSON.stringify(s.reasons),
+        s.version,
+        s.createdAt,
+        s.updatedAt ?? s.createdAt,
+      ],
+    };
+  },
+
+  setDeadline(orderId, kind, dueAt): Write {
+    return {
+      sql: `INSERT INTO saga_deadlines (order_id, kind, due_at) VALUES ($1, $2, $3)
+            ON CONFLICT (order_id, kind) DO UPDATE SET due_at = EXCLUDED.due_at`,
+      params: [orderId, kind, dueAt],
+    };
+  },
+
+  clearDeadline(orderId, kind): Write {
+    return { sql: 'DELETE FROM saga_deadlines WHERE order_id = $1 AND kind = $2', params: [orderId, kind] };
+  },
+};
+
+// ---- reads of the read model (the HTTP routes, the operator console) ----
+
+interface OrderRow {
+  order_id: string;
+  customer_id: string;
+  status: OrderStatus;
+  currency: string;
+  items: OrderView['items'];
+  total_amount: string | number;
+  inventory_status: string;
+  payment_status: string;
+  reasons: string[];
+  version: number;
+  created_at: Date | string;
+  updated_at: Date | string;
+}
+
+const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
+
+function toView(r: OrderRow): OrderView {
+  return {
+    orderId: r.order_id,
+    customerId: r.customer_id,
+    status: r.status,
+    currency: r.currency,
+    items: r.items,
+    totalAmount: Number(r.total_amount),
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+    version: Number(r.version),
+    inventory: { status: r.inventory_status },
+    payment: { status: r.payment_status },
+    reasons: r.reasons,
+  };
+}
+
+const COLUMNS = `order_id::text AS order_id, customer_id, status, currency, items, total_amount, inventory_status,
+  payment_status, reasons, version, created_at, updated_at`;
+
+export async function findOrder(db: Queryable, orderId: string): Promise<OrderView | undefined> {
+  const res = await db.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE order_id = $1`, [orderId]);
+  return res.rows[0] ? toView(res.rows[0]) : undefined;
+}
+
+export interface OrderListQuery {
+  customerId?: string;
+  status?: OrderStatus;
+  limit: number;
+  /** Keyset position: the last order of the previous page. */
+  after?: { createdAt: string; orderId: string };
+}
+
+/** Newest first; one row more than asked tells whether there is a next page. */
+export async function listOrders(db: Queryable, q: OrderListQuery): Promise<{ items: OrderView[]; more: boolean }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  // Only placeholders are built here; every value travels as a parameter.
+  if (q.customerId !== undefined) {
+    params.push(q.customerId);
+    where.push(`customer_id = $${params.length}`);
+  }
+  if (q.status !== undefined) {
+    params.push(q.status);
+    where.push(`status = $${params.length}`);
+  }
+  if (q.after) {
+    params.push(q.after.createdAt, q.after.orderId);
+    where.push(`(created_at, order_id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+  }
+  params.push(q.limit + 1);
+  const res = await db.query<OrderRow>(
+    `SELECT ${COLUMNS} FROM orders ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY created_at DESC, order_id DESC LIMIT $${params.length}`,
+    params,
+  );
+  return { items: res.rows.slice(0, q.limit).map(toView), more: res.rows.length > q.limit };
+}
+
+export async function countOrdersByStatus(db: Queryable): Promise<Record<string, number>> {
+  const res = await db.query<{ status: string; n: string | number }>(
+    'SELECT status, count(*) AS n FROM orders GROUP BY status',
+  );
+  return Object.fromEntries(res.rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/**
+ * Rebuilds the `orders` read model from the event store (`commerce replay projections`): every order stream is
+ * folded again and its row rewritten. Returns how many orders were rebuilt.
+ */
+export async function rebuildOrderProjections(db: Database): Promise<number> {
+  const streams = await db.query<{ stream_id: string }>(
+    "SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE 'order-%' ORDER BY stream_id",
+  );
+  let n = 0;
+  for (const { stream_id } of streams.rows) {
+    const orderId = stream_id.slice('order-'.length);
+    await db.transaction(async (tx) => {
+      const state = await loadOrder(tx, orderId);
+      // Force the rewrite: the row may be ahead, behind or missing.
+      await tx.query('DELETE FROM orders WHERE order_id = $1', [orderId]);
+      if (state.status === null) return;
+      const row = orderStore.projectOrder(orderId, state);
+      await tx.query(row.sql, row.params);
+    });
+    n++;
+  }
+  return n;
+}
