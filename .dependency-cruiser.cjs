@@ -6,6 +6,62 @@
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
+    // ---- layers (docs/architecture.md "Layers and who may import whom") ----
+    {
+      name: 'domain-is-pure',
+      severity: 'error',
+      comment:
+        'domain/ holds pure deciders: it imports only its own domain/ and the shared contracts (types, schemas).',
+      from: { path: '^services/([^/]+)/src/domain/' },
+      to: {
+        pathNot: ['^services/$1/src/domain/', '^packages/contracts/', '^node_modules/@sinclair/typebox/'],
+        dependencyTypesNot: ['core'],
+      },
+    },
+    {
+      name: 'application-not-to-adapters',
+      severity: 'error',
+      comment:
+        'application/ loads, decides and returns effects against ports it declares: it imports its domain/, its application/, the kernel and the contracts, never adapters/.',
+      from: { path: '^services/([^/]+)/src/application/' },
+      to: { path: '^services/$1/src/adapters/' },
+    },
+    {
+      name: 'service-not-to-other-service',
+      severity: 'error',
+      comment: 'Services talk only through messages: no service imports another.',
+      from: { path: '^services/([^/]+)/' },
+      to: { path: '^services/', pathNot: '^services/$1/' },
+    },
+    {
+      name: 'kernel-and-contracts-not-to-services-or-apps',
+      severity: 'error',
+      comment: 'The kernel and the contracts are used by the services and the apps, never the other way round.',
+      from: { path: '^packages/(kernel|contracts)/src/' },
+      to: { path: '^(services|apps)/' },
+    },
+    {
+      name: 'contracts-not-to-kernel',
+      severity: 'error',
+      comment: 'The contracts are the shared language: they depend on nothing of ours.',
+      from: { path: '^packages/contracts/src/' },
+      to: { path: '^packages/kernel/' },
+    },
+    {
+      name: 'apps-through-service-entry',
+      severity: 'error',
+      comment: 'Apps use a service through what its index.ts exports (its package), not its files.',
+      from: { path: '^apps/' },
+      to: { path: '^services/[^/]+/src/', pathNot: '^services/[^/]+/src/index[.]ts$' },
+    },
+    {
+      name: 'no-import-cycle',
+      severity: 'error',
+      comment: 'A cycle ties modules together so that neither can be read, tested or changed alone.',
+      from: { path: '^(packages|services|apps)/[^/]+/src/' },
+      to: { circular: true },
+    },
+    // ---- packages ----
     {
       name: 'no-undeclared-dependency',
       severity: 'error',
