@@ -193,15 +193,6 @@ export async function readStream<T = unknown>(
   return res.rows.map((r) => toStored<T>(r));
 }
 
-/** The version of the stream's last event (0 when the stream does not exist). */
-export async function streamVersion(db: Queryable, streamId: string): Promise<number> {
-  const res = await db.query<{ v: number }>(
-    'SELECT coalesce(max(version), 0)::int AS v FROM events WHERE stream_id = $1',
-    [streamId],
-  );
-  return Number(res.rows[0]?.v ?? 0);
-}
-
 /**
  * Reads the whole log after `after` (exclusive), at most `limit` events, in commit-safe order.
  * Continue with `positionOf(last event returned)`.
