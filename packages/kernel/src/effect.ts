@@ -195,6 +195,7 @@ function issueEffect(tx: Queryable, effect: Effect): Promise<unknown>[] {
 async function issueWrite(tx: Queryable, w: Write): Promise<unknown> {
   if (w.refusal === undefined) return tx.query(w.sql, w.params);
   // The guard raises inside the statement (an error, not "no row"): the COMMIT may already be on its way behind it.
+  // sql-identifier-ok: w.sql is a store adapter's parameterized statement (values travel in w.params), never a value
   const guarded = `WITH guarded AS (${w.sql}) SELECT commerce_guard(count(*)::int, $${w.params.length + 1}) AS touched FROM guarded`;
   try {
     return await tx.query(guarded, [...w.params, w.refusal]);
