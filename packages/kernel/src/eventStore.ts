@@ -1,3 +1,4 @@
+import { isUuid } from '@commerce/contracts';
 import type { Queryable } from './db/port.js';
 import { PG, pgErrorCode } from './db/port.js';
 import { currentTraceparent } from './tracing.js';
@@ -105,10 +106,7 @@ function toStored<T>(r: EventRow): StoredEvent<T> {
 
 function validateNewEvent(e: NewEvent, i: number): void {
   const where = `events[${i}]`;
-  if (
-    typeof e.eventId !== 'string' ||
-    !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(e.eventId)
-  )
+  if (typeof e.eventId !== 'string' || !isUuid(e.eventId))
     throw new TypeError(`${where}.eventId must be a UUID, got ${JSON.stringify(e.eventId)}`);
   if (typeof e.eventType !== 'string' || e.eventType.length === 0)
     throw new TypeError(`${where}.eventType must be a non-empty string`);

@@ -1,6 +1,6 @@
 import { allInOrder, type Database, PG, pgErrorCode, type Queryable, type Transaction } from './db/port.js';
-import { RetentionJob, type RetentionOptions } from './retention.js';
 import { dedupKey } from './effect.js';
+import { RetentionJob, type RetentionOptions } from './retention.js';
 import type { DedupCache } from './service.js';
 
 /**

@@ -15,6 +15,7 @@ export * from './dedup.js';
 export * from './effect.js';
 export * from './eventStore.js';
 export * from './http/authenticate.js';
+export * from './http/cursor.js';
 export * from './http/errors.js';
 export * from './http/idempotency.js';
 export * from './http/principal.js';

@@ -1,3 +1,4 @@
+import { isUuid } from '@commerce/contracts';
 import type { MessageBus, OutgoingMessage } from './bus/port.js';
 import { allInOrder, type Database, type Queryable } from './db/port.js';
 import type { Logger } from './log.js';
@@ -6,7 +7,6 @@ import { currentTraceparent } from './tracing.js';
 export const OUTBOX_CHANNEL = 'outbox';
 /** Advisory lock (per database) that one relay holds while it claims, publishes and marks a batch. */
 const RELAY_LOCK = 'commerce:outbox-relay';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Stores messages to publish in the caller's transaction, together with the state change that
@@ -23,8 +23,7 @@ export async function enqueueOutbox(tx: Queryable, messages: readonly OutgoingMe
       throw new TypeError(`${where}.exchange must be a non-empty string`);
     if (typeof m.routingKey !== 'string' || !m.routingKey)
       throw new TypeError(`${where}.routingKey must be a non-empty string`);
-    if (!m.envelope || !UUID.test(String(m.envelope.eventId)))
-      throw new TypeError(`${where}.envelope.eventId must be a UUID`);
+    if (!m.envelope || !isUuid(m.envelope.eventId)) throw new TypeError(`${where}.envelope.eventId must be a UUID`);
     if (typeof m.envelope.orderId !== 'string' || !m.envelope.orderId)
       throw new TypeError(`${where}.envelope.orderId must be set (it is the partition key)`);
   });

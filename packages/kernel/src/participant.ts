@@ -22,6 +22,25 @@ export async function lockOrderForParticipant(
   return { rollbackCameFirst: marker.rowCount > 0 };
 }
 
+/**
+ * Takes, without waiting, the locks of those orders that nobody holds right now (a background job, say, that leaves
+ * an order being handled for its next pass). Answers the orders locked, held to the end of the transaction.
+ */
+export async function tryLockOrdersForParticipant(
+  q: Queryable,
+  participant: string,
+  orderIds: readonly string[],
+): Promise<Set<string>> {
+  if (orderIds.length === 0) return new Set();
+  // The same key as lockOrderForParticipant's.
+  const res = await q.query<{ order_id: string }>(
+    `SELECT o.order_id FROM unnest($2::text[]) AS o(order_id)
+      WHERE pg_try_advisory_xact_lock(hashtext($1 || ':order:' || o.order_id))`,
+    [participant, orderIds],
+  );
+  return new Set(res.rows.map((r) => r.order_id));
+}
+
 /** Remembers that a rollback of the order came before its request (kept once; a second marker changes nothing). */
 export function rollbackMarker(orderId: string, causeEventId: string | null, at: Date): Write {
   return {

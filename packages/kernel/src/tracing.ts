@@ -125,6 +125,17 @@ export function currentTraceparent(): string | undefined {
   return s ? formatTraceparent(s) : undefined;
 }
 
+/**
+ * The trace context a request's effects carry: the current span's (the request's server span), else the caller's
+ * `traceparent` header when it is valid, else a new trace.
+ */
+export function requestTraceparent(header: unknown): string {
+  const current = currentTraceparent();
+  if (current) return current;
+  const given = typeof header === 'string' ? parseTraceparent(header) : undefined;
+  return formatTraceparent(given ?? { traceId: newTraceId(), spanId: newSpanId(), traceFlags: 1 });
+}
+
 /** Fields every log line written inside a span carries (the logger's mixin). */
 export function traceLogFields(): { trace_id?: string; span_id?: string } {
   const s = currentSpan();

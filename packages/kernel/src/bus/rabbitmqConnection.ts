@@ -1,3 +1,4 @@
+import { EXCHANGES } from '@commerce/contracts';
 /**
  * The RabbitMQ bus's connection (docs/messaging.md "Reconnection"): connect, notice a loss, reconnect with backoff,
  * and the confirm channel every publish goes through, with pipelined confirms that are waited for at most
@@ -8,7 +9,6 @@ import type { Logger } from '../log.js';
 import { type ExchangeTypeNeed, requireExchangeTypes } from './brokerPlugins.js';
 import type { BusHealth, OutgoingMessage } from './port.js';
 import { errorMessage } from './retry.js';
-import { EXCHANGES } from './topology.js';
 
 export interface RabbitMqConnectionOptions {
   url: string;

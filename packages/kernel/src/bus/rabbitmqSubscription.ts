@@ -5,6 +5,7 @@
  * shared delivery loop (delivery.ts), acking only after the handler or the dead letter.
  */
 import { randomUUID } from 'node:crypto';
+import { EXCHANGES } from '@commerce/contracts';
 import type { Channel, ChannelModel, ConsumeMessage, Options } from 'amqplib';
 import type { Logger } from '../log.js';
 import { PARTITION_EXCHANGE } from './brokerPlugins.js';
@@ -12,7 +13,7 @@ import { DeliveryLoop, type RetryDefaults } from './delivery.js';
 import { KeyedSerial } from './keyedSerial.js';
 import type { Subscription, SubscriptionSpec } from './port.js';
 import { errorMessage, sleep } from './retry.js';
-import { DLQ_HEADERS, deadLetterQueueOf, EXCHANGES, partitionQueueOf } from './topology.js';
+import { DLQ_HEADERS, deadLetterQueueOf, partitionQueueOf } from './topology.js';
 
 /** What a subscription needs of the bus that made it. */
 export interface SubscriptionHost {

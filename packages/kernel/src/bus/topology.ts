@@ -1,8 +1,5 @@
 /** Names and routing rules shared by both bus adapters (docs/messaging.md "Topology"). */
 
-/** The durable topic exchanges of SPEC §5. */
-export const EXCHANGES = ['order_events', 'inventory_events', 'payment_events'] as const;
-
 export const deadLetterQueueOf = (queue: string) => `${queue}.dlq`;
 export const partitionQueueOf = (queue: string, partition: number) => `${queue}.p${partition}`;
 

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { Currency, EntityId, OrderItem, Uuid } from '@commerce/contracts';
+import { Currency, EntityId, isUuid, OrderItem, Uuid } from '@commerce/contracts';
 import {
   type Change,
   commitChange,
-  currentTraceparent,
   type Database,
+  decodeCursor,
+  encodeCursor,
   HttpProblem,
   IDEMPOTENT_REPLAYED,
   IdempotencyKeyHeaders,
@@ -13,6 +13,7 @@ import {
   type Principal,
   ProblemSchema,
   readStream,
+  requestTraceparent,
   typed,
 } from '@commerce/kernel';
 import { type Static, Type } from '@sinclair/typebox';
@@ -79,36 +80,18 @@ const ListQuery = Type.Object(
 );
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
 
-const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 /** The caller's W3C trace context, or a new one: every message this request causes carries it. */
 export function traceparentOf(request: FastifyRequest): string {
-  // The request's server span (kernel tracing.ts): same trace id as the request's log lines.
-  const current = currentTraceparent();
-  if (current) return current;
-  const given = request.headers.traceparent;
-  if (typeof given === 'string' && TRACEPARENT.test(given) && !/^00-0{32}-/.test(given)) return given;
-  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
+  return requestTraceparent(request.headers.traceparent);
 }
 
-function encodeCursor(o: OrderView): string {
-  return Buffer.from(JSON.stringify([o.createdAt, o.orderId])).toString('base64url');
-}
-function decodeCursor(cursor: string): { createdAt: string; orderId: string } {
-  try {
-    const [createdAt, orderId] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (
-      typeof createdAt === 'string' &&
-      !Number.isNaN(Date.parse(createdAt)) &&
-      typeof orderId === 'string' &&
-      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(orderId)
-    )
-      return { createdAt, orderId };
-  } catch {
-    // falls through to the 400 below
-  }
-  throw HttpProblem.badRequest('invalid querystring: /cursor is not a cursor this service returned', [
-    { field: '/cursor', message: 'expected the nextCursor of a previous page', in: 'querystring' },
-  ]);
+/** A page's position: the last order's creation time and id (newest first). */
+function orderPosition(d: unknown): { createdAt: string; orderId: string } | undefined {
+  if (!Array.isArray(d) || d.length !== 2) return undefined;
+  const [createdAt, orderId] = d as unknown[];
+  return typeof createdAt === 'string' && !Number.isNaN(Date.parse(createdAt)) && isUuid(orderId)
+    ? { createdAt, orderId }
+    : undefined;
 }
 
 function principalOf(request: FastifyRequest): Principal {
@@ -248,10 +231,10 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
         customerId: principal.role === 'admin' ? q.customerId : principal.sub,
         status: q.status,
         limit: q.limit,
-        after: q.cursor ? decodeCursor(q.cursor) : undefined,
+        after: decodeCursor(q.cursor, orderPosition),
       });
       const last = page.items.at(-1);
-      return { items: page.items, nextCursor: page.more && last ? encodeCursor(last) : null };
+      return { items: page.items, nextCursor: page.more && last ? encodeCursor([last.createdAt, last.orderId]) : null };
     },
   );
 
