@@ -17,6 +17,14 @@ export interface PgliteOptions {
 }
 
 /**
+ * pg's rowCount: the rows a SELECT returned, or the rows a statement changed. PGlite's affectedRows is 0 for a
+ * SELECT, which would read "no row" where pg reads one.
+ */
+function rowCountOf(res: { affectedRows?: number; rows: unknown[] }): number {
+  return res.affectedRows || res.rows.length;
+}
+
+/**
  * The embedded default: PostgreSQL compiled to WebAssembly, file-backed under DATA_DIR.
  * PGlite has one connection, so transactions are serialized by PGlite itself; that is
  * the same isolation the pg adapter gives, only with no concurrency.
@@ -68,7 +76,7 @@ export class PgliteDatabase implements Database {
 
   async query<R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
     const res = await this.db.query<R>(sql, params as unknown[] | undefined);
-    return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    return { rows: res.rows, rowCount: rowCountOf(res) };
   }
 
   async exec(sql: string): Promise<void> {
@@ -80,7 +88,7 @@ export class PgliteDatabase implements Database {
       fn({
         query: async <R>(sql: string, params?: readonly unknown[]) => {
           const res = await t.query<R>(sql, params as unknown[] | undefined);
-          return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+          return { rows: res.rows, rowCount: rowCountOf(res) };
         },
         // One connection, no round trips to save: the commit follows when fn returns.
         final: (statements) => allInOrder(statements),
