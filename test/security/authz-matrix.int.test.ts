@@ -9,7 +9,7 @@ import type { Envelope } from '@commerce/contracts';
 import { handleInventoryOrderEvent, inventoryService } from '@commerce/inventory';
 import { InProcessBus, type ServiceModule } from '@commerce/kernel';
 import { orderService } from '@commerce/order';
-import { handlePaymentOrderEvent, paymentService } from '@commerce/payment';
+import { handlePaymentOrderEvent, paymentDeps, paymentService } from '@commerce/payment';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { registerPlatformAdminRoutes } from '../../apps/platform/src/adminRoutes.js';
@@ -92,7 +92,7 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
       data: { ...orderBody, totalAmount: 300 },
     } as Envelope;
     await handleInventoryOrderEvent(inventory.ctx, { envelope: created });
-    await handlePaymentOrderEvent(payment.ctx, { envelope: created });
+    await handlePaymentOrderEvent(paymentDeps(payment.ctx), payment.ctx, { envelope: created });
   });
   afterAll(async () => {
     await Promise.all([order?.drop(), inventory?.drop(), payment?.drop()]);

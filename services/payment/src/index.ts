@@ -1,17 +1,37 @@
-import type { ServiceModule } from '@commerce/kernel';
-import { startPayment } from './adapters/consumer.js';
+/** The payment service's composition root: its store, routes and order-message consumer. */
+import type { RunningParts, ServiceContext, ServiceModule } from '@commerce/kernel';
+import { subscribePayment } from './adapters/consumer.js';
 import { paymentMigrations } from './adapters/migrations.js';
-import { paymentRoutes } from './adapters/routes.js';
+import { registerPaymentRoutes } from './adapters/routes.js';
+import { paymentStore } from './adapters/store.js';
+import type { PaymentDeps } from './application/ports.js';
+
+export * from './adapters/consumer.js';
+export * from './adapters/migrations.js';
+export * from './adapters/routes.js';
+export * from './adapters/store.js';
+export * from './application/chargePayment.js';
+export * from './application/orderMessage.js';
+export * from './application/ports.js';
+export * from './application/putAccount.js';
+export * from './application/refundPayment.js';
+export * from './application/topUpAccount.js';
+export * from './domain/payment.js';
+
+export function paymentDeps(ctx: Pick<ServiceContext, 'now' | 'newId'>): PaymentDeps {
+  return { store: paymentStore, now: () => ctx.now(), newId: () => ctx.newId() };
+}
 
 export const paymentService: ServiceModule = {
   name: 'payment',
   migrations: paymentMigrations,
-  routes: paymentRoutes,
-  start: startPayment,
+  async routes(app, ctx) {
+    await registerPaymentRoutes(app, paymentDeps(ctx), ctx.db);
+  },
+  async start(ctx): Promise<RunningParts> {
+    const subscription = await subscribePayment(ctx, paymentDeps(ctx), {
+      maxAttempts: ctx.settings.maxDeliveryAttempts,
+    });
+    return { stop: () => subscription.close() };
+  },
 };
-
-export * from './adapters/consumer.js';
-export * from './adapters/migrations.js';
-export * from './application/accounts.js';
-export * from './application/chargePayment.js';
-export * from './domain/payment.js';

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@commerce/contracts';
-import { type Database, MemoryDedupCache, openDatabase } from '@commerce/kernel';
+import { commitChange, type Database, MemoryDedupCache, openDatabase } from '@commerce/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderEnvelope as env } from '../../../test/support/consumers.js';
 import { createTestDatabase, describeWith } from '../../../test/support/services.js';
+import { handlePaymentOrderEvent } from './adapters/consumer.js';
 import { paymentMigrations } from './adapters/migrations.js';
-import { putAccount, readAccount, readPayment } from './application/accounts.js';
-import { handlePaymentOrderEvent, type PaymentDeps } from './application/chargePayment.js';
+import { paymentStore, readAccount, readPayment } from './adapters/store.js';
+import type { PaymentDeps } from './application/ports.js';
+import { putAccount } from './application/putAccount.js';
 
 const created = (orderId: string, customerId: string, totalAmount: number, currency = 'EUR') =>
   env('ORDER_CREATED', orderId, {
@@ -42,14 +44,18 @@ async function movementsSum(db: Database, customerId: string) {
 describeWith(['postgres'], 'payment on PostgreSQL', () => {
   let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
   let db: Database;
-  let deps: PaymentDeps;
   const now = new Date('2026-03-01T12:00:00.000Z');
+  const deps: PaymentDeps = { store: paymentStore, now: () => now, newId: randomUUID };
+  let dedup = new MemoryDedupCache();
+  const handle = (envelope: Envelope, traceparent?: string) =>
+    handlePaymentOrderEvent(deps, { db, dedup }, { envelope, traceparent });
+  const put = (account: { customerId: string; balance: number; currency: string }) =>
+    commitChange(db, putAccount(deps, account));
 
   beforeAll(async () => {
     testDb = await createTestDatabase('payment');
     db = await openDatabase({ url: testDb.url, name: 'payment', migrations: paymentMigrations, poolSize: 12 });
-    deps = { db, dedup: new MemoryDedupCache(), now: () => now, newId: randomUUID };
-    await putAccount(db, now, { customerId: 'alice', balance: 10_000, currency: 'EUR' });
+    await put({ customerId: 'alice', balance: 10_000, currency: 'EUR' });
   });
   afterAll(async () => {
     await db?.close();
@@ -61,8 +67,9 @@ describeWith(['postgres'], 'payment on PostgreSQL', () => {
       const orderId = randomUUID();
       const msg = created(orderId, 'alice', 2500);
       const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-      await handlePaymentOrderEvent(deps, { envelope: msg, traceparent });
-      await handlePaymentOrderEvent({ ...deps, dedup: new MemoryDedupCache() }, { envelope: msg });
+      await handle(msg, traceparent);
+      dedup = new MemoryDedupCache(); // the inbox alone must hold
+      await handle(msg);
       expect(await balanceOf(db, 'alice')).toBe(7500);
       const rows = await outboxFor(db, orderId);
       expect(rows).toHaveLength(1);
@@ -77,8 +84,8 @@ describeWith(['postgres'], 'payment on PostgreSQL', () => {
       expect(await readPayment(db, orderId)).toMatchObject({ status: 'APPROVED', amount: 2500, customerId: 'alice' });
 
       // Refund exactly once, though both the cancellation and the rollback request ask for it.
-      await handlePaymentOrderEvent(deps, { envelope: cancelled(orderId) });
-      await handlePaymentOrderEvent(deps, { envelope: rollback(orderId, 2500) });
+      await handle(cancelled(orderId));
+      await handle(rollback(orderId, 2500));
       expect(await balanceOf(db, 'alice')).toBe(10_000);
       expect((await outboxFor(db, orderId)).map((r) => [r.routing_key, r.envelope.data])).toEqual([
         ['payment.approved', { amount: 2500, currency: 'EUR' }],
@@ -95,7 +102,7 @@ describeWith(['postgres'], 'payment on PostgreSQL', () => {
       ['CURRENCY_MISMATCH', 'alice', 1, 'USD'],
     ])('%s: nothing taken, PAYMENT_DECLINED published', async (reason, customerId, amount, currency) => {
       const orderId = randomUUID();
-      await handlePaymentOrderEvent(deps, { envelope: created(orderId, customerId, amount, currency) });
+      await handle(created(orderId, customerId, amount, currency));
       expect(await balanceOf(db, 'alice')).toBe(10_000);
       const rows = await outboxFor(db, orderId);
       expect(rows.map((r) => [r.exchange, r.routing_key, r.envelope.data])).toEqual([
@@ -103,17 +110,17 @@ describeWith(['postgres'], 'payment on PostgreSQL', () => {
       ]);
       expect(await readPayment(db, orderId)).toMatchObject({ status: 'DECLINED', reason });
       // A refund request for a declined payment gives nothing back, and says so.
-      await handlePaymentOrderEvent(deps, { envelope: rollback(orderId, amount, currency) });
+      await handle(rollback(orderId, amount, currency));
       expect((await outboxFor(db, orderId))[1]?.envelope.data).toEqual({ amount: 0, currency });
       expect(await balanceOf(db, 'alice')).toBe(10_000);
     });
 
     it('rollback before the request: marker, PAYMENT_REFUNDED 0, the late ORDER_CREATED takes nothing', async () => {
       const orderId = randomUUID();
-      await handlePaymentOrderEvent(deps, { envelope: cancelled(orderId) });
+      await handle(cancelled(orderId));
       expect(await outboxFor(db, orderId)).toEqual([]); // ORDER_CANCELLED has no currency: the rollback request answers
-      await handlePaymentOrderEvent(deps, { envelope: rollback(orderId, 300) });
-      await handlePaymentOrderEvent(deps, { envelope: created(orderId, 'alice', 300) });
+      await handle(rollback(orderId, 300));
+      await handle(created(orderId, 'alice', 300));
       expect(await balanceOf(db, 'alice')).toBe(10_000);
       expect((await outboxFor(db, orderId)).map((r) => [r.routing_key, r.envelope.data])).toEqual([
         ['payment.refunded', { amount: 0, currency: 'EUR' }],
@@ -124,11 +131,9 @@ describeWith(['postgres'], 'payment on PostgreSQL', () => {
   });
 
   it('100 concurrent orders of one customer whose balance covers 40: exactly 40 approved, never negative', async () => {
-    await putAccount(db, now, { customerId: 'bob', balance: 40 * 250, currency: 'EUR' });
+    await put({ customerId: 'bob', balance: 40 * 250, currency: 'EUR' });
     const orders = Array.from({ length: 100 }, () => randomUUID());
-    await Promise.all(
-      orders.map((orderId) => handlePaymentOrderEvent(deps, { envelope: created(orderId, 'bob', 250) })),
-    );
+    await Promise.all(orders.map((orderId) => handle(created(orderId, 'bob', 250))));
     expect(await balanceOf(db, 'bob')).toBe(0);
     const outcomes = await db.query<{ t: string; n: number }>(
       `SELECT envelope->>'eventType' AS t, count(*)::int AS n FROM outbox WHERE partition_key = ANY($1::text[]) GROUP BY 1`,
@@ -146,8 +151,8 @@ describeWith(['postgres'], 'payment on PostgreSQL', () => {
   });
 
   it('an admin PUT records the balance difference as a movement', async () => {
-    await putAccount(db, now, { customerId: 'carol', balance: 500, currency: 'GBP' });
-    await putAccount(db, now, { customerId: 'carol', balance: 200, currency: 'GBP' });
+    await put({ customerId: 'carol', balance: 500, currency: 'GBP' });
+    await put({ customerId: 'carol', balance: 200, currency: 'GBP' });
     expect(await readAccount(db, 'carol')).toEqual({ customerId: 'carol', balance: 200, currency: 'GBP' });
     const kinds = await db.query<{ kind: string; delta: number }>(
       `SELECT kind, delta FROM money_movements WHERE customer_id = 'carol' ORDER BY id`,

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@commerce/contracts';
-import { type Database, MemoryDedupCache, openDatabase } from '@commerce/kernel';
+import { commitChange, type Database, type DedupCache, MemoryDedupCache, openDatabase } from '@commerce/kernel';
 import { afterAll, expect, it } from 'vitest';
 import { orderEnvelope as env } from '../../../test/support/consumers.js';
 import { shuffledRepeats } from '../../../test/support/random.js';
 import { createTestDatabase, describeWith } from '../../../test/support/services.js';
+import { handlePaymentOrderEvent } from './adapters/consumer.js';
 import { paymentMigrations } from './adapters/migrations.js';
-import { putAccount, readAccount } from './application/accounts.js';
-import { handlePaymentOrderEvent, type PaymentDeps } from './application/chargePayment.js';
+import { paymentStore, readAccount } from './adapters/store.js';
+import type { PaymentDeps } from './application/ports.js';
+import { putAccount } from './application/putAccount.js';
 
 const CUSTOMERS = ['k1', 'k2', 'k3'];
 const INITIAL = 1_000_000;
@@ -39,13 +41,15 @@ function scenario(kind: 'completed' | 'compensated' | 'declined', i: number): En
 
 describeWith(['postgres'], 'payment under duplicated, shuffled delivery', () => {
   const dbs: { db: Database; drop(): Promise<void> }[] = [];
-  async function fresh(): Promise<PaymentDeps> {
+  const now = new Date('2026-03-01T12:00:00.000Z');
+  const deps: PaymentDeps = { store: paymentStore, now: () => now, newId: randomUUID };
+  async function fresh(): Promise<{ db: Database; dedup: DedupCache }> {
     const t = await createTestDatabase('pay_redeliver');
     const db = await openDatabase({ url: t.url, name: 'payment', migrations: paymentMigrations });
     dbs.push({ db, drop: t.drop });
-    const now = new Date('2026-03-01T12:00:00.000Z');
-    for (const customerId of CUSTOMERS) await putAccount(db, now, { customerId, balance: INITIAL, currency: 'EUR' });
-    return { db, dedup: new MemoryDedupCache(), now: () => now, newId: randomUUID };
+    for (const customerId of CUSTOMERS)
+      await commitChange(db, putAccount(deps, { customerId, balance: INITIAL, currency: 'EUR' }));
+    return { db, dedup: new MemoryDedupCache() };
   }
   afterAll(async () => {
     for (const d of dbs) {
@@ -59,7 +63,7 @@ describeWith(['postgres'], 'payment under duplicated, shuffled delivery', () => 
     const orders = Array.from({ length: 60 }, (_, i) => scenario(kinds[i % 3]!, i));
 
     const reference = await fresh();
-    for (const msgs of orders) for (const m of msgs) await handlePaymentOrderEvent(reference, { envelope: m });
+    for (const msgs of orders) for (const m of msgs) await handlePaymentOrderEvent(deps, reference, { envelope: m });
 
     const shuffled = await fresh();
     const seed = 424242;
@@ -76,7 +80,9 @@ describeWith(['postgres'], 'payment under duplicated, shuffled delivery', () => 
     // Several at a time; the fast cache forgets everything (like a restart), so the inbox alone must hold.
     const forgetful = { ...shuffled, dedup: new MemoryDedupCache({ maxEntries: 1 }) };
     for (let i = 0; i < deliveries.length; i += 8)
-      await Promise.all(deliveries.slice(i, i + 8).map((m) => handlePaymentOrderEvent(forgetful, { envelope: m })));
+      await Promise.all(
+        deliveries.slice(i, i + 8).map((m) => handlePaymentOrderEvent(deps, forgetful, { envelope: m })),
+      );
 
     for (const customerId of CUSTOMERS) {
       const want = await readAccount(reference.db, customerId);

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { commitChange } from '@commerce/kernel';
 import { expect, it } from 'vitest';
 import { BUSES, consumerThroughRelay } from '../../../../test/support/consumers.js';
 import { describeWith, waitFor } from '../../../../test/support/services.js';
-import { putAccount, readAccount } from '../application/accounts.js';
-import { paymentService } from '../index.js';
+import { putAccount } from '../application/putAccount.js';
+import { paymentDeps, paymentService } from '../index.js';
+import { readAccount } from './store.js';
 
 /**
  * The service as the launcher runs it: start(ctx) subscribes 'payment.order_events', answers go through the
@@ -17,7 +19,8 @@ for (const { kind, needs } of BUSES)
       settings: { maxDeliveryAttempts: 3 },
       answers: { exchange: 'payment_events', routingKey: 'payment.#' },
       seed: async (db) => {
-        await putAccount(db, new Date(), { customerId: 'dora', balance: 1000, currency: 'EUR' });
+        const deps = paymentDeps({ now: () => new Date(), newId: randomUUID });
+        await commitChange(db, putAccount(deps, { customerId: 'dora', balance: 1000, currency: 'EUR' }));
       },
     });
     const { publish, answers } = consumer;

@@ -1,19 +1,78 @@
-import type { RunningParts, ServiceContext } from '@commerce/kernel';
-import { handlePaymentOrderEvent, PAYMENT_CONSUMER } from '../application/chargePayment.js';
+/** Payment's consumer: the order messages it answers, each committed with its inbox record. */
+import type { Envelope } from '@commerce/contracts';
+import { type Change, commitChange, type ServiceContext, type Subscription } from '@commerce/kernel';
+import { chargePayment } from '../application/chargePayment.js';
+import { type OrderMessage, PAYMENT_CONSUMER } from '../application/orderMessage.js';
+import type { PaymentDeps } from '../application/ports.js';
+import { refundPayment } from '../application/refundPayment.js';
+import type { PaymentCommand, PaymentOrderState, PaymentReply } from '../domain/payment.js';
 
 /** The order events payment reacts to (saga-protocol.md). */
 export const PAYMENT_BINDINGS = ['order.created', 'order.cancelled', 'order.payment.rollback.requested'].map(
   (routingKey) => ({ exchange: 'order_events', routingKey }),
 );
 
-export async function startPayment(ctx: ServiceContext): Promise<RunningParts> {
-  const subscription = await ctx.bus.subscribe({
+type ConsumerContext = Pick<ServiceContext, 'db' | 'dedup'>;
+
+/** The order message as the decider's command; undefined when payment has nothing to do with it. */
+export function paymentCommandOf(e: Envelope): PaymentCommand | undefined {
+  const data = e.data as Record<string, unknown>;
+  switch (e.eventType) {
+    case 'ORDER_CREATED':
+      return {
+        type: 'charge',
+        customerId: String(data.customerId),
+        amount: Number(data.totalAmount),
+        currency: String(data.currency),
+      };
+    case 'ORDER_PAYMENT_ROLLBACK_REQUESTED':
+      return { type: 'refund', currency: String(data.currency) };
+    case 'ORDER_CANCELLED':
+      return data.requiresRefund === true ? { type: 'refund' } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** The change one order message asks for; undefined when payment has nothing to do with it. */
+export function paymentChangeOf(
+  deps: PaymentDeps,
+  delivery: { envelope: Envelope; traceparent?: string },
+): Change<PaymentOrderState, PaymentReply | undefined> | undefined {
+  const e = delivery.envelope;
+  const command = paymentCommandOf(e);
+  if (!command) return undefined;
+  const message: OrderMessage = { orderId: e.orderId, eventId: e.eventId, traceparent: delivery.traceparent };
+  return command.type === 'charge' ? chargePayment(deps, message, command) : refundPayment(deps, message, command);
+}
+
+/**
+ * Handles one order message exactly once: inbox row, balance change, money movement, payment row and the answer's
+ * outbox row commit together. Returns the answer (undefined: a duplicate, or nothing to answer).
+ */
+export async function handlePaymentOrderEvent(
+  deps: PaymentDeps,
+  ctx: ConsumerContext,
+  delivery: { envelope: Envelope; traceparent?: string },
+): Promise<PaymentReply | undefined> {
+  const change = paymentChangeOf(deps, delivery);
+  if (!change) return undefined;
+  const out = await commitChange(ctx.db, change, { dedup: ctx.dedup });
+  return out.kind === 'applied' ? out.result : undefined;
+}
+
+/** Subscribes payment to the order messages it answers. */
+export function subscribePayment(
+  ctx: ConsumerContext & Pick<ServiceContext, 'bus'>,
+  deps: PaymentDeps,
+  o: { maxAttempts: number },
+): Promise<Subscription> {
+  return ctx.bus.subscribe({
     queue: PAYMENT_CONSUMER,
     bindings: PAYMENT_BINDINGS,
-    maxAttempts: ctx.settings.maxDeliveryAttempts,
+    maxAttempts: o.maxAttempts,
     handler: async (delivery) => {
-      await handlePaymentOrderEvent(ctx, delivery);
+      await handlePaymentOrderEvent(deps, ctx, delivery);
     },
   });
-  return { stop: () => subscription.close() };
 }

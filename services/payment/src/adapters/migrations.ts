@@ -45,4 +45,16 @@ CREATE INDEX IF NOT EXISTS money_movements_customer ON money_movements (customer
 CREATE INDEX IF NOT EXISTS money_movements_order ON money_movements (order_id) WHERE order_id IS NOT NULL;
 `,
   },
+  {
+    version: 2,
+    name: 'rollback markers move to the kernel',
+    // The kernel keeps every participant's rollback markers (its migration 7, applied before this one):
+    // payment's own rows move there.
+    sql: `
+INSERT INTO rollback_markers (order_id, cause_event_id, created_at)
+SELECT order_id, cause_event_id, created_at FROM payment_rollback_markers
+ON CONFLICT (order_id) DO NOTHING;
+DROP TABLE IF EXISTS payment_rollback_markers;
+`,
+  },
 ];

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderEnvelope } from '../../../../test/support/consumers.js';
 import { type ModuleServer, startModuleServer } from '../../../../test/support/moduleServer.js';
 import { describeWith } from '../../../../test/support/services.js';
-import { readAccount } from '../application/accounts.js';
-import { handlePaymentOrderEvent } from '../application/chargePayment.js';
-import { paymentService } from '../index.js';
+import { paymentDeps, paymentService } from '../index.js';
+import { handlePaymentOrderEvent } from './consumer.js';
+import { readAccount } from './store.js';
 
 const SECRET = 'payment-route-test-secret-0123456789abcdefgh';
 
@@ -79,7 +79,7 @@ describeWith(['postgres'], 'payment HTTP routes (kernel createHttpServer)', () =
   });
 
   it('GET /payments/{orderId}: the paying customer or admin; others 404', async () => {
-    await handlePaymentOrderEvent(ctx, {
+    await handlePaymentOrderEvent(paymentDeps(ctx), ctx, {
       envelope: orderEnvelope('ORDER_CREATED', orderId, {
         customerId: 'alice',
         currency: 'EUR',

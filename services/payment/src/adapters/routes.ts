@@ -1,24 +1,24 @@
 import { Currency, EntityId, Money, Uuid } from '@commerce/contracts';
 import {
   answerIdempotent,
+  type Committed,
+  commitChange,
+  type Database,
   HttpProblem,
   IdempotencyKeyHeaders,
+  type Idempotent,
   idempotencyClaimOf,
   mayActFor,
   ProblemSchema,
-  type ServiceContext,
   typed,
 } from '@commerce/kernel';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import {
-  listMoneyMovements,
-  putAccount,
-  readAccount,
-  readPayment,
-  TopUpRefusedError,
-  topUpAccount,
-} from '../application/accounts.js';
+import type { PaymentDeps } from '../application/ports.js';
+import { putAccount } from '../application/putAccount.js';
+import { type TopUpOutcome, topUpAccount } from '../application/topUpAccount.js';
+import type { Account } from '../domain/payment.js';
+import { listMoneyMovements, readAccount, readPayment } from './store.js';
 
 const CustomerParams = Type.Object({ customerId: EntityId }, { additionalProperties: false });
 const AccountView = Type.Object({ customerId: Type.String(), balance: Type.Integer(), currency: Type.String() });
@@ -55,7 +55,31 @@ function decodeCursor(cursor: string | undefined): number | undefined {
   ]);
 }
 
-export async function paymentRoutes(fastify: FastifyInstance, ctx: ServiceContext): Promise<void> {
+/**
+ * The answer of a route that takes an Idempotency-Key, from its committed change: `answer` turns what was applied
+ * now into the body; a replay is the body stored with the key.
+ */
+function idempotentOf<R, T>(committed: Committed<R>, answer: (result: R) => T): Idempotent<T> {
+  switch (committed.kind) {
+    case 'applied':
+      return { kind: 'applied', result: answer(committed.result) };
+    case 'replayed':
+      return { kind: 'replayed', result: committed.answer as T };
+    case 'key-reused':
+      return committed;
+    case 'duplicate':
+      throw new Error('a request was answered as a duplicate delivery: its change has no inbox record');
+  }
+}
+
+/** The account a top-up left, or the problem of a refused one (nothing applied, no key recorded). */
+function toppedUp(outcome: TopUpOutcome): Account {
+  if ('applied' in outcome) return outcome.applied;
+  if (outcome.refused === 'UNKNOWN_CUSTOMER') throw HttpProblem.notFound(outcome.detail);
+  throw HttpProblem.conflict(outcome.detail);
+}
+
+export async function registerPaymentRoutes(fastify: FastifyInstance, deps: PaymentDeps, db: Database): Promise<void> {
   const app = typed(fastify);
   const tags = ['payment'];
 
@@ -70,7 +94,11 @@ export async function paymentRoutes(fastify: FastifyInstance, ctx: ServiceContex
         response: { 200: AccountView },
       },
     },
-    async (req) => putAccount(ctx.db, ctx.now(), { customerId: req.params.customerId, ...req.body }),
+    async (req) => {
+      const out = await commitChange(db, putAccount(deps, { customerId: req.params.customerId, ...req.body }));
+      if (out.kind !== 'applied') throw new Error(`an account PUT was answered ${out.kind}`);
+      return out.result;
+    },
   );
 
   app.post(
@@ -93,13 +121,8 @@ export async function paymentRoutes(fastify: FastifyInstance, ctx: ServiceContex
       const { customerId } = req.params;
       const { amount, currency } = req.body;
       const key = idempotencyClaimOf(req, { topUp: { customerId, amount, currency } });
-      try {
-        return answerIdempotent(reply, await topUpAccount(ctx.db, ctx.now(), { customerId, amount, currency }, key));
-      } catch (err) {
-        if (!(err instanceof TopUpRefusedError)) throw err;
-        if (err.reason === 'UNKNOWN_CUSTOMER') throw HttpProblem.notFound(err.message);
-        throw HttpProblem.conflict(err.message);
-      }
+      const committed = await commitChange(db, topUpAccount(deps, { customerId, amount, currency }, key));
+      return answerIdempotent(reply, idempotentOf(committed, toppedUp));
     },
   );
 
@@ -109,7 +132,7 @@ export async function paymentRoutes(fastify: FastifyInstance, ctx: ServiceContex
     async (req) => {
       const { customerId } = req.params;
       // Someone else's account answers exactly like an unknown one.
-      const account = mayActFor(req.principal, customerId) ? await readAccount(ctx.db, customerId) : undefined;
+      const account = mayActFor(req.principal, customerId) ? await readAccount(db, customerId) : undefined;
       if (!account) throw HttpProblem.notFound(`customer ${customerId} not found`);
       return account;
     },
@@ -126,7 +149,7 @@ export async function paymentRoutes(fastify: FastifyInstance, ctx: ServiceContex
       },
     },
     async (req) => {
-      const payment = await readPayment(ctx.db, req.params.orderId);
+      const payment = await readPayment(db, req.params.orderId);
       if (!payment || !mayActFor(req.principal, payment.customerId))
         throw HttpProblem.notFound(`payment for order ${req.params.orderId} not found`);
       return payment;
@@ -153,7 +176,7 @@ export async function paymentRoutes(fastify: FastifyInstance, ctx: ServiceContex
     },
     async (req) => {
       const { customerId, orderId, limit, cursor } = req.query;
-      const page = await listMoneyMovements(ctx.db, { customerId, orderId, limit, after: decodeCursor(cursor) });
+      const page = await listMoneyMovements(db, { customerId, orderId, limit, after: decodeCursor(cursor) });
       return { items: page.items, nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
     },
   );

@@ -1,7 +1,8 @@
 /**
- * The payment decider: what one order message does to a customer's balance and to the order's payment.
- * Pure: the application layer loads the (locked) account, payment and rollback marker, calls
- * `decidePayment`, and stores the decision (balance, movement, payment row, marker, reply) in one transaction.
+ * The payment deciders: what one order message does to a customer's balance and to the order's payment, and what an
+ * admin's top-up or account PUT does to a balance. Pure: time comes in as `now`; the application layer loads the
+ * (locked) state, calls a decider and turns its decision into an effect (balance, movement, payment row, marker,
+ * reply) that commits in one transaction.
  */
 
 export type PaymentStatus = 'APPROVED' | 'DECLINED' | 'REFUNDED';
@@ -26,6 +27,8 @@ export interface Payment {
   reason: string | null;
   /** What the refund gave back (0 when nothing had been taken). */
   refundedAmount: number;
+  /** When the payment last changed (its creation, then its refund). */
+  updatedAt: Date;
 }
 
 export interface PaymentOrderState {
@@ -35,15 +38,25 @@ export interface PaymentOrderState {
   rollbackMarker: boolean;
 }
 
-export type PaymentCommand =
-  | { type: 'charge'; customerId: string; amount: number; currency: string }
-  /** `currency` is known for a rollback request, not for ORDER_CANCELLED. */
-  | { type: 'refund'; currency?: string };
+export interface ChargeCommand {
+  type: 'charge';
+  customerId: string;
+  amount: number;
+  currency: string;
+}
+export interface RefundCommand {
+  type: 'refund';
+  /** Known for a rollback request, not for ORDER_CANCELLED. */
+  currency?: string;
+}
+export type PaymentCommand = ChargeCommand | RefundCommand;
 
+/** A change of a balance, recorded as a money movement of `kind` at `at`. */
 export interface BalanceChange {
   customerId: string;
   kind: MoneyMovementKind;
   delta: number;
+  at: Date;
 }
 
 export type PaymentReply =
@@ -61,12 +74,12 @@ export interface PaymentDecision {
 
 const NOTHING: PaymentDecision = {};
 
-export function decidePayment(command: PaymentCommand, state: PaymentOrderState): PaymentDecision {
+export function decidePayment(command: PaymentCommand, state: PaymentOrderState, now: Date): PaymentDecision {
   const p = state.payment;
   if (command.type === 'charge') {
     // Already decided for this order (another message id): the first answer stands.
     if (p) return NOTHING;
-    const base = { customerId: command.customerId, amount: command.amount, currency: command.currency };
+    const base = { customerId: command.customerId, amount: command.amount, currency: command.currency, updatedAt: now };
     if (state.rollbackMarker)
       return {
         payment: { ...base, status: 'REFUNDED', reason: UNDONE_BEFORE_REQUEST, refundedAmount: 0 },
@@ -81,7 +94,7 @@ export function decidePayment(command: PaymentCommand, state: PaymentOrderState)
     if (a.currency !== command.currency) return decline('CURRENCY_MISMATCH');
     if (a.balance < command.amount) return decline('INSUFFICIENT_FUNDS');
     return {
-      balance: { customerId: a.customerId, kind: 'deduction', delta: -command.amount },
+      balance: { customerId: a.customerId, kind: 'deduction', delta: -command.amount, at: now },
       payment: { ...base, status: 'APPROVED', reason: null, refundedAmount: 0 },
       reply: { eventType: 'PAYMENT_APPROVED', data: { amount: command.amount, currency: command.currency } },
     };
@@ -100,8 +113,8 @@ export function decidePayment(command: PaymentCommand, state: PaymentOrderState)
   }
   if (p.status === 'APPROVED')
     return {
-      balance: { customerId: p.customerId, kind: 'refund', delta: p.amount },
-      payment: { ...p, status: 'REFUNDED', refundedAmount: p.amount },
+      balance: { customerId: p.customerId, kind: 'refund', delta: p.amount, at: now },
+      payment: { ...p, status: 'REFUNDED', refundedAmount: p.amount, updatedAt: now },
       reply: { eventType: 'PAYMENT_REFUNDED', data: { amount: p.amount, currency: p.currency } },
     };
   // DECLINED: nothing was taken. REFUNDED: the refund happened once; the answer repeats it.
@@ -122,9 +135,29 @@ export type TopUpRefusal = 'UNKNOWN_CUSTOMER' | 'CURRENCY_MISMATCH' | 'BALANCE_L
 export function decideTopUp(
   account: Account | null,
   topUp: { customerId: string; amount: number; currency: string },
-): { balance: BalanceChange } | { refused: TopUpRefusal } {
+  now: Date,
+): { balance: BalanceChange; account: Account } | { refused: TopUpRefusal } {
   if (!account || account.customerId !== topUp.customerId) return { refused: 'UNKNOWN_CUSTOMER' };
   if (account.currency !== topUp.currency) return { refused: 'CURRENCY_MISMATCH' };
   if (account.balance + topUp.amount > MAX_BALANCE) return { refused: 'BALANCE_LIMIT' };
-  return { balance: { customerId: account.customerId, kind: 'deposit', delta: topUp.amount } };
+  return {
+    balance: { customerId: account.customerId, kind: 'deposit', delta: topUp.amount, at: now },
+    account: { ...account, balance: account.balance + topUp.amount },
+  };
+}
+
+/**
+ * An admin's `PUT /customers/{id}`: the account as given (created when new). The difference to the balance before
+ * (0 for a new account) is a `set` movement, so that money conservation (SPEC §9) can be proven from the movements.
+ */
+export function decideAccountPut(
+  before: Account | null,
+  put: Account,
+  now: Date,
+): { account: Account; balance?: BalanceChange } {
+  const delta = put.balance - (before?.balance ?? 0);
+  return {
+    account: { ...put },
+    ...(delta === 0 ? {} : { balance: { customerId: put.customerId, kind: 'set', delta, at: now } }),
+  };
 }

@@ -1,0 +1,202 @@
+/** Payment's storage on PostgreSQL and PGlite: accounts, payments and money movements (SPEC §9's records). */
+import { allInOrder, lockOrderForParticipant, type Queryable, type Write } from '@commerce/kernel';
+import type { PaymentStore } from '../application/ports.js';
+import type { Account, Payment } from '../domain/payment.js';
+
+/** The participant's name in the kernel's per-order lock. */
+const PARTICIPANT = 'payment';
+
+interface AccountRow {
+  customer_id: string;
+  balance: number;
+  currency: string;
+}
+
+const accountOf = (r: AccountRow | undefined): Account | null =>
+  r ? { customerId: r.customer_id, balance: Number(r.balance), currency: r.currency } : null;
+
+function lockAccount(reader: Queryable, customerId: string): Promise<Account | null> {
+  return reader
+    .query<AccountRow>('SELECT customer_id, balance, currency FROM accounts WHERE customer_id = $1 FOR UPDATE', [
+      customerId,
+    ])
+    .then((res) => accountOf(res.rows[0]));
+}
+
+interface PaymentRow {
+  customer_id: string;
+  amount: number;
+  refunded_amount: number;
+  currency: string;
+  status: Payment['status'];
+  reason: string | null;
+  updated_at: Date;
+}
+
+export const paymentStore: PaymentStore = {
+  async loadOrderPayment(reader, orderId, chargedCustomerId) {
+    // Issued together, run in this order: the order's lock first, then its payment row and a charge's account.
+    const [order, found, account] = await allInOrder([
+      lockOrderForParticipant(reader, PARTICIPANT, orderId),
+      reader.query<PaymentRow>(
+        `SELECT customer_id, amount, refunded_amount, currency, status, reason, updated_at
+           FROM payments WHERE order_id = $1 FOR UPDATE`,
+        [orderId],
+      ),
+      chargedCustomerId === undefined ? null : lockAccount(reader, chargedCustomerId),
+    ] as const);
+    const row = found.rows[0];
+    const payment: Payment | null = row
+      ? {
+          customerId: row.customer_id,
+          amount: Number(row.amount),
+          refundedAmount: Number(row.refunded_amount),
+          currency: row.currency,
+          status: row.status,
+          reason: row.reason,
+          updatedAt: new Date(row.updated_at),
+        }
+      : null;
+    // A refund needs no account read: its guarded balance change locks the row when it writes.
+    return { account, payment, rollbackMarker: order.rollbackCameFirst };
+  },
+
+  lockAccount,
+
+  async lockAccountToPut(reader, customerId) {
+    // A row lock needs a row: two first PUTs of one customer wait on this lock instead, so the second reads the
+    // account the first created.
+    const [, account] = await allInOrder([
+      reader.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`payment:account:${customerId}`]),
+      lockAccount(reader, customerId),
+    ] as const);
+    return account;
+  },
+
+  changeBalance(change, orderId): Write[] {
+    // The CHECK (balance >= 0) stands behind the guard, so that even a bug upstream cannot overdraw.
+    return [
+      {
+        sql: `UPDATE accounts SET balance = balance + $2, version = version + 1, updated_at = $3
+               WHERE customer_id = $1 AND balance + $2 >= 0 RETURNING 1`,
+        params: [change.customerId, change.delta, change.at],
+        refusal: 'INSUFFICIENT_FUNDS',
+      },
+      {
+        // Behind the update in the same transaction: the balance it left.
+        sql: `INSERT INTO money_movements (customer_id, order_id, kind, delta, currency, balance_after, at)
+              SELECT customer_id, $2::uuid, $3, $4, currency, balance, $5 FROM accounts WHERE customer_id = $1`,
+        params: [change.customerId, orderId, change.kind, change.delta, change.at],
+      },
+    ];
+  },
+
+  savePayment(orderId, p): Write {
+    return {
+      sql: `INSERT INTO payments (order_id, customer_id, amount, refunded_amount, currency, status, reason, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+            ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, refunded_amount = EXCLUDED.refunded_amount,
+              reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at`,
+      params: [orderId, p.customerId, p.amount, p.refundedAmount, p.currency, p.status, p.reason, p.updatedAt],
+    };
+  },
+
+  openAccount(a, at): Write {
+    return {
+      sql: `INSERT INTO accounts (customer_id, balance, currency, created_at, updated_at) VALUES ($1, 0, $2, $3, $3)
+            ON CONFLICT (customer_id) DO UPDATE SET currency = EXCLUDED.currency, updated_at = EXCLUDED.updated_at`,
+      params: [a.customerId, a.currency, at],
+    };
+  },
+};
+
+export interface AccountView {
+  customerId: string;
+  balance: number;
+  currency: string;
+}
+
+export async function readAccount(q: Queryable, customerId: string): Promise<AccountView | undefined> {
+  const res = await q.query<AccountRow>('SELECT customer_id, balance, currency FROM accounts WHERE customer_id = $1', [
+    customerId,
+  ]);
+  return accountOf(res.rows[0]) ?? undefined;
+}
+
+export interface PaymentView {
+  orderId: string;
+  customerId: string;
+  amount: number;
+  currency: string;
+  status: 'APPROVED' | 'DECLINED' | 'REFUNDED';
+  reason?: string;
+  refundedAmount: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export async function readPayment(q: Queryable, orderId: string): Promise<PaymentView | undefined> {
+  const res = await q.query<PaymentRow & { created_at: Date }>(
+    `SELECT customer_id, amount, refunded_amount, currency, status, reason, created_at, updated_at
+       FROM payments WHERE order_id = $1`,
+    [orderId],
+  );
+  const r = res.rows[0];
+  if (!r) return undefined;
+  return {
+    orderId,
+    customerId: r.customer_id,
+    amount: Number(r.amount),
+    currency: r.currency,
+    status: r.status,
+    ...(r.reason ? { reason: r.reason } : {}),
+    refundedAmount: Number(r.refunded_amount),
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
+  };
+}
+
+export interface MoneyMovementView {
+  id: number;
+  customerId: string;
+  orderId: string | null;
+  kind: string;
+  delta: number;
+  currency: string;
+  balanceAfter: number;
+  at: string;
+}
+
+/** Money movements, oldest first, filtered by customer and/or order; `after` is the last id of the previous page. */
+export async function listMoneyMovements(
+  q: Queryable,
+  f: { customerId?: string; orderId?: string; limit: number; after?: number },
+): Promise<{ items: MoneyMovementView[]; last?: number }> {
+  const res = await q.query<{
+    id: number;
+    customer_id: string;
+    order_id: string | null;
+    kind: string;
+    delta: number;
+    currency: string;
+    balance_after: number;
+    at: Date;
+  }>(
+    `SELECT id, customer_id, order_id, kind, delta, currency, balance_after, at FROM money_movements
+      WHERE ($1::text IS NULL OR customer_id = $1) AND ($2::uuid IS NULL OR order_id = $2)
+        AND ($3::bigint IS NULL OR id > $3)
+      ORDER BY id LIMIT $4`,
+    [f.customerId ?? null, f.orderId ?? null, f.after ?? null, f.limit + 1],
+  );
+  const items = res.rows.slice(0, f.limit).map((r) => ({
+    id: Number(r.id),
+    customerId: r.customer_id,
+    orderId: r.order_id,
+    kind: r.kind,
+    delta: Number(r.delta),
+    currency: r.currency,
+    balanceAfter: Number(r.balance_after),
+    at: new Date(r.at).toISOString(),
+  }));
+  return { items, last: res.rows.length > f.limit ? items[items.length - 1]?.id : undefined };
+}

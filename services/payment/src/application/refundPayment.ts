@@ -1,0 +1,23 @@
+import type { Change } from '@commerce/kernel';
+import { decidePayment, type PaymentOrderState, type PaymentReply, type RefundCommand } from '../domain/payment.js';
+import { answerOrderMessage, inboxOf, type OrderMessage } from './orderMessage.js';
+import type { PaymentDeps } from './ports.js';
+
+/**
+ * ORDER_PAYMENT_ROLLBACK_REQUESTED, or ORDER_CANCELLED that requires a refund: give back what was taken, once
+ * (PAYMENT_REFUNDED). Before any payment, remember the rollback so that a late ORDER_CREATED takes nothing.
+ */
+export function refundPayment(
+  deps: PaymentDeps,
+  message: OrderMessage,
+  refund: RefundCommand,
+): Change<PaymentOrderState, PaymentReply | undefined> {
+  return {
+    inbox: inboxOf(message),
+    load: (reader) => deps.store.loadOrderPayment(reader, message.orderId),
+    decide: (state) => {
+      const now = deps.now();
+      return answerOrderMessage(deps, message, decidePayment(refund, state, now), now);
+    },
+  };
+}
