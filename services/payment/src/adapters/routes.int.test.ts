@@ -115,6 +115,20 @@ describeWith(['postgres'], 'payment HTTP routes (kernel createHttpServer)', () =
     expect((await get('/admin/money-movements', 'alice')).statusCode).toBe(403);
   });
 
+  it('GET /admin/money-movements pages with nextCursor; a cursor it did not issue answers 400 naming it', async () => {
+    type Page = { items: { kind: string }[]; nextCursor: string | null };
+    const first = (await get('/admin/money-movements?customerId=alice&limit=1', 'admin')).json() as Page;
+    expect(first.items.map((m) => m.kind)).toEqual(['set']);
+    const second = (
+      await get(`/admin/money-movements?customerId=alice&limit=1&cursor=${first.nextCursor}`, 'admin')
+    ).json() as Page;
+    expect(second.items.map((m) => m.kind)).toEqual(['deduction']);
+    expect(second.nextCursor).toBeNull();
+    const bad = await get('/admin/money-movements?cursor=not-a-cursor', 'admin');
+    expect(bad.statusCode).toBe(400);
+    expect((bad.json() as { errors: { field: string }[] }).errors.map((e) => e.field)).toEqual(['/cursor']);
+  });
+
   describe('POST /customers/{id}/top-up', () => {
     const topUp = (customerId: string, payload: unknown, key?: string, who = 'admin') =>
       app.inject({

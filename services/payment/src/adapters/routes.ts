@@ -3,7 +3,10 @@ import {
   answerIdempotent,
   type Committed,
   commitChange,
+  cursorOf,
   type Database,
+  decodeCursor,
+  encodeCursor,
   HttpProblem,
   IdempotencyKeyHeaders,
   type Idempotent,
@@ -40,20 +43,6 @@ const PaymentView = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
-
-function encodeCursor(id: number): string {
-  return Buffer.from(JSON.stringify({ k: id })).toString('base64url');
-}
-function decodeCursor(cursor: string | undefined): number | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const k = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown }).k;
-    if (typeof k === 'number' && Number.isSafeInteger(k)) return k;
-  } catch {}
-  throw HttpProblem.badRequest('cursor is not one this service issued', [
-    { field: '/cursor', message: 'expected the nextCursor of a previous page' },
-  ]);
-}
 
 /**
  * The answer of a route that takes an Idempotency-Key, from its committed change: `answer` turns what was applied
@@ -176,7 +165,12 @@ export async function registerPaymentRoutes(fastify: FastifyInstance, deps: Paym
     },
     async (req) => {
       const { customerId, orderId, limit, cursor } = req.query;
-      const page = await listMoneyMovements(db, { customerId, orderId, limit, after: decodeCursor(cursor) });
+      const page = await listMoneyMovements(db, {
+        customerId,
+        orderId,
+        limit,
+        after: decodeCursor(cursor, cursorOf.integer),
+      });
       return { items: page.items, nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
     },
   );
