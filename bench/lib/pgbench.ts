@@ -166,24 +166,27 @@ COMMIT;
 `;
 }
 
-/** services/payment/src/application/chargePayment.ts applyToPayment (charge, approved). */
+/**
+ * services/payment/src/application/chargePayment.ts chargePayment (charge, approved), committed by the kernel's
+ * commitChange (effect.ts): the inbox row and the load (adapters/store.ts paymentStore.loadOrderPayment, with the
+ * kernel's lockOrderForParticipant) together, then the writes (the balance change guarded as effect.ts issueWrite
+ * wraps it) with the COMMIT.
+ */
 const PAYMENT_CHARGE_TX = `\\startpipeline
 BEGIN;
 ${strictInbox('payment.order_events', EID(1))}
 SELECT pg_advisory_xact_lock(hashtext('payment:order:${OID}'));
-SELECT customer_id, amount, refunded_amount, currency, status, reason FROM payments WHERE order_id = '${OID}' FOR UPDATE;
-SELECT 1 FROM payment_rollback_markers WHERE order_id = '${OID}';
+SELECT 1 FROM rollback_markers WHERE order_id = '${OID}';
+SELECT customer_id, amount, refunded_amount, currency, status, reason, updated_at
+  FROM payments WHERE order_id = '${OID}' FOR UPDATE;
 SELECT customer_id, balance, currency FROM accounts WHERE customer_id = '${CUST}' FOR UPDATE;
 \\endpipeline
 \\startpipeline
-WITH changed AS (
-   UPDATE accounts SET balance = balance + (0 - :total), version = version + 1, updated_at = now()
-    WHERE customer_id = '${CUST}'
-    RETURNING balance, currency)
- INSERT INTO money_movements (customer_id, order_id, kind, delta, currency, balance_after, at)
- SELECT '${CUST}', '${OID}', 'deduction', 0 - :total, changed.currency, changed.balance, now()
-   FROM (SELECT 1) AS one LEFT JOIN changed ON true
- RETURNING balance_after AS balance;
+WITH guarded AS (UPDATE accounts SET balance = balance + (0 - :total), version = version + 1, updated_at = now()
+   WHERE customer_id = '${CUST}' AND balance + (0 - :total) >= 0 RETURNING 1)
+ SELECT commerce_guard(count(*)::int, 'INSUFFICIENT_FUNDS') AS touched FROM guarded;
+INSERT INTO money_movements (customer_id, order_id, kind, delta, currency, balance_after, at)
+  SELECT customer_id, '${OID}'::uuid, 'deduction', 0 - :total, currency, balance, now() FROM accounts WHERE customer_id = '${CUST}';
 INSERT INTO payments (order_id, customer_id, amount, refunded_amount, currency, status, reason, created_at, updated_at)
      VALUES ('${OID}', '${CUST}', :total, 0, '${CURRENCY}', 'APPROVED', NULL, now(), now())
      ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, refunded_amount = EXCLUDED.refunded_amount,
