@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@commerce/contracts';
-import { handleInventoryOrderEvent, inventoryService } from '@commerce/inventory';
+import { handleInventoryOrderEvent, inventoryDeps, inventoryService } from '@commerce/inventory';
 import { InProcessBus, type ServiceModule } from '@commerce/kernel';
 import { orderService } from '@commerce/order';
 import { handlePaymentOrderEvent, paymentDeps, paymentService } from '@commerce/payment';
@@ -91,7 +91,7 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
       source: 'order',
       data: { ...orderBody, totalAmount: 300 },
     } as Envelope;
-    await handleInventoryOrderEvent(inventory.ctx, { envelope: created });
+    await handleInventoryOrderEvent(inventoryDeps(inventory.ctx), inventory.ctx, { envelope: created });
     await handlePaymentOrderEvent(paymentDeps(payment.ctx), payment.ctx, { envelope: created });
   });
   afterAll(async () => {

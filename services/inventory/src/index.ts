@@ -1,18 +1,52 @@
-import type { ServiceModule } from '@commerce/kernel';
-import { startInventory } from './adapters/consumer.js';
+/** The inventory service's composition root: its store, routes, order-message consumer and reservation sweeper. */
+import type { RunningParts, ServiceContext, ServiceModule } from '@commerce/kernel';
+import { subscribeInventory } from './adapters/consumer.js';
 import { inventoryMigrations } from './adapters/migrations.js';
-import { inventoryRoutes } from './adapters/routes.js';
+import { startReservationSweeper, sweepIntervalMs } from './adapters/reservationSweeper.js';
+import { registerInventoryRoutes } from './adapters/routes.js';
+import { inventoryStore } from './adapters/store.js';
+import type { InventoryDeps } from './application/ports.js';
+
+export * from './adapters/consumer.js';
+export * from './adapters/migrations.js';
+export * from './adapters/reservationSweeper.js';
+export * from './adapters/routes.js';
+export * from './adapters/store.js';
+export * from './application/commitStock.js';
+export * from './application/orderMessage.js';
+export * from './application/ports.js';
+export * from './application/putProduct.js';
+export * from './application/releaseStock.js';
+export * from './application/reserveStock.js';
+export * from './application/restockProduct.js';
+export * from './application/sweepExpiredReservations.js';
+export * from './domain/product.js';
+export * from './domain/reservation.js';
+
+export function inventoryDeps(ctx: Pick<ServiceContext, 'settings' | 'now' | 'newId'>): InventoryDeps {
+  return {
+    store: inventoryStore,
+    now: () => ctx.now(),
+    newId: () => ctx.newId(),
+    reservationTtlMs: ctx.settings.reservationTtlMs,
+  };
+}
 
 export const inventoryService: ServiceModule = {
   name: 'inventory',
   migrations: inventoryMigrations,
-  routes: inventoryRoutes,
-  start: startInventory,
+  async routes(app, ctx) {
+    await registerInventoryRoutes(app, inventoryDeps(ctx), ctx.db);
+  },
+  async start(ctx): Promise<RunningParts> {
+    const deps = inventoryDeps(ctx);
+    const subscription = await subscribeInventory(ctx, deps, { maxAttempts: ctx.settings.maxDeliveryAttempts });
+    const sweeper = startReservationSweeper(ctx.db, deps, ctx.log, sweepIntervalMs(ctx.settings.reservationTtlMs));
+    return {
+      async stop() {
+        await sweeper.stop();
+        await subscription.close();
+      },
+    };
+  },
 };
-
-export * from './adapters/consumer.js';
-export * from './adapters/migrations.js';
-export * from './application/catalogue.js';
-export * from './application/reserveStock.js';
-export * from './application/sweepExpiredReservations.js';
-export * from './domain/reservation.js';

@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@commerce/contracts';
-import { type Database, MemoryDedupCache, openDatabase, type Settings } from '@commerce/kernel';
+import { commitChange, type Database, MemoryDedupCache, openDatabase, type Settings } from '@commerce/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderEnvelope as envelope } from '../../../test/support/consumers.js';
 import { createTestDatabase, describeWith } from '../../../test/support/services.js';
+import { handleInventoryOrderEvent } from './adapters/consumer.js';
 import { inventoryMigrations } from './adapters/migrations.js';
-import { putProduct, readProduct, readReservation, restockProduct } from './application/catalogue.js';
-import { handleInventoryOrderEvent, type InventoryDeps } from './application/reserveStock.js';
-import { sweepExpiredReservations } from './application/sweepExpiredReservations.js';
+import { releaseExpiredReservations } from './adapters/reservationSweeper.js';
+import { readProduct, readReservation } from './adapters/store.js';
+import type { InventoryDeps } from './application/ports.js';
+import { putProduct } from './application/putProduct.js';
+import { restockProduct } from './application/restockProduct.js';
+import type { PutProduct } from './domain/product.js';
+import { inventoryDeps } from './index.js';
 
 const TTL = 60_000;
 
@@ -62,18 +67,26 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
   let testDb: Awaited<ReturnType<typeof createTestDatabase>>;
   let db: Database;
   let clock = new Date('2026-03-01T12:00:00.000Z');
+  let ctx: { db: Database; dedup: MemoryDedupCache };
   let deps: InventoryDeps;
+  /** An order message, as the consumer handles it (`dedup`: another cache, as after a restart). */
+  const handle = (envelope: Envelope, o: { traceparent?: string; dedup?: MemoryDedupCache } = {}) =>
+    handleInventoryOrderEvent(deps, { ...ctx, dedup: o.dedup ?? ctx.dedup }, { envelope, traceparent: o.traceparent });
+  const put = async (p: PutProduct) => commitChange(db, putProduct(deps, p));
+  const restock = async (productId: string, quantity: number) => {
+    const out = await commitChange(db, restockProduct(deps, { productId, quantity }));
+    return out.kind === 'applied' ? out.result : undefined;
+  };
 
   beforeAll(async () => {
     testDb = await createTestDatabase('inventory');
     db = await openDatabase({ url: testDb.url, name: 'inventory', migrations: inventoryMigrations, poolSize: 12 });
-    deps = {
-      db,
-      dedup: new MemoryDedupCache(),
+    ctx = { db, dedup: new MemoryDedupCache() };
+    deps = inventoryDeps({
       now: () => clock,
       newId: randomUUID,
       settings: { reservationTtlMs: TTL } as Settings,
-    };
+    });
   });
   afterAll(async () => {
     await db?.close();
@@ -82,8 +95,8 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
 
   describe('reservation outcomes, each with its event in the outbox', () => {
     beforeAll(async () => {
-      await putProduct(db, clock, { productId: 'pen', name: 'Pen', unitPrice: 150, currency: 'EUR', stock: 5 });
-      await putProduct(db, clock, { productId: 'ink', name: 'Ink', unitPrice: 900, currency: 'EUR', stock: 1 });
+      await put({ productId: 'pen', name: 'Pen', unitPrice: 150, currency: 'EUR', stock: 5 });
+      await put({ productId: 'ink', name: 'Ink', unitPrice: 900, currency: 'EUR', stock: 1 });
     });
 
     it('reserves every line and publishes INVENTORY_RESERVED with causation, source and traceparent', async () => {
@@ -93,7 +106,7 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
         { productId: 'ink', quantity: 1, unitPrice: 900 },
       ]);
       const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-      await handleInventoryOrderEvent(deps, { envelope: msg, traceparent });
+      await handle(msg, { traceparent });
       expect(await stockOf(db, 'pen')).toEqual({ available: 3, reserved: 2, sold: 0 });
       expect(await stockOf(db, 'ink')).toEqual({ available: 0, reserved: 1, sold: 0 });
       const [row] = await outboxFor(db, orderId);
@@ -109,7 +122,7 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
       expect((await readReservation(db, orderId))?.status).toBe('RESERVED');
 
       // ORDER_CONFIRMED commits it: reserved → sold.
-      await handleInventoryOrderEvent(deps, { envelope: confirmed(orderId) });
+      await handle(confirmed(orderId));
       expect(await stockOf(db, 'pen')).toEqual({ available: 3, reserved: 0, sold: 2 });
       expect((await outboxFor(db, orderId)).map((r) => r.envelope.eventType)).toEqual([
         'INVENTORY_RESERVED',
@@ -127,7 +140,7 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
       async (reason, items, currency, ids) => {
         const before = await stockOf(db, 'pen');
         const orderId = randomUUID();
-        await handleInventoryOrderEvent(deps, { envelope: created(orderId, items, currency) });
+        await handle(created(orderId, items, currency));
         expect(await stockOf(db, 'pen')).toEqual(before);
         const rows = await outboxFor(db, orderId);
         expect(rows).toHaveLength(1);
@@ -140,11 +153,9 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
     it('a rollback before the request: marker, INVENTORY_RELEASED twice, the late ORDER_CREATED reserves nothing', async () => {
       const orderId = randomUUID();
       const before = await stockOf(db, 'pen');
-      await handleInventoryOrderEvent(deps, { envelope: rollback(orderId) });
+      await handle(rollback(orderId));
       expect((await readReservation(db, orderId))?.rollbackMarker).toBe(true);
-      await handleInventoryOrderEvent(deps, {
-        envelope: created(orderId, [{ productId: 'pen', quantity: 1, unitPrice: 150 }]),
-      });
+      await handle(created(orderId, [{ productId: 'pen', quantity: 1, unitPrice: 150 }]));
       expect(await stockOf(db, 'pen')).toEqual(before);
       expect((await readReservation(db, orderId))?.status).toBe('UNDONE_BEFORE_REQUEST');
       expect((await outboxFor(db, orderId)).map((r) => r.routing_key)).toEqual([
@@ -157,13 +168,13 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
       const orderId = randomUUID();
       const before = await stockOf(db, 'pen');
       const create = created(orderId, [{ productId: 'pen', quantity: 2, unitPrice: 150 }]);
-      await handleInventoryOrderEvent(deps, { envelope: create });
-      await handleInventoryOrderEvent(deps, { envelope: cancelled(orderId) });
+      await handle(create);
+      await handle(cancelled(orderId));
       const rb = rollback(orderId);
-      await handleInventoryOrderEvent(deps, { envelope: rb });
+      await handle(rb);
       // Replay of the same message id, past the fast cache: the inbox row refuses it.
-      await handleInventoryOrderEvent({ ...deps, dedup: new MemoryDedupCache() }, { envelope: rb });
-      await handleInventoryOrderEvent({ ...deps, dedup: new MemoryDedupCache() }, { envelope: create });
+      await handle(rb, { dedup: new MemoryDedupCache() });
+      await handle(create, { dedup: new MemoryDedupCache() });
       expect(await stockOf(db, 'pen')).toEqual(before);
       expect((await outboxFor(db, orderId)).map((r) => r.routing_key)).toEqual([
         'inventory.reserved',
@@ -178,24 +189,20 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
     });
 
     it('admin set and restock are recorded as movements: counts equal the sum of movements', async () => {
-      await putProduct(db, clock, { productId: 'pen', name: 'Pen v2', unitPrice: 150, currency: 'EUR', stock: 40 });
-      await restockProduct(db, clock, 'pen', 7);
+      await put({ productId: 'pen', name: 'Pen v2', unitPrice: 150, currency: 'EUR', stock: 40 });
+      await restock('pen', 7);
       const p = await readProduct(db, 'pen');
       expect(p).toMatchObject({ name: 'Pen v2', available: 47 });
       for (const id of ['pen', 'ink']) expect(await movementsSum(db, id)).toEqual(await stockOf(db, id));
-      expect(await restockProduct(db, clock, 'ghost', 1)).toBeUndefined();
+      expect(await restock('ghost', 1)).toBeUndefined();
     });
   });
 
   it('200 concurrent orders for 50 units: exactly 50 reserved, never negative', async () => {
-    await putProduct(db, clock, { productId: 'hot', name: 'Hot', unitPrice: 100, currency: 'EUR', stock: 50 });
+    await put({ productId: 'hot', name: 'Hot', unitPrice: 100, currency: 'EUR', stock: 50 });
     const orders = Array.from({ length: 200 }, () => randomUUID());
     await Promise.all(
-      orders.map((orderId) =>
-        handleInventoryOrderEvent(deps, {
-          envelope: created(orderId, [{ productId: 'hot', quantity: 1, unitPrice: 100 }]),
-        }),
-      ),
+      orders.map((orderId) => handle(created(orderId, [{ productId: 'hot', quantity: 1, unitPrice: 100 }]))),
     );
     expect(await stockOf(db, 'hot')).toEqual({ available: 0, reserved: 50, sold: 0 });
     const outcomes = await db.query<{ t: string; n: number }>(
@@ -210,18 +217,13 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
   });
 
   it('expired reservations are released once with two sweepers running at the same time', async () => {
-    await putProduct(db, clock, { productId: 'slow', name: 'Slow', unitPrice: 10, currency: 'EUR', stock: 30 });
+    await put({ productId: 'slow', name: 'Slow', unitPrice: 10, currency: 'EUR', stock: 30 });
     const orders = Array.from({ length: 20 }, () => randomUUID());
-    for (const orderId of orders)
-      await handleInventoryOrderEvent(deps, {
-        envelope: created(orderId, [{ productId: 'slow', quantity: 1, unitPrice: 10 }]),
-      });
+    for (const orderId of orders) await handle(created(orderId, [{ productId: 'slow', quantity: 1, unitPrice: 10 }]));
     // One more, reserved later: not expired yet when the sweepers run.
     const fresh = randomUUID();
     clock = new Date(clock.getTime() + TTL / 2);
-    await handleInventoryOrderEvent(deps, {
-      envelope: created(fresh, [{ productId: 'slow', quantity: 1, unitPrice: 10 }]),
-    });
+    await handle(created(fresh, [{ productId: 'slow', quantity: 1, unitPrice: 10 }]));
     expect(await stockOf(db, 'slow')).toEqual({ available: 9, reserved: 21, sold: 0 });
 
     clock = new Date(clock.getTime() + TTL / 2);
@@ -231,7 +233,10 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
       [clock],
     );
     expect(due.rows[0]!.n).toBeGreaterThanOrEqual(20);
-    const [a, b] = await Promise.all([sweepExpiredReservations(deps, 3), sweepExpiredReservations(deps, 3)]);
+    const [a, b] = await Promise.all([
+      releaseExpiredReservations(db, deps, 3),
+      releaseExpiredReservations(db, deps, 3),
+    ]);
     expect(a + b).toBe(due.rows[0]!.n);
     expect(await stockOf(db, 'slow')).toEqual({ available: 29, reserved: 1, sold: 0 });
     const released = await db.query<{ n: number }>(
@@ -246,24 +251,22 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
     expect(expiry.rows[0]?.n).toBe(20);
     expect(await movementsSum(db, 'slow')).toEqual(await stockOf(db, 'slow'));
     expect((await readReservation(db, fresh))?.status).toBe('RESERVED');
-    expect(await sweepExpiredReservations(deps)).toBe(0);
+    expect(await releaseExpiredReservations(db, deps)).toBe(0);
     // A late confirmation of an expired reservation commits nothing.
-    await handleInventoryOrderEvent(deps, { envelope: confirmed(orders[0]!) });
+    await handle(confirmed(orders[0]!));
     expect(await stockOf(db, 'slow')).toEqual({ available: 29, reserved: 1, sold: 0 });
   });
 
   it('expired, then ORDER_CONFIRMED: nothing committed, INVENTORY_RELEASED answered (the order must not stay CONFIRMED)', async () => {
-    await putProduct(db, clock, { productId: 'late', name: 'Late', unitPrice: 20, currency: 'EUR', stock: 5 });
+    await put({ productId: 'late', name: 'Late', unitPrice: 20, currency: 'EUR', stock: 5 });
     const orderId = randomUUID();
-    await handleInventoryOrderEvent(deps, {
-      envelope: created(orderId, [{ productId: 'late', quantity: 2, unitPrice: 20 }]),
-    });
+    await handle(created(orderId, [{ productId: 'late', quantity: 2, unitPrice: 20 }]));
     clock = new Date(clock.getTime() + TTL);
-    expect(await sweepExpiredReservations(deps)).toBeGreaterThanOrEqual(1);
+    expect(await releaseExpiredReservations(db, deps)).toBeGreaterThanOrEqual(1);
     expect((await readReservation(db, orderId))?.status).toBe('EXPIRED');
     const confirm = confirmed(orderId);
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-    await handleInventoryOrderEvent(deps, { envelope: confirm, traceparent });
+    await handle(confirm, { traceparent });
     expect(await stockOf(db, 'late')).toEqual({ available: 5, reserved: 0, sold: 0 });
     expect((await readReservation(db, orderId))?.status).toBe('EXPIRED');
     const rows = await outboxFor(db, orderId);
@@ -278,7 +281,7 @@ describeWith(['postgres'], 'inventory on PostgreSQL', () => {
       data: {},
     });
     // a redelivered confirmation (same message id) answers nothing more
-    await handleInventoryOrderEvent({ ...deps, dedup: new MemoryDedupCache() }, { envelope: confirm });
+    await handle(confirm, { dedup: new MemoryDedupCache() });
     expect(await outboxFor(db, orderId)).toHaveLength(3);
     const kinds = await db.query<{ kind: string }>('SELECT kind FROM stock_movements WHERE order_id = $1 ORDER BY id', [
       orderId,

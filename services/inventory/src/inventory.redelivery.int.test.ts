@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@commerce/contracts';
-import { type Database, MemoryDedupCache, openDatabase, type Settings } from '@commerce/kernel';
+import { commitChange, type Database, MemoryDedupCache, openDatabase, type Settings } from '@commerce/kernel';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { orderEnvelope as env } from '../../../test/support/consumers.js';
 import { shuffledRepeats } from '../../../test/support/random.js';
 import { createTestDatabase, describeWith } from '../../../test/support/services.js';
+import { handleInventoryOrderEvent } from './adapters/consumer.js';
 import { inventoryMigrations } from './adapters/migrations.js';
-import { putProduct, readProduct } from './application/catalogue.js';
-import { handleInventoryOrderEvent, type InventoryDeps } from './application/reserveStock.js';
+import { readProduct } from './adapters/store.js';
+import { putProduct } from './application/putProduct.js';
+import { inventoryDeps } from './index.js';
 
 const PRODUCTS = ['p1', 'p2', 'p3', 'p4'];
 
@@ -42,20 +44,25 @@ function scenario(kind: 'completed' | 'compensated' | 'failed', i: number): Enve
 
 describeWith(['postgres'], 'inventory under duplicated, shuffled delivery', () => {
   const dbs: { db: Database; drop(): Promise<void> }[] = [];
-  async function fresh(): Promise<InventoryDeps> {
+  /** A fresh database with the products, and how an order message is handled there. */
+  async function fresh() {
     const t = await createTestDatabase('inv_redeliver');
     const db = await openDatabase({ url: t.url, name: 'inventory', migrations: inventoryMigrations });
     dbs.push({ db, drop: t.drop });
     const now = new Date('2026-03-01T12:00:00.000Z');
-    for (const productId of PRODUCTS)
-      await putProduct(db, now, { productId, name: productId, unitPrice: 100, currency: 'EUR', stock: 1000 });
-    return {
-      db,
-      dedup: new MemoryDedupCache(),
+    const deps = inventoryDeps({
       now: () => now,
       newId: randomUUID,
       settings: { reservationTtlMs: 3_600_000 } as Settings,
-    };
+    });
+    for (const productId of PRODUCTS)
+      await commitChange(
+        db,
+        putProduct(deps, { productId, name: productId, unitPrice: 100, currency: 'EUR', stock: 1000 }),
+      );
+    const handle = (envelope: Envelope, dedup = new MemoryDedupCache()) =>
+      handleInventoryOrderEvent(deps, { db, dedup }, { envelope });
+    return { db, handle };
   }
   afterAll(async () => {
     for (const d of dbs) {
@@ -72,7 +79,7 @@ describeWith(['postgres'], 'inventory under duplicated, shuffled delivery', () =
 
   it('ends with exactly the stock of single in-order delivery (every message 3 times, rollbacks before creates)', async () => {
     const reference = await fresh();
-    for (const msgs of orders) for (const m of msgs) await handleInventoryOrderEvent(reference, { envelope: m });
+    for (const msgs of orders) for (const m of msgs) await reference.handle(m);
 
     const shuffled = await fresh();
     const seed = 20260301;
@@ -95,7 +102,7 @@ describeWith(['postgres'], 'inventory under duplicated, shuffled delivery', () =
     expect(rollbackFirst, `seed ${seed}: some rollbacks must arrive before their create`).toBeGreaterThan(0);
 
     // Deliver in that order, several at a time, each copy through a cache that forgets (like a restart).
-    const forgetful = { ...shuffled, dedup: new MemoryDedupCache({ maxEntries: 1 }) };
+    const forgetful = new MemoryDedupCache({ maxEntries: 1 });
     for (let i = 0; i < ordered.length; i += 6) {
       const batch = ordered.slice(i, i + 6);
       // Messages of one order stay in sequence inside a batch (a partition never runs them side by side).
@@ -103,7 +110,7 @@ describeWith(['postgres'], 'inventory under duplicated, shuffled delivery', () =
       for (const m of batch) byOrder.set(m.orderId, [...(byOrder.get(m.orderId) ?? []), m]);
       await Promise.all(
         [...byOrder.values()].map(async (msgs) => {
-          for (const m of msgs) await handleInventoryOrderEvent(forgetful, { envelope: m });
+          for (const m of msgs) await shuffled.handle(m, forgetful);
         }),
       );
     }

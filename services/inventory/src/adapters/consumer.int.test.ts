@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { commitChange } from '@commerce/kernel';
 import { expect, it } from 'vitest';
 import { BUSES, consumerThroughRelay } from '../../../../test/support/consumers.js';
 import { describeWith, waitFor } from '../../../../test/support/services.js';
-import { putProduct } from '../application/catalogue.js';
-import { inventoryService } from '../index.js';
+import { putProduct } from '../application/putProduct.js';
+import { inventoryService, inventoryStore } from '../index.js';
 
 /**
  * The service as the launcher runs it: start(ctx) subscribes 'inventory.order_events', answers go through the
@@ -17,7 +18,13 @@ for (const { kind, needs } of BUSES)
       settings: { reservationTtlMs: 60_000, maxDeliveryAttempts: 3 },
       answers: { exchange: 'inventory_events', routingKey: 'inventory.#' },
       seed: (db) =>
-        putProduct(db, new Date(), { productId: 'mug', name: 'Mug', unitPrice: 800, currency: 'EUR', stock: 3 }),
+        commitChange(
+          db,
+          putProduct(
+            { store: inventoryStore, now: () => new Date() },
+            { productId: 'mug', name: 'Mug', unitPrice: 800, currency: 'EUR', stock: 3 },
+          ),
+        ),
     });
     const { publish, answers } = consumer;
 

@@ -1,6 +1,12 @@
-import type { RunningParts, ServiceContext } from '@commerce/kernel';
-import { handleInventoryOrderEvent, INVENTORY_CONSUMER } from '../application/reserveStock.js';
-import { sweepExpiredReservations } from '../application/sweepExpiredReservations.js';
+/** Inventory's consumer: the order messages it answers, each committed with its inbox record. */
+import type { Envelope } from '@commerce/contracts';
+import { type Change, commitChange, type ServiceContext, type Subscription } from '@commerce/kernel';
+import { commitStock } from '../application/commitStock.js';
+import { INVENTORY_CONSUMER, type OrderMessage } from '../application/orderMessage.js';
+import type { InventoryDeps } from '../application/ports.js';
+import { releaseStock } from '../application/releaseStock.js';
+import { reserveStock } from '../application/reserveStock.js';
+import type { InventoryCommand, InventoryOrderState, InventoryReply, OrderLine } from '../domain/reservation.js';
 
 /** The order events inventory reacts to (saga-protocol.md). */
 export const INVENTORY_BINDINGS = [
@@ -10,40 +16,73 @@ export const INVENTORY_BINDINGS = [
   'order.inventory.rollback.requested',
 ].map((routingKey) => ({ exchange: 'order_events', routingKey }));
 
-/** How often the sweeper looks for expired reservations: a quarter of the TTL, between 250 ms and 10 s. */
-export function sweepIntervalMs(reservationTtlMs: number): number {
-  return Math.max(250, Math.min(10_000, Math.floor(reservationTtlMs / 4)));
+type ConsumerContext = Pick<ServiceContext, 'db' | 'dedup'>;
+
+/** The order message as the decider's command; undefined when inventory has nothing to do with it. */
+export function inventoryCommandOf(e: Envelope, ttlMs: number): InventoryCommand | undefined {
+  const data = e.data as Record<string, unknown>;
+  switch (e.eventType) {
+    case 'ORDER_CREATED':
+      return { type: 'reserve', currency: String(data.currency), items: data.items as OrderLine[], ttlMs };
+    case 'ORDER_CONFIRMED':
+      return { type: 'commit' };
+    case 'ORDER_INVENTORY_ROLLBACK_REQUESTED':
+      return { type: 'release' };
+    case 'ORDER_CANCELLED':
+      return data.requiresInventoryRollback === true ? { type: 'release' } : undefined;
+    default:
+      return undefined;
+  }
 }
 
-export async function startInventory(ctx: ServiceContext): Promise<RunningParts> {
-  const subscription = await ctx.bus.subscribe({
+/** The change one order message asks for; undefined when inventory has nothing to do with it. */
+export function inventoryChangeOf(
+  deps: InventoryDeps,
+  delivery: { envelope: Envelope; traceparent?: string },
+): Change<InventoryOrderState, InventoryReply | undefined> | undefined {
+  const e = delivery.envelope;
+  const command = inventoryCommandOf(e, deps.reservationTtlMs);
+  const message: OrderMessage = { orderId: e.orderId, eventId: e.eventId, traceparent: delivery.traceparent };
+  switch (command?.type) {
+    case 'reserve':
+      return reserveStock(deps, message, command);
+    case 'commit':
+      return commitStock(deps, message, command);
+    case 'release':
+      return releaseStock(deps, message, command);
+    default:
+      // Expiry is the sweeper's, never a message's.
+      return undefined;
+  }
+}
+
+/**
+ * Handles one order message exactly once: inbox row, stock change, movements, reservation and the answer's outbox
+ * row commit together. Returns the answer (undefined: a duplicate, or nothing to answer).
+ */
+export async function handleInventoryOrderEvent(
+  deps: InventoryDeps,
+  ctx: ConsumerContext,
+  delivery: { envelope: Envelope; traceparent?: string },
+): Promise<InventoryReply | undefined> {
+  const change = inventoryChangeOf(deps, delivery);
+  if (!change) return undefined;
+  const out = await commitChange(ctx.db, change, { dedup: ctx.dedup });
+  return out.kind === 'applied' ? out.result : undefined;
+}
+
+/** Subscribes inventory to the order messages it answers. */
+export function subscribeInventory(
+  ctx: ConsumerContext & Pick<ServiceContext, 'bus'>,
+  deps: InventoryDeps,
+  o: { maxAttempts: number },
+): Promise<Subscription> {
+  return ctx.bus.subscribe({
     queue: INVENTORY_CONSUMER,
     bindings: INVENTORY_BINDINGS,
-    maxAttempts: ctx.settings.maxDeliveryAttempts,
+    maxAttempts: o.maxAttempts,
     handler: async (delivery) => {
-      await handleInventoryOrderEvent(ctx, delivery);
+      await handleInventoryOrderEvent(deps, ctx, delivery);
     },
   });
-
-  let sweeping: Promise<unknown> | undefined;
-  const timer = setInterval(() => {
-    if (sweeping) return;
-    sweeping = sweepExpiredReservations(ctx)
-      .then((n) => {
-        if (n > 0) ctx.log.info({ released: n }, 'released expired reservations');
-      })
-      .catch((err) => ctx.log.warn({ err: (err as Error).message }, 'reservation sweep failed; retrying next tick'))
-      .finally(() => {
-        sweeping = undefined;
-      });
-  }, sweepIntervalMs(ctx.settings.reservationTtlMs));
-  timer.unref();
-
-  return {
-    async stop() {
-      clearInterval(timer);
-      await subscription.close();
-      await sweeping;
-    },
-  };
 }

@@ -46,4 +46,15 @@ CREATE INDEX IF NOT EXISTS stock_movements_product ON stock_movements (product_i
 CREATE INDEX IF NOT EXISTS stock_movements_order ON stock_movements (order_id) WHERE order_id IS NOT NULL;
 `,
   },
+  {
+    version: 2,
+    name: "rollback markers move to the kernel's rollback_markers",
+    // The kernel's table (applied before this) is where the participant scope reads and writes them now.
+    sql: `
+INSERT INTO rollback_markers (order_id, cause_event_id, created_at)
+SELECT order_id, cause_event_id, created_at FROM inventory_rollback_markers
+ON CONFLICT (order_id) DO NOTHING;
+DROP TABLE inventory_rollback_markers;
+`,
+  },
 ];

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { orderEnvelope } from '../../../../test/support/consumers.js';
 import { type ModuleServer, startModuleServer } from '../../../../test/support/moduleServer.js';
 import { describeWith } from '../../../../test/support/services.js';
-import { handleInventoryOrderEvent } from '../application/reserveStock.js';
-import { inventoryService } from '../index.js';
+import { inventoryDeps, inventoryService } from '../index.js';
+import { handleInventoryOrderEvent } from './consumer.js';
 
 const SECRET = 'inventory-route-test-secret-0123456789abcdef';
 
@@ -237,7 +237,7 @@ describeWith(['postgres'], 'inventory HTTP routes (kernel createHttpServer)', ()
   describe('admin audit routes', () => {
     it('stock movements and reservations: admin only', async () => {
       const orderId = randomUUID();
-      await handleInventoryOrderEvent(ctx, {
+      await handleInventoryOrderEvent(inventoryDeps(ctx), ctx, {
         envelope: orderEnvelope('ORDER_CREATED', orderId, {
           customerId: 'cust-1',
           currency: 'EUR',

@@ -1,23 +1,24 @@
 import { Currency, EntityId, Money, Uuid } from '@commerce/contracts';
 import {
-  answerIdempotent,
+  commitChange,
+  cursorOf,
+  type Database,
+  decodeCursor,
+  encodeCursor,
   HttpProblem,
+  IDEMPOTENT_REPLAYED,
   IdempotencyKeyHeaders,
   idempotencyClaimOf,
+  idempotencyKeyReused,
   ProblemSchema,
-  type ServiceContext,
   typed,
 } from '@commerce/kernel';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import {
-  listProducts,
-  listStockMovements,
-  putProduct,
-  readProduct,
-  readReservation,
-  restockProduct,
-} from '../application/catalogue.js';
+import type { InventoryDeps } from '../application/ports.js';
+import { putProduct } from '../application/putProduct.js';
+import { restockProduct } from '../application/restockProduct.js';
+import { listProducts, listStockMovements, readProduct, readReservation } from './store.js';
 
 const ProductParams = Type.Object({ productId: EntityId }, { additionalProperties: false });
 const PutProductBody = Type.Object(
@@ -47,25 +48,11 @@ const ProductView = Type.Object({
   sold: Type.Integer(),
 });
 
-/** Opaque cursors: the last key of the previous page, base64url-encoded. */
-export function encodeCursor(key: string | number): string {
-  return Buffer.from(JSON.stringify({ k: key })).toString('base64url');
-}
-export function decodeCursor<T extends 'string' | 'number'>(
-  cursor: string | undefined,
-  type: T,
-): (T extends 'string' ? string : number) | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const k = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { k?: unknown }).k;
-    if (typeof k === type) return k as T extends 'string' ? string : number;
-  } catch {}
-  throw HttpProblem.badRequest('cursor is not one this service issued', [
-    { field: '/cursor', message: 'expected the nextCursor of a previous page' },
-  ]);
-}
-
-export async function inventoryRoutes(fastify: FastifyInstance, ctx: ServiceContext): Promise<void> {
+export async function registerInventoryRoutes(
+  fastify: FastifyInstance,
+  deps: InventoryDeps,
+  db: Database,
+): Promise<void> {
   const app = typed(fastify);
   const tags = ['inventory'];
 
@@ -75,14 +62,18 @@ export async function inventoryRoutes(fastify: FastifyInstance, ctx: ServiceCont
       config: { auth: 'admin' },
       schema: { tags, params: ProductParams, body: PutProductBody, response: { 200: ProductView } },
     },
-    async (req) => putProduct(ctx.db, ctx.now(), { productId: req.params.productId, ...req.body }),
+    async (req) => {
+      const out = await commitChange(db, putProduct(deps, { productId: req.params.productId, ...req.body }));
+      if (out.kind !== 'applied') throw new Error(`a product's PUT has no key or inbox record to repeat (${out.kind})`);
+      return out.result;
+    },
   );
 
   app.get(
     '/products/:productId',
     { config: { auth: 'signed-in' }, schema: { tags, params: ProductParams, response: { 200: ProductView } } },
     async (req) => {
-      const p = await readProduct(ctx.db, req.params.productId);
+      const p = await readProduct(db, req.params.productId);
       if (!p) throw HttpProblem.notFound(`product ${req.params.productId} does not exist`);
       return p;
     },
@@ -101,7 +92,7 @@ export async function inventoryRoutes(fastify: FastifyInstance, ctx: ServiceCont
       },
     },
     async (req) => {
-      const page = await listProducts(ctx.db, req.query.limit, decodeCursor(req.query.cursor, 'string'));
+      const page = await listProducts(db, req.query.limit, decodeCursor(req.query.cursor, cursorOf.string));
       return { items: page.items, nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
     },
   );
@@ -125,9 +116,16 @@ export async function inventoryRoutes(fastify: FastifyInstance, ctx: ServiceCont
       const { productId } = req.params;
       const { quantity } = req.body;
       const key = idempotencyClaimOf(req, { restock: { productId, quantity } });
-      const outcome = await restockProduct(ctx.db, ctx.now(), productId, quantity, key);
-      if (!outcome) throw HttpProblem.notFound(`product ${productId} does not exist`);
-      return answerIdempotent(reply, outcome);
+      const out = await commitChange(db, restockProduct(deps, { productId, quantity }, key));
+      if (out.kind === 'key-reused') throw idempotencyKeyReused();
+      if (out.kind === 'duplicate') throw new Error('a restock has no inbox record to repeat');
+      // A retry answered from the key's first request says so.
+      if (out.kind === 'replayed') {
+        reply.header(IDEMPOTENT_REPLAYED, 'true');
+        return out.answer as Static<typeof ProductView>;
+      }
+      if (!out.result) throw HttpProblem.notFound(`product ${productId} does not exist`);
+      return out.result;
     },
   );
 
@@ -151,11 +149,11 @@ export async function inventoryRoutes(fastify: FastifyInstance, ctx: ServiceCont
     },
     async (req) => {
       const { productId, orderId, limit, cursor } = req.query;
-      const page = await listStockMovements(ctx.db, {
+      const page = await listStockMovements(db, {
         productId,
         orderId,
         limit,
-        after: decodeCursor(cursor, 'number'),
+        after: decodeCursor(cursor, cursorOf.integer),
       });
       return { items: page.items, nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
     },
@@ -168,7 +166,7 @@ export async function inventoryRoutes(fastify: FastifyInstance, ctx: ServiceCont
       schema: { tags: ['audit'], params: Type.Object({ orderId: Uuid }, { additionalProperties: false }) },
     },
     async (req) => {
-      const r = await readReservation(ctx.db, req.params.orderId);
+      const r = await readReservation(db, req.params.orderId);
       if (!r) throw HttpProblem.notFound(`inventory knows no reservation for order ${req.params.orderId}`);
       return r;
     },

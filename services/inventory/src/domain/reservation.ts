@@ -1,7 +1,7 @@
 /**
  * The inventory decider: what one order message (or the sweeper) does to a reservation and to stock.
- * Pure: no I/O, no clock, no ids; the application layer loads the state, calls `decideInventory`,
- * and stores the decision (stock, movements, reservation, marker, reply) in one transaction.
+ * Pure: no I/O, no clock, no ids (time comes in as `now`); the application layer loads the state, calls
+ * `decideInventory`, and returns the decision (stock, movements, reservation, marker, reply) as one effect.
  */
 
 export type ReservationStatus = 'RESERVED' | 'COMMITTED' | 'RELEASED' | 'EXPIRED' | 'UNDONE_BEFORE_REQUEST';
@@ -34,15 +34,19 @@ export interface InventoryOrderState {
   reservation: Reservation | null;
   /** A rollback arrived before any reservation: the late ORDER_CREATED must not reserve. */
   rollbackMarker: boolean;
-  /** Locked product rows, by productId (only those that exist). */
+  /** Locked rows of the products a reservation names, by productId (those that exist); only `reserve` reads them. */
   products: ReadonlyMap<string, ProductStock>;
 }
 
-export type InventoryCommand =
-  | { type: 'reserve'; currency: string; items: readonly OrderLine[]; now: Date; ttlMs: number }
-  | { type: 'commit' }
-  | { type: 'release' }
-  | { type: 'expire'; now: Date };
+/** ORDER_CREATED: reserve every line for `ttlMs`, or fail. */
+export type ReserveCommand = { type: 'reserve'; currency: string; items: readonly OrderLine[]; ttlMs: number };
+/** ORDER_CONFIRMED: the reserved stock is sold. */
+export type CommitCommand = { type: 'commit' };
+/** A rollback request, or a cancellation that asks for one: give the stock back. */
+export type ReleaseCommand = { type: 'release' };
+/** The sweeper: a reservation past its expiry gives its stock back. */
+export type ExpireCommand = { type: 'expire' };
+export type InventoryCommand = ReserveCommand | CommitCommand | ReleaseCommand | ExpireCommand;
 
 export interface StockChange {
   productId: string;
@@ -106,7 +110,7 @@ function linesChange(
   });
 }
 
-export function decideInventory(command: InventoryCommand, state: InventoryOrderState): InventoryDecision {
+export function decideInventory(command: InventoryCommand, state: InventoryOrderState, now: Date): InventoryDecision {
   const r = state.reservation;
   switch (command.type) {
     case 'reserve': {
@@ -115,7 +119,7 @@ export function decideInventory(command: InventoryCommand, state: InventoryOrder
       if (state.rollbackMarker)
         return {
           stock: [],
-          reservation: { status: 'UNDONE_BEFORE_REQUEST', lines: [...command.items], expiresAt: command.now },
+          reservation: { status: 'UNDONE_BEFORE_REQUEST', lines: [...command.items], expiresAt: now },
           reply: released(),
         };
       const failure = firstFailure(command.currency, command.items, state.products);
@@ -127,7 +131,7 @@ export function decideInventory(command: InventoryCommand, state: InventoryOrder
       }));
       return {
         stock: linesChange(lines, 'reservation', (q) => [-q, q, 0]),
-        reservation: { status: 'RESERVED', lines, expiresAt: new Date(command.now.getTime() + command.ttlMs) },
+        reservation: { status: 'RESERVED', lines, expiresAt: new Date(now.getTime() + command.ttlMs) },
         reply: { eventType: 'INVENTORY_RESERVED', data: { items: lines } },
       };
     }
@@ -163,7 +167,7 @@ export function decideInventory(command: InventoryCommand, state: InventoryOrder
       return { stock: [], reply: released() };
     }
     case 'expire': {
-      if (r?.status !== 'RESERVED' || r.expiresAt.getTime() > command.now.getTime()) return NOTHING;
+      if (r?.status !== 'RESERVED' || r.expiresAt.getTime() > now.getTime()) return NOTHING;
       return {
         stock: linesChange(r.lines, 'expiry', (q) => [q, -q, 0]),
         reservation: { ...r, status: 'EXPIRED' },
@@ -171,19 +175,4 @@ export function decideInventory(command: InventoryCommand, state: InventoryOrder
       };
     }
   }
-}
-
-/** Applies stock changes to product rows (the store writes the same numbers); throws if any would go negative. */
-export function applyStock(products: ReadonlyMap<string, ProductStock>, changes: readonly StockChange[]) {
-  const next = new Map([...products].map(([id, p]) => [id, { ...p }]));
-  for (const c of changes) {
-    const p = next.get(c.productId);
-    if (!p) throw new Error(`stock change for unknown product ${c.productId}`);
-    p.available += c.deltaAvailable;
-    p.reserved += c.deltaReserved;
-    p.sold += c.deltaSold;
-    if (p.available < 0 || p.reserved < 0 || p.sold < 0)
-      throw new Error(`stock of ${c.productId} would go negative (${c.kind})`);
-  }
-  return next;
 }
