@@ -72,7 +72,7 @@ function append(expected: number, events: { id: string; type: string; data: stri
   RETURNING global_position, tx_id::text AS tx_id, stream_id, version, event_id::text AS event_id, event_type, data, metadata, occurred_at, recorded_at;`;
 }
 
-// services/order/src/adapters/readModel.ts projectOrder
+// services/order/src/adapters/store.ts orderStore.projectOrder
 const project = (status: string, inv: string, pay: string, version: number) =>
   `INSERT INTO orders (order_id, customer_id, status, currency, items, total_amount, inventory_status,
                        payment_status, reasons, version, created_at, updated_at)
@@ -130,7 +130,12 @@ COMMIT;
 
 const LINES = `[{"productId":"${P1}","quantity":1},{"productId":"${P2}","quantity":1}]`;
 
-/** services/inventory/src/application/reserveStock.ts applyToOrder, for reserve (stockKind 'reservation') or commit. */
+/**
+ * services/inventory/src/application/reserveStock.ts reserveStock (stockKind 'reservation') or commitStock.ts
+ * commitStock, committed by the kernel's commitChange (effect.ts): the inbox row and the load (adapters/store.ts
+ * inventoryStore.loadOrder, with the kernel's lockOrderForParticipant; a reservation locks its products there too)
+ * together, then the writes (products in productId order) with the COMMIT.
+ */
 function inventoryTx(cause: string, reply: { id: string; type: string }, kind: 'reservation' | 'commit'): string {
   const [da, dr, ds] = kind === 'reservation' ? [-1, 1, 0] : [0, -1, 1];
   const update = (
@@ -138,17 +143,16 @@ function inventoryTx(cause: string, reply: { id: string; type: string }, kind: '
   ) => `UPDATE products SET available = available + ${da}, reserved = reserved + ${dr}, sold = sold + ${ds},
           version = version + 1, updated_at = now()
     WHERE product_id = '${p}';`;
-  const lockProducts = `SELECT product_id, unit_price, currency, available, reserved, sold FROM products
+  const lockProducts = `SELECT product_id, name, unit_price, currency, available, reserved, sold FROM products
   WHERE product_id = ANY('{${P1},${P2}}'::text[]) ORDER BY product_id FOR UPDATE;`;
-  // A reservation locks its products with the first group; a commit once it has decided (a group of its own).
   return `\\startpipeline
 BEGIN;
 ${strictInbox('inventory.order_events', cause)}
 SELECT pg_advisory_xact_lock(hashtext('inventory:order:${OID}'));
+SELECT 1 FROM rollback_markers WHERE order_id = '${OID}';
 SELECT status, lines, expires_at FROM reservations WHERE order_id = '${OID}' FOR UPDATE;
-SELECT 1 FROM inventory_rollback_markers WHERE order_id = '${OID}';
-${kind === 'reservation' ? lockProducts : `\\endpipeline\n${lockProducts}`}
-${kind === 'reservation' ? '\\endpipeline' : ''}
+${kind === 'reservation' ? lockProducts : ''}
+\\endpipeline
 \\startpipeline
 ${update(P1)}
 ${update(P2)}
