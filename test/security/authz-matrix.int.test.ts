@@ -210,6 +210,10 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
         auth: 'admin',
         request: { url: '/customers/cust-c', payload: { balance: 5, currency: 'EUR' } },
       },
+      'POST /customers/:customerId/top-up': {
+        auth: 'admin',
+        request: { url: '/customers/cust-a/top-up', payload: { amount: 1, currency: 'EUR' } },
+      },
       'GET /customers/:customerId': {
         auth: 'signed-in',
         request: { url: '/customers/cust-a' },
