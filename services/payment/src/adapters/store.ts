@@ -63,7 +63,7 @@ export const paymentStore: PaymentStore = {
 
   lockAccount,
 
-  async lockAccountToPut(reader, customerId) {
+  async lockAccountForPut(reader, customerId) {
     // A row lock needs a row: two first PUTs of one customer wait on this lock instead, so the second reads the
     // account the first created.
     const [, account] = await allInOrder([

@@ -15,7 +15,7 @@ export interface PaymentStore {
   /** An account, locked for the transaction (FOR UPDATE); null when there is none. */
   lockAccount(reader: Queryable, customerId: string): Promise<Account | null>;
   /** Like lockAccount, but the lock holds even while the account does not exist yet (its first PUT creates it). */
-  lockAccountToPut(reader: Queryable, customerId: string): Promise<Account | null>;
+  lockAccountForPut(reader: Queryable, customerId: string): Promise<Account | null>;
   /**
    * A balance change and its money movement. The change is guarded: it refuses the whole effect when the balance
    * would go below 0 or the account is missing (the row lock taken by the load makes that a bug, never a race).

@@ -9,7 +9,7 @@ import type { PaymentDeps } from './ports.js';
  */
 export function putAccount(deps: PaymentDeps, put: Account): Change<Account | null, Account> {
   return {
-    load: (reader) => deps.store.lockAccountToPut(reader, put.customerId),
+    load: (reader) => deps.store.lockAccountForPut(reader, put.customerId),
     decide: (before) => {
       const now = deps.now();
       const decision = decideAccountPut(before, put, now);
