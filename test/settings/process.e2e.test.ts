@@ -12,6 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, type PlatformProcess, runCommerce, startProcess, tempDataDir } from '../support/platform.js';
 import { waitFor } from '../support/services.js';
 
+/** A start on a busy machine (the whole suite on two cores) can take a while; the default hook timeout is 60 s. */
+const START_TIMEOUT_MS = 180_000;
+
 /** Linux answers on all of 127.0.0.0/8: a second loopback address tells a HOST binding from the default one. */
 const HOST = '127.0.0.2';
 
@@ -59,19 +62,23 @@ describe('main.ts all with non-default settings (one process)', () => {
     });
     await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
     ports = await freePorts(3);
-    platform = await startProcess('all', {
-      DATA_DIR: data.dir,
-      HOST,
-      ORDER_PORT: String(ports[0]),
-      INVENTORY_PORT: String(ports[1]),
-      PAYMENT_PORT: String(ports[2]),
-      LOG_LEVEL: 'debug',
-      RATE_LIMIT: '2/second',
-      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
-      OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=k%3D1',
-      OTEL_SERVICE_NAME: 'settings-e2e',
-    });
-  });
+    platform = await startProcess(
+      'all',
+      {
+        DATA_DIR: data.dir,
+        HOST,
+        ORDER_PORT: String(ports[0]),
+        INVENTORY_PORT: String(ports[1]),
+        PAYMENT_PORT: String(ports[2]),
+        LOG_LEVEL: 'debug',
+        RATE_LIMIT: '2/second',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=k%3D1',
+        OTEL_SERVICE_NAME: 'settings-e2e',
+      },
+      { timeoutMs: START_TIMEOUT_MS - 10_000 },
+    );
+  }, START_TIMEOUT_MS);
   afterAll(async () => {
     await platform?.stop();
     collector?.close();
@@ -132,7 +139,7 @@ describe('main.ts all with non-default settings (one process)', () => {
 
   it('OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, OTEL_SERVICE_NAME: spans go to <endpoint>/v1/traces, with the headers and the service name', async () => {
     await http('GET', `${platform.urls.order}/orders?customerId=demo-customer`, platform.tokens.customer);
-    const first = await waitFor(() => exports[0], { timeoutMs: 15_000, what: 'an OTLP export' });
+    const first = await waitFor(() => exports[0], { timeoutMs: 30_000, what: 'an OTLP export' });
     expect(first.path).toBe('/v1/traces');
     expect(first.headers['x-api-key']).toBe('k=1');
     const names = first.body.resourceSpans.flatMap((r) =>
@@ -141,7 +148,9 @@ describe('main.ts all with non-default settings (one process)', () => {
     expect(names).toEqual(['settings-e2e']);
   });
 
-  it('COMMERCE_TOKEN: the CLI sends it (with no JWT_SECRET and no secret under its DATA_DIR to sign one)', async () => {
+  it('COMMERCE_TOKEN: the CLI sends it (with no JWT_SECRET and no secret under its DATA_DIR to sign one)', {
+    timeout: 120_000,
+  }, async () => {
     const r = await runCommerce(['outbox', 'status', '--json', '--url', platform.urls.order!], {
       COMMERCE_TOKEN: platform.tokens.admin!,
       DATA_DIR: join(data.dir, 'nothing-here'),
