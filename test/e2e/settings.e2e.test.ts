@@ -37,6 +37,13 @@ describe('start with bad settings', () => {
     expect(b.stderr).toMatch(/no JWT_SECRET or JWT_JWKS_URL/);
   });
 
+  it('refuses a value a part would refuse later, naming the setting, before anything is opened', () => {
+    // The outbox relay accepts only a positive retention: 0 once passed validation and failed the start naming none.
+    const r = start('all', { OUTBOX_RETENTION_MS: '0', DATA_DIR: '/nonexistent/never-created' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('configuration error: OUTBOX_RETENTION_MS=0: expected an integer from 1 to 7776000000');
+  });
+
   it('names an unknown service', () => {
     const r = start('shipping', {});
     expect(r.code).toBe(2);
