@@ -4,8 +4,8 @@ import { migrate } from './db/migrate.js';
 import { PgDatabase } from './db/pg.js';
 import { PgliteDatabase } from './db/pglite.js';
 import type { Database, Queryable } from './db/port.js';
+import { type Committed, commitChange } from './effect.js';
 import {
-  applyOnce,
   findIdempotencyKey,
   type IdempotencyKeyClaim,
   IdempotencyKeyRetention,
@@ -34,14 +34,38 @@ function idempotencyContract(name: string, open: () => Promise<Database>, cleanu
       key,
       requestHash: requestHashOf(request),
     });
-    /** The effect under test: adds `by` to a counter (locking its row, as a restock locks its product). */
-    const add = (id: string, by: number) => async (tx: Queryable) => {
-      const res = await tx.query<{ n: number }>(
-        `INSERT INTO counters (id, n) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET n = counters.n + $2 RETURNING n`,
-        [id, by],
-      );
-      return { id, n: res.rows[0]!.n };
-    };
+    /**
+     * The change under test, committed as the routes commit theirs: adds `by` to a counter (loading and locking its
+     * row first, as a restock locks its product), with the key (if any) claimed in the effect. `refuse` makes the
+     * decision throw (an unknown product, say).
+     */
+    const applyOnce = (
+      db: Database,
+      key: IdempotencyKeyClaim | undefined,
+      at: Date,
+      op: { id: string; by: number; refuse?: boolean },
+    ): Promise<Committed<{ id: string; n: number }>> =>
+      commitChange(db, {
+        load: async (q: Queryable) =>
+          (await q.query<{ n: number }>('SELECT n FROM counters WHERE id = $1 FOR UPDATE', [op.id])).rows[0]?.n ?? 0,
+        decide: (n: number) => {
+          if (op.refuse) throw new Error('unknown counter');
+          const result = { id: op.id, n: n + op.by };
+          return {
+            result,
+            effect: {
+              idempotencyKey: key ? { claim: key, answer: result, at } : undefined,
+              writes: [
+                {
+                  sql: 'INSERT INTO counters (id, n) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET n = counters.n + $2',
+                  params: [op.id, op.by],
+                },
+              ],
+            },
+          };
+        },
+      });
+    const add = (id: string, by: number) => ({ id, by });
     const counter = async (id: string) =>
       (await db.query<{ n: number }>('SELECT n FROM counters WHERE id = $1', [id])).rows[0]?.n;
     const keys = async (scope: string) =>
@@ -61,7 +85,8 @@ function idempotencyContract(name: string, open: () => Promise<Database>, cleanu
       expect(await counter('race')).toBe(5);
       expect(outcomes.filter((o) => o.kind === 'applied')).toHaveLength(1);
       expect(outcomes.filter((o) => o.kind === 'replayed')).toHaveLength(19);
-      for (const o of outcomes) expect(o).toMatchObject({ result: { id: 'race', n: 5 } });
+      for (const o of outcomes)
+        expect(o.kind === 'applied' ? o.result : o.kind === 'replayed' ? o.answer : o).toEqual({ id: 'race', n: 5 });
     });
 
     it('the same key with another request is refused and applies nothing; other callers have their own keys', async () => {
@@ -78,9 +103,7 @@ function idempotencyContract(name: string, open: () => Promise<Database>, cleanu
     it('a refusal (apply throws) records no key: a retry is applied', async () => {
       const now = new Date();
       await expect(
-        applyOnce(db, claim('k-refused', { add: 1 }), now, async () => {
-          throw new Error('unknown counter');
-        }),
+        applyOnce(db, claim('k-refused', { add: 1 }), now, { id: 'refused', by: 1, refuse: true }),
       ).rejects.toThrow('unknown counter');
       expect(await findIdempotencyKey(db, 'ops', 'k-refused')).toBeUndefined();
       expect((await applyOnce(db, claim('k-refused', { add: 1 }), now, add('refused', 1))).kind).toBe('applied');

@@ -5,7 +5,8 @@ import { RetentionJob, type RetentionOptions } from './retention.js';
 /**
  * Idempotency-Key (orders, restocks, top-ups): a retried request is applied once. The key's row commits in the same
  * transaction as the request's effect, and the unique (scope, key) decides between concurrent requests (never
- * check-then-insert). The row keeps the first answer, so a retry answers it again; rows older than the retention
+ * check-then-insert; commitChange in effect.ts claims it with the effect). The row keeps the first answer, so a
+ * retry answers it again; rows older than the retention
  * (IDEMPOTENCY_KEY_RETENTION_MS) are deleted by IdempotencyKeyRetention, after which the key is new again.
  */
 
@@ -76,49 +77,6 @@ export async function findIdempotencyKey(
   );
   const r = res.rows[0];
   return r ? { requestHash: r.request_hash, result: r.result, createdAt: new Date(r.created_at) } : undefined;
-}
-
-/** The answer to a request that may carry an Idempotency-Key. */
-export type Idempotent<T> =
-  /** Applied now (also every request without a key). */
-  | { kind: 'applied'; result: T }
-  /** The key was used before for the same request: its first answer, nothing applied again. */
-  | { kind: 'replayed'; result: T }
-  /** The key was used before for another request (HTTP 422): nothing applied. */
-  | { kind: 'key-reused' };
-
-/**
- * Applies `apply` in one transaction, once per key: its result is recorded with the key in that transaction and
- * answered again to every retry of the same request. `apply` refuses by throwing (an unknown product, say): its
- * transaction rolls back, no key is recorded and the error reaches the caller, so a retry is refused the same way.
- */
-export async function applyOnce<T>(
-  db: Database,
-  claim: IdempotencyKeyClaim | undefined,
-  at: Date,
-  apply: (tx: Queryable) => Promise<T>,
-): Promise<Idempotent<T>> {
-  if (!claim) return { kind: 'applied', result: await db.transaction(apply) };
-  // A key found gone after it was taken was pruned in between: it is new again (a few tries, never a loop).
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      return await db.transaction(async (tx) => {
-        // The effect first, then the key: the row lock the effect takes (a product, an account) orders retries of
-        // the same request, and the key's unique index the rest; either way a retry's transaction aborts here.
-        const result = await apply(tx);
-        await claimIdempotencyKey(tx, claim, result, at);
-        return { kind: 'applied', result } as const;
-      });
-    } catch (err) {
-      if (!(err instanceof IdempotencyKeyTaken)) throw err;
-    }
-    const earlier = await findIdempotencyKey(db, claim.scope, claim.key);
-    if (!earlier) continue;
-    return earlier.requestHash === claim.requestHash
-      ? { kind: 'replayed', result: earlier.result as T }
-      : { kind: 'key-reused' };
-  }
-  throw new Error(`idempotency key ${JSON.stringify(claim.key)} was taken but has no row`);
 }
 
 /** Deletes up to `limit` keys used before `before`, oldest first; returns how many. A key deleted is new again. */

@@ -5,7 +5,7 @@ import { createTestDatabase, describeWith, REDIS_URL, uniqueName } from '../../.
 import { migrate } from './db/migrate.js';
 import { PgDatabase } from './db/pg.js';
 import { RedisDedupCache } from './dedup.js';
-import { handleOnce } from './inbox.js';
+import { commitChange } from './effect.js';
 import { createLogger } from './log.js';
 import { KERNEL_MIGRATIONS } from './schema.js';
 import type { DedupCache } from './service.js';
@@ -57,10 +57,19 @@ describeWith(['postgres', 'redis'], 'inbox while Redis forgets everything', () =
     let skipped = 0;
     let flushedAt = -1;
     const handle = async (id: string) => {
-      const r = await handleOnce({ db, dedup, consumer: 'flush-test', messageId: id }, (tx) =>
-        tx.query('INSERT INTO effects (message_id) VALUES ($1)', [id]),
+      const r = await commitChange(
+        db,
+        {
+          inbox: { consumer: 'flush-test', messageId: id },
+          load: async () => undefined,
+          decide: () => ({
+            result: id,
+            effect: { writes: [{ sql: 'INSERT INTO effects (message_id) VALUES ($1)', params: [id] }] },
+          }),
+        },
+        { dedup },
       );
-      if (r.applied) applied++;
+      if (r.kind === 'applied') applied++;
       else skipped++;
     };
     for (let i = 0; i < stream.length; i += 4) {

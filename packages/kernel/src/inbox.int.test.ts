@@ -6,8 +6,8 @@ import { PgDatabase } from './db/pg.js';
 import { PgliteDatabase } from './db/pglite.js';
 import type { Database } from './db/port.js';
 import { MemoryDedupCache } from './dedup.js';
-import { dedupKey } from './effect.js';
-import { handleOnce, InboxRetention, recordInbox } from './inbox.js';
+import { type Change, commitChange, dedupKey, type Write } from './effect.js';
+import { InboxRetention } from './inbox.js';
 import { createLogger } from './log.js';
 import { KERNEL_MIGRATIONS } from './schema.js';
 import type { DedupCache } from './service.js';
@@ -29,23 +29,29 @@ function inboxContract(name: string, open: () => Promise<Database>, cleanup: () 
     });
     const effects = async (id: string) =>
       (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM effects WHERE message_id = $1', [id])).rows[0]?.n;
-    const apply = (id: string) => async (tx: Parameters<Parameters<typeof handleOnce>[1]>[0]) => {
-      await tx.query('INSERT INTO effects (message_id) VALUES ($1)', [id]);
-      return `done ${id}`;
-    };
+    /** A consumer's change for message `id`: insert one effect row (a store adapter's write). */
+    const handle = (consumer: string, id: string, extra: Write[] = []): Change<undefined, string> => ({
+      inbox: { consumer, messageId: id },
+      load: async () => undefined,
+      decide: () => ({
+        result: `done ${id}`,
+        effect: { writes: [{ sql: 'INSERT INTO effects (message_id) VALUES ($1)', params: [id] }, ...extra] },
+      }),
+    });
 
     it('applies an effect once; a redelivery (cache forgotten) is recognised by the inbox row', async () => {
       const id = randomUUID();
-      const first = await handleOnce({ db, dedup: noCache, consumer: 'c1', messageId: id }, apply(id));
-      expect(first).toEqual({ applied: true, result: `done ${id}` });
-      const again = await handleOnce({ db, dedup: noCache, consumer: 'c1', messageId: id }, apply(id));
-      expect(again).toEqual({ applied: false });
+      expect(await commitChange(db, handle('c1', id), { dedup: noCache })).toEqual({
+        kind: 'applied',
+        result: `done ${id}`,
+      });
+      expect(await commitChange(db, handle('c1', id), { dedup: noCache })).toEqual({ kind: 'duplicate' });
       expect(await effects(id)).toBe(1);
       // Another consumer of the same message has its own record.
-      expect((await handleOnce({ db, dedup: noCache, consumer: 'c2', messageId: id }, apply(id))).applied).toBe(true);
+      expect((await commitChange(db, handle('c2', id))).kind).toBe('applied');
     });
 
-    it('reports a statement of final() that fails while the cache is still answering (no unhandled rejection)', async () => {
+    it('reports a write that fails while the cache is still answering (no unhandled rejection), and commits nothing', async () => {
       const id = randomUUID();
       // The cache answers after the statement has failed: until then nothing may leave its rejection unobserved
       // (in a service process an unhandled rejection is a crash).
@@ -53,57 +59,38 @@ function inboxContract(name: string, open: () => Promise<Database>, cleanup: () 
         seen: () => new Promise((resolve) => setTimeout(() => resolve(false), 200)),
         remember: async () => {},
       };
-      await expect(
-        handleOnce({ db, dedup: slowCache, consumer: 'c1', messageId: id }, (tx) =>
-          tx.final([tx.query('INSERT INTO effects (message_id) VALUES ($1)', [null])]),
-        ),
-      ).rejects.toThrow(/null value/);
+      const failing = handle('c1', id, [{ sql: 'INSERT INTO effects (message_id) VALUES ($1)', params: [null] }]);
+      await expect(commitChange(db, failing, { dedup: slowCache })).rejects.toThrow(/null value/);
       expect(await effects(id)).toBe(0);
     });
 
-    it('records nothing when the effect fails, so that a retry applies it', async () => {
+    it('records nothing when the decision fails, so that a retry applies it', async () => {
       const id = randomUUID();
       await expect(
-        handleOnce({ db, dedup: noCache, consumer: 'c1', messageId: id }, async (tx) => {
-          await tx.query('INSERT INTO effects (message_id) VALUES ($1)', [id]);
-          throw new Error('handler bug');
+        commitChange(db, {
+          inbox: { consumer: 'c1', messageId: id },
+          load: async () => undefined,
+          decide: () => {
+            throw new Error('handler bug');
+          },
         }),
       ).rejects.toThrow('handler bug');
-      expect(await effects(id)).toBe(0);
-      expect((await handleOnce({ db, dedup: noCache, consumer: 'c1', messageId: id }, apply(id))).applied).toBe(true);
+      expect((await db.query('SELECT 1 FROM inbox WHERE message_id = $1', [id])).rowCount).toBe(0);
+      expect((await commitChange(db, handle('c1', id))).kind).toBe('applied');
       expect(await effects(id)).toBe(1);
     });
 
-    it('skips a duplicate the cache remembers (nothing commits, even from final()), and remembers after commit', async () => {
+    it('skips a duplicate the cache remembers (nothing commits), and remembers after commit', async () => {
       const cache = new MemoryDedupCache();
       const id = randomUUID();
-      await handleOnce({ db, dedup: cache, consumer: 'c1', messageId: id }, apply(id));
+      await commitChange(db, handle('c1', id), { dedup: cache });
       expect(await cache.seen(dedupKey('c1', id))).toBe(true);
       await db.query('DELETE FROM inbox WHERE message_id = $1', [id]);
-      // The cache alone recognises it (the inbox row is gone, so only the cache could): the effect, run while the
-      // cache answered, is rolled back, also when it ends the transaction with final().
-      expect((await handleOnce({ db, dedup: cache, consumer: 'c1', messageId: id }, apply(id))).applied).toBe(false);
-      const viaFinal = await handleOnce({ db, dedup: cache, consumer: 'c1', messageId: id }, async (tx) =>
-        tx.final([tx.query('INSERT INTO effects (message_id) VALUES ($1)', [id])]),
-      );
-      expect(viaFinal.applied).toBe(false);
+      // The cache alone recognises it (the inbox row is gone, so only the cache could): the change is rolled back.
+      expect(await commitChange(db, handle('c1', id), { dedup: cache })).toEqual({ kind: 'duplicate' });
       expect(await effects(id)).toBe(1);
       expect((await db.query('SELECT 1 FROM inbox WHERE message_id = $1', [id])).rowCount).toBe(0);
-    });
-
-    it('lets a caller record the message in its own transaction (recordInbox)', async () => {
-      const id = randomUUID();
-      const results = [];
-      for (let i = 0; i < 3; i++)
-        results.push(
-          await db.transaction(async (tx) => {
-            if (!(await recordInbox(tx, 'saga', id))) return 'duplicate';
-            await tx.query('INSERT INTO effects (message_id) VALUES ($1)', [id]);
-            return 'applied';
-          }),
-        );
-      expect(results).toEqual(['applied', 'duplicate', 'duplicate']);
-      await expect(db.transaction((tx) => recordInbox(tx, '', id))).rejects.toThrow(/consumer/);
+      await expect(commitChange(db, handle('', id))).rejects.toThrow(/consumer/);
     });
 
     it('retention deletes rows older than the retention period, batch by batch, and keeps the rest', async () => {
@@ -124,7 +111,7 @@ function inboxContract(name: string, open: () => Promise<Database>, cleanup: () 
           );
       };
       await addOld(7);
-      for (let i = 0; i < 3; i++) expect(await recordInbox(db, consumer, randomUUID())).toBe(true);
+      for (let i = 0; i < 3; i++) expect((await commitChange(db, handle(consumer, randomUUID()))).kind).toBe('applied');
       const retention = new InboxRetention({ db, log, retentionMs: 7 * 86_400_000, batchSize: 3 });
       // 7 old rows in batches of 3: 3 + 3 + 1.
       expect(await retention.sweep()).toBe(7);
@@ -142,15 +129,8 @@ function inboxContract(name: string, open: () => Promise<Database>, cleanup: () 
 
     it('applies once when the same message is handled many times at once', async () => {
       const id = randomUUID();
-      const results = await Promise.all(
-        Array.from({ length: 10 }, () =>
-          handleOnce({ db, dedup: noCache, consumer: 'race', messageId: id }, async (tx) => {
-            await tx.query('INSERT INTO effects (message_id) VALUES ($1)', [id]);
-            await new Promise((r) => setTimeout(r, 5));
-          }),
-        ),
-      );
-      expect(results.filter((r) => r.applied)).toHaveLength(1);
+      const results = await Promise.all(Array.from({ length: 10 }, () => commitChange(db, handle('race', id))));
+      expect(results.filter((r) => r.kind === 'applied')).toHaveLength(1);
       expect(await effects(id)).toBe(1);
     });
   });

@@ -8,7 +8,7 @@ import { RecordingBus } from '../test-fixtures/recordingBus.js';
 import type { OutgoingMessage } from './bus/port.js';
 import { migrate } from './db/migrate.js';
 import { PgDatabase } from './db/pg.js';
-import { handleOnce } from './inbox.js';
+import { commitChange } from './effect.js';
 import { createLogger } from './log.js';
 import { enqueueOutbox, OutboxRelay, outboxStatus } from './outbox.js';
 import { KERNEL_MIGRATIONS } from './schema.js';
@@ -102,10 +102,19 @@ describeWith(['postgres'], 'outbox relay killed between publish and mark', () =>
     // 3. An inbox-guarded consumer sees all 70 deliveries and applies 50 effects.
     let applied = 0;
     for (const messageId of deliveries) {
-      const r = await handleOnce({ db: consumerDb, dedup: noCache, consumer: 'test-consumer', messageId }, (tx) =>
-        tx.query('INSERT INTO effects (message_id) VALUES ($1)', [messageId]),
+      const r = await commitChange(
+        consumerDb,
+        {
+          inbox: { consumer: 'test-consumer', messageId },
+          load: async () => undefined,
+          decide: () => ({
+            result: messageId,
+            effect: { writes: [{ sql: 'INSERT INTO effects (message_id) VALUES ($1)', params: [messageId] }] },
+          }),
+        },
+        { dedup: noCache },
       );
-      if (r.applied) applied++;
+      if (r.kind === 'applied') applied++;
     }
     expect(applied).toBe(50);
     const effects = await consumerDb.query<{ n: number; d: number }>(

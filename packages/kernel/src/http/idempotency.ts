@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { type IdempotencyKeyClaim, type Idempotent, requestHashOf } from '../idempotencyKeys.js';
+import type { Committed } from '../effect.js';
+import { type IdempotencyKeyClaim, requestHashOf } from '../idempotencyKeys.js';
 import { HttpProblem } from './problem.js';
 
 /** The optional `Idempotency-Key` request header of the routes that apply a retried call once. */
@@ -37,9 +38,25 @@ export function idempotencyKeyReused(detail = 'Idempotency-Key was already used 
   ]);
 }
 
-/** The body of an Idempotent outcome: a replay says so in its header, a reused key answers 422. */
-export function answerIdempotent<T>(reply: FastifyReply, outcome: Idempotent<T>): T {
-  if (outcome.kind === 'key-reused') throw idempotencyKeyReused();
-  if (outcome.kind === 'replayed') reply.header(IDEMPOTENT_REPLAYED, 'true');
-  return outcome.result;
+/**
+ * The answer to a committed request that may carry an Idempotency-Key: the change's result when applied now; the
+ * first request's answer (from `replayed`) with `Idempotent-Replayed: true` for a retry; 422 for a key reused with
+ * another request.
+ */
+export async function answerCommitted<R, T>(
+  reply: FastifyReply,
+  committed: Committed<R>,
+  answer: { applied(result: R): T | Promise<T>; replayed(stored: unknown): T | Promise<T> },
+): Promise<T> {
+  switch (committed.kind) {
+    case 'applied':
+      return answer.applied(committed.result);
+    case 'replayed':
+      reply.header(IDEMPOTENT_REPLAYED, 'true');
+      return answer.replayed(committed.answer);
+    case 'key-reused':
+      throw idempotencyKeyReused();
+    case 'duplicate':
+      throw new Error('a request has no inbox record: it cannot be a duplicate delivery');
+  }
 }

@@ -1,15 +1,14 @@
 import { Currency, EntityId, Money, Uuid } from '@commerce/contracts';
 import {
+  answerCommitted,
   commitChange,
   cursorOf,
   type Database,
   decodeCursor,
   encodeCursor,
   HttpProblem,
-  IDEMPOTENT_REPLAYED,
   IdempotencyKeyHeaders,
   idempotencyClaimOf,
-  idempotencyKeyReused,
   ProblemSchema,
   typed,
 } from '@commerce/kernel';
@@ -117,15 +116,14 @@ export async function registerInventoryRoutes(
       const { quantity } = req.body;
       const key = idempotencyClaimOf(req, { restock: { productId, quantity } });
       const out = await commitChange(db, restockProduct(deps, { productId, quantity }, key));
-      if (out.kind === 'key-reused') throw idempotencyKeyReused();
-      if (out.kind === 'duplicate') throw new Error('a restock has no inbox record to repeat');
-      // A retry answered from the key's first request says so.
-      if (out.kind === 'replayed') {
-        reply.header(IDEMPOTENT_REPLAYED, 'true');
-        return out.answer as Static<typeof ProductView>;
-      }
-      if (!out.result) throw HttpProblem.notFound(`product ${productId} does not exist`);
-      return out.result;
+      return answerCommitted(reply, out, {
+        applied: (product) => {
+          if (!product) throw HttpProblem.notFound(`product ${productId} does not exist`);
+          return product;
+        },
+        // A retry answered from the key's first request (the header says so).
+        replayed: (stored) => stored as Static<typeof ProductView>,
+      });
     },
   );
 

@@ -1,14 +1,13 @@
 import { Currency, EntityId, isUuid, OrderItem, Uuid } from '@commerce/contracts';
 import {
+  answerCommitted,
   type Change,
   commitChange,
   type Database,
   decodeCursor,
   encodeCursor,
   HttpProblem,
-  IDEMPOTENT_REPLAYED,
   IdempotencyKeyHeaders,
-  idempotencyKeyReused,
   mayActFor,
   type Principal,
   ProblemSchema,
@@ -157,16 +156,17 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
           traceparent: traceparentOf(request),
         }),
       );
-      if (result.kind === 'key-reused')
-        throw idempotencyKeyReused('Idempotency-Key was already used with a different body');
-      if (result.kind === 'duplicate') throw new Error('an order placement has no inbox record to repeat');
-      if (result.kind === 'applied')
-        return reply.code(202).header('location', `/orders/${result.result.orderId}`).send(result.result);
-      // A retry answered from the key's first request says so (as Stripe and the IETF idempotency draft do).
-      const { orderId } = result.answer as PlacedOrderAnswer;
-      const order = await findOrder(db, orderId);
-      if (!order) throw new Error(`Idempotency-Key points at order ${orderId}, which has no read-model row`);
-      return reply.code(202).header(IDEMPOTENT_REPLAYED, 'true').header('location', `/orders/${orderId}`).send(order);
+      const order = await answerCommitted(reply, result, {
+        applied: (placed) => placed,
+        // A retry answered from the key's first request (the header says so, as Stripe and the IETF draft do).
+        replayed: async (stored) => {
+          const { orderId } = stored as PlacedOrderAnswer;
+          const first = await findOrder(db, orderId);
+          if (!first) throw new Error(`Idempotency-Key points at order ${orderId}, which has no read-model row`);
+          return first;
+        },
+      });
+      return reply.code(202).header('location', `/orders/${order.orderId}`).send(order);
     },
   );
 

@@ -1,6 +1,6 @@
 import { Currency, EntityId, Money, Uuid } from '@commerce/contracts';
 import {
-  answerIdempotent,
+  answerCommitted,
   type Committed,
   commitChange,
   cursorOf,
@@ -9,7 +9,6 @@ import {
   encodeCursor,
   HttpProblem,
   IdempotencyKeyHeaders,
-  type Idempotent,
   idempotencyClaimOf,
   mayActFor,
   ProblemSchema,
@@ -43,23 +42,6 @@ const PaymentView = Type.Object({
   createdAt: Type.String(),
   updatedAt: Type.String(),
 });
-
-/**
- * The answer of a route that takes an Idempotency-Key, from its committed change: `answer` turns what was applied
- * now into the body; a replay is the body stored with the key.
- */
-function idempotentOf<R, T>(committed: Committed<R>, answer: (result: R) => T): Idempotent<T> {
-  switch (committed.kind) {
-    case 'applied':
-      return { kind: 'applied', result: answer(committed.result) };
-    case 'replayed':
-      return { kind: 'replayed', result: committed.answer as T };
-    case 'key-reused':
-      return committed;
-    case 'duplicate':
-      throw new Error('a request was answered as a duplicate delivery: its change has no inbox record');
-  }
-}
 
 /** The account a top-up left, or the problem of a refused one (nothing applied, no key recorded). */
 function toppedUp(outcome: TopUpOutcome): Account {
@@ -111,7 +93,10 @@ export async function registerPaymentRoutes(fastify: FastifyInstance, deps: Paym
       const { amount, currency } = req.body;
       const key = idempotencyClaimOf(req, { topUp: { customerId, amount, currency } });
       const committed = await commitChange(db, topUpAccount(deps, { customerId, amount, currency }, key));
-      return answerIdempotent(reply, idempotentOf(committed, toppedUp));
+      return answerCommitted(reply, committed, {
+        applied: toppedUp,
+        replayed: (stored) => stored as ReturnType<typeof toppedUp>,
+      });
     },
   );
 
