@@ -105,7 +105,7 @@ function outbox(
  SELECT pg_notify('outbox', 'enqueued') FROM (SELECT count(*) FROM inserted) AS done;`;
 }
 
-// packages/kernel/src/inbox.ts recordInbox (the order saga) and handleOnce (inventory, payment: a duplicate fails)
+// packages/kernel/src/effect.ts commitChange's inbox record (every consumer: a duplicate fails the insert)
 const inbox = (consumer: string, id: string) =>
   `INSERT INTO inbox (consumer, message_id) VALUES ('${consumer}', '${id}') ON CONFLICT (consumer, message_id) DO NOTHING RETURNING 1 AS inserted;`;
 const strictInbox = (consumer: string, id: string) =>
@@ -200,7 +200,7 @@ COMMIT;
 \\endpipeline
 `;
 
-/** services/order/src/application/orderSaga.ts handleSagaResult → orderChanges.ts changeOrderIn. */
+/** services/order/src/application/orderSaga.ts handleSagaResult → orderChanges.ts changeOrder, committed by commitChange. */
 function sagaTx(o: {
   before: number;
   result: { id: string; type: string; source: string; data: string };
