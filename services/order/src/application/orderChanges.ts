@@ -1,4 +1,4 @@
-import { type EventType, SCHEMA_VERSION } from '@commerce/contracts';
+import { CONSUMER_QUEUES, type EventType, SCHEMA_VERSION } from '@commerce/contracts';
 import {
   type Change,
   type Decision,
@@ -11,7 +11,8 @@ import {
 import { fold, initialState, type OrderState, type OrderStreamEvent } from '../domain/index.js';
 import { type OrderDeps, streamIdOf } from './ports.js';
 
-export const SAGA_CONSUMER = 'order.saga';
+/** The saga's inbox consumer: its queue's name (one name per consumer, in the contracts). */
+export const SAGA_CONSUMER = CONSUMER_QUEUES.orderSaga;
 
 /** Why the change happens: the message (or request) that caused it, carried onto every event and message. */
 export interface Cause {
