@@ -16,6 +16,8 @@ import {
   OutboxRelay,
   openDatabase,
   PARTITION_EXCHANGE,
+  type PartitionOwnership,
+  PgLeaseOwnership,
   RabbitMqBus,
   RedisDedupCache,
   type RunningParts,
@@ -23,6 +25,7 @@ import {
   type ServiceModule,
   type ServiceName,
   type Settings,
+  StaticOwnership,
 } from '@commerce/kernel';
 import { orderService } from '@commerce/order';
 import { paymentService } from '@commerce/payment';
@@ -146,16 +149,19 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         : createAuthVerifier({ secret: settings.jwtSecret ?? embeddedSecret ?? '' });
     if (settings.authDisabled) log.warn('AUTH_DISABLED=true: every caller is treated as an admin');
 
-    const prepared: { name: ServiceName; db: Database; ctx: ServiceContext; app: FastifyInstance }[] = [];
+    const prepared: { name: ServiceName; db: Database; ctx: ServiceContext<unknown>; app: FastifyInstance }[] = [];
     for (const { name, db } of opened) {
-      const ctx: ServiceContext = {
+      const serviceLog = log.child({ service: name });
+      const ctx: ServiceContext<unknown> = {
         name,
-        settings,
-        log: log.child({ service: name }),
+        // Only what the service declared it reads.
+        settings: MODULES[name].settingsOf(settings),
+        log: serviceLog,
         db,
         bus: activeBus,
         dedup,
         instanceId,
+        partitionOwnership: (count) => partitionOwnershipFor(db, { instanceId, count, log: serviceLog }),
         now: () => new Date(),
         newId: () => randomUUID(),
       };
@@ -229,4 +235,15 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
     bus: bus!,
     stop: cleanup,
   };
+}
+
+/**
+ * Order partitions on PGlite belong to its one process (one connection, one worker); on PostgreSQL workers share
+ * them through leases in the service's database.
+ */
+function partitionOwnershipFor(
+  db: Database,
+  o: { instanceId: string; count: number; log: Logger },
+): PartitionOwnership {
+  return db.kind === 'pglite' ? new StaticOwnership(o.count) : new PgLeaseOwnership({ db, ...o });
 }

@@ -1,5 +1,11 @@
 /** The inventory service's composition root: its store, routes, order-message consumer and reservation sweeper. */
-import type { RunningParts, ServiceContext, ServiceModule } from '@commerce/kernel';
+import {
+  pickSettings,
+  type RunningParts,
+  type ServiceContext,
+  type ServiceModule,
+  type Settings,
+} from '@commerce/kernel';
 import { subscribeInventory } from './adapters/consumer.js';
 import { inventoryMigrations } from './adapters/migrations.js';
 import { startReservationSweeper, sweepIntervalMs } from './adapters/reservationSweeper.js';
@@ -23,7 +29,13 @@ export * from './application/sweepExpiredReservations.js';
 export * from './domain/product.js';
 export * from './domain/reservation.js';
 
-export function inventoryDeps(ctx: Pick<ServiceContext, 'settings' | 'now' | 'newId'>): InventoryDeps {
+/** The settings the inventory service reads; the composition root hands it these and nothing else. */
+const INVENTORY_SETTINGS = ['reservationTtlMs', 'maxDeliveryAttempts'] as const;
+export type InventorySettings = Pick<Settings, (typeof INVENTORY_SETTINGS)[number]>;
+
+export function inventoryDeps(
+  ctx: Pick<ServiceContext<InventorySettings>, 'settings' | 'now' | 'newId'>,
+): InventoryDeps {
   return {
     store: inventoryStore,
     now: () => ctx.now(),
@@ -32,9 +44,10 @@ export function inventoryDeps(ctx: Pick<ServiceContext, 'settings' | 'now' | 'ne
   };
 }
 
-export const inventoryService: ServiceModule = {
+export const inventoryService: ServiceModule<InventorySettings> = {
   name: 'inventory',
   migrations: inventoryMigrations,
+  settingsOf: (settings) => pickSettings(settings, INVENTORY_SETTINGS),
   async routes(app, ctx) {
     await registerInventoryRoutes(app, inventoryDeps(ctx), ctx.db);
   },

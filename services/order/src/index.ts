@@ -1,9 +1,10 @@
 /** The order service's composition root: its store, routes, saga consumer and deadline poller. */
 import {
-  PgLeaseOwnership,
+  pickSettings,
   type RunningParts,
   type ServiceContext,
   type ServiceModule,
+  type Settings,
   StaticOwnership,
 } from '@commerce/kernel';
 import { subscribeSaga } from './adapters/consumer.js';
@@ -25,7 +26,11 @@ export * from './application/placeOrder.js';
 export * from './application/ports.js';
 export * from './domain/index.js';
 
-export function orderDeps(ctx: Pick<ServiceContext, 'settings' | 'now' | 'newId'>): OrderDeps {
+/** The settings the order service reads; the composition root hands it these and nothing else. */
+const ORDER_SETTINGS = ['sagaTimeoutMs', 'compensationTimeoutMs', 'orderPartitions', 'maxDeliveryAttempts'] as const;
+export type OrderSettings = Pick<Settings, (typeof ORDER_SETTINGS)[number]>;
+
+export function orderDeps(ctx: Pick<ServiceContext<OrderSettings>, 'settings' | 'now' | 'newId'>): OrderDeps {
   return {
     store: orderStore,
     now: () => ctx.now(),
@@ -36,19 +41,18 @@ export function orderDeps(ctx: Pick<ServiceContext, 'settings' | 'now' | 'newId'
   };
 }
 
-export const orderService: ServiceModule = {
+export const orderService: ServiceModule<OrderSettings> = {
   name: 'order',
   migrations: orderMigrations,
+  settingsOf: (settings) => pickSettings(settings, ORDER_SETTINGS),
   async routes(app, ctx) {
     await registerOrderRoutes(app, orderDeps(ctx), ctx.db);
   },
   async start(ctx): Promise<RunningParts> {
     const deps = orderDeps(ctx);
     const count = ctx.settings.orderPartitions;
-    const ownership =
-      ctx.db.kind === 'pglite'
-        ? new StaticOwnership(count)
-        : new PgLeaseOwnership({ db: ctx.db, instanceId: ctx.instanceId, count, log: ctx.log });
+    // Leases or one owner of everything: the composition root's choice for this database.
+    const ownership = ctx.partitionOwnership?.(count) ?? new StaticOwnership(count);
     const subscription = await subscribeSaga(ctx, deps, {
       partitions: count,
       ownership,

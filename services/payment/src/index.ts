@@ -1,5 +1,11 @@
 /** The payment service's composition root: its store, routes and order-message consumer. */
-import type { RunningParts, ServiceContext, ServiceModule } from '@commerce/kernel';
+import {
+  pickSettings,
+  type RunningParts,
+  type ServiceContext,
+  type ServiceModule,
+  type Settings,
+} from '@commerce/kernel';
 import { subscribePayment } from './adapters/consumer.js';
 import { paymentMigrations } from './adapters/migrations.js';
 import { registerPaymentRoutes } from './adapters/routes.js';
@@ -18,13 +24,18 @@ export * from './application/refundPayment.js';
 export * from './application/topUpAccount.js';
 export * from './domain/payment.js';
 
+/** The settings the payment service reads; the composition root hands it these and nothing else. */
+const PAYMENT_SETTINGS = ['maxDeliveryAttempts'] as const;
+export type PaymentSettings = Pick<Settings, (typeof PAYMENT_SETTINGS)[number]>;
+
 export function paymentDeps(ctx: Pick<ServiceContext, 'now' | 'newId'>): PaymentDeps {
   return { store: paymentStore, now: () => ctx.now(), newId: () => ctx.newId() };
 }
 
-export const paymentService: ServiceModule = {
+export const paymentService: ServiceModule<PaymentSettings> = {
   name: 'payment',
   migrations: paymentMigrations,
+  settingsOf: (settings) => pickSettings(settings, PAYMENT_SETTINGS),
   async routes(app, ctx) {
     await registerPaymentRoutes(app, paymentDeps(ctx), ctx.db);
   },
