@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { PartitionOwnership } from './bus/port.js';
 import { migrate } from './db/migrate.js';
-import type { Database } from './db/port.js';
+import type { Database, Queryable } from './db/port.js';
 import type { Logger } from './log.js';
 
 type Listener = (owned: ReadonlySet<number>) => void;
@@ -287,4 +287,36 @@ export class PgLeaseOwnership implements PartitionOwnership {
     }
     this.held.clear();
   }
+}
+
+/** The partition leases and the live members as they stand in a database (the operations console). */
+export interface PartitionLeases {
+  leases: { partition: number; owner: string | null; expiresAt: string; live: boolean }[];
+  members: { instanceId: string; heartbeatAt: string; ageMs: number }[];
+}
+
+/** Undefined where no worker ever took a lease there (static ownership: the embedded default). */
+export async function readPartitionLeases(db: Queryable): Promise<PartitionLeases | undefined> {
+  const table = await db.query<{ t: string | null }>("SELECT to_regclass('partition_leases')::text AS t");
+  if (!table.rows[0]?.t) return undefined;
+  const leases = await db.query<{ partition: number; owner: string | null; expires_at: Date | string; live: boolean }>(
+    'SELECT partition, owner, expires_at, expires_at > now() AS live FROM partition_leases ORDER BY partition',
+  );
+  const members = await db.query<{ instance_id: string; heartbeat_at: Date | string; age_ms: string | number }>(
+    `SELECT instance_id, heartbeat_at, floor(extract(epoch FROM now() - heartbeat_at) * 1000) AS age_ms
+       FROM partition_members ORDER BY instance_id`,
+  );
+  return {
+    leases: leases.rows.map((l) => ({
+      partition: Number(l.partition),
+      owner: l.owner,
+      expiresAt: new Date(l.expires_at).toISOString(),
+      live: l.live,
+    })),
+    members: members.rows.map((m) => ({
+      instanceId: m.instance_id,
+      heartbeatAt: new Date(m.heartbeat_at).toISOString(),
+      ageMs: Number(m.age_ms),
+    })),
+  };
 }

@@ -287,3 +287,45 @@ export async function readReservation(q: Queryable, orderId: string): Promise<Re
     rollbackMarker: markedAt !== undefined,
   };
 }
+
+/** What the audit of SPEC §9 reads of the inventory service. */
+export interface StockAuditFacts {
+  products: ProductView[];
+  /** Per product, the sums of its movements' deltas: what its figures must be. */
+  movementTotals: { productId: string; available: number; reserved: number; sold: number }[];
+  reservations: { orderId: string; status: string; lines: OrderLine[] }[];
+  /** The same kind of movement applied more than once for one order and product. */
+  repeatedMovements: { orderId: string; productId: string; kind: string; count: number }[];
+}
+
+/** Read inside the caller's snapshot (one repeatable-read transaction), so the parts agree. */
+export async function auditStock(snapshot: Queryable): Promise<StockAuditFacts> {
+  const products = await snapshot.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products`);
+  const totals = await snapshot.query<{ product_id: string; a: number; r: number; s: number }>(
+    `SELECT product_id, sum(delta_available)::bigint AS a, sum(delta_reserved)::bigint AS r, sum(delta_sold)::bigint AS s
+       FROM stock_movements GROUP BY product_id`,
+  );
+  const reservations = await snapshot.query<{ order_id: string; status: string; lines: OrderLine[] }>(
+    'SELECT order_id::text AS order_id, status, lines FROM reservations',
+  );
+  const repeated = await snapshot.query<{ order_id: string; product_id: string; kind: string; n: number }>(
+    `SELECT order_id::text AS order_id, product_id, kind, count(*)::int AS n FROM stock_movements
+      WHERE order_id IS NOT NULL GROUP BY order_id, product_id, kind HAVING count(*) > 1`,
+  );
+  return {
+    products: products.rows.map(productOf),
+    movementTotals: totals.rows.map((t) => ({
+      productId: t.product_id,
+      available: Number(t.a),
+      reserved: Number(t.r),
+      sold: Number(t.s),
+    })),
+    reservations: reservations.rows.map((r) => ({ orderId: r.order_id, status: r.status, lines: r.lines })),
+    repeatedMovements: repeated.rows.map((m) => ({
+      orderId: m.order_id,
+      productId: m.product_id,
+      kind: m.kind,
+      count: Number(m.n),
+    })),
+  };
+}

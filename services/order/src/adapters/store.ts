@@ -1,5 +1,5 @@
 /** The order service's storage on PostgreSQL and PGlite: the event stream, the read model and the saga deadlines. */
-import { type Database, type Queryable, readStream, type Write } from '@commerce/kernel';
+import { type Database, type Queryable, readStream, type StoredEvent, type Write } from '@commerce/kernel';
 import type { OrderView } from '../application/orderView.js';
 import type { DeadlineKind, DueDeadline, OrderStore } from '../application/ports.js';
 import { streamIdOf } from '../application/ports.js';
@@ -154,6 +154,85 @@ export async function countOrdersByStatus(db: Queryable): Promise<Record<string,
     'SELECT status, count(*) AS n FROM orders GROUP BY status',
   );
   return Object.fromEntries(res.rows.map((r) => [r.status, Number(r.n)]));
+}
+
+// ---- reads for the operator surface (apps/platform: console feed, console, audit) ----
+
+/** Orders whose last change is after `since`, oldest change first: what the console's live feed polls. */
+export async function listOrdersChangedSince(db: Queryable, since: Date, limit: number): Promise<OrderView[]> {
+  const res = await db.query<OrderRow>(
+    `SELECT ${COLUMNS} FROM orders WHERE updated_at > $1 ORDER BY updated_at, order_id LIMIT $2`,
+    [since, limit],
+  );
+  return res.rows.map(toView);
+}
+
+/** The most recently changed orders, newest first. */
+export async function recentOrders(db: Queryable, limit: number): Promise<OrderView[]> {
+  const res = await db.query<OrderRow>(
+    `SELECT ${COLUMNS} FROM orders ORDER BY updated_at DESC, order_id DESC LIMIT $1`,
+    [limit],
+  );
+  return res.rows.map(toView);
+}
+
+/** When the newest change of the read model was decided; undefined when there is no order. */
+export async function lastOrderChangeAt(db: Queryable): Promise<Date | undefined> {
+  const res = await db.query<{ at: Date | string | null }>('SELECT max(updated_at) AS at FROM orders');
+  const at = res.rows[0]?.at;
+  return at ? new Date(at) : undefined;
+}
+
+/** Orders created in each whole second (seconds since the epoch) from `since` on; seconds without any are absent. */
+export async function ordersPerSecondSince(db: Queryable, since: Date): Promise<Map<number, number>> {
+  const res = await db.query<{ s: string | number; n: string | number }>(
+    `SELECT floor(extract(epoch FROM created_at)) AS s, count(*) AS n FROM orders WHERE created_at > $1 GROUP BY 1`,
+    [since],
+  );
+  return new Map(res.rows.map((r) => [Number(r.s), Number(r.n)]));
+}
+
+/** Customers who placed orders, the most recent first (payment keeps no customer list of its own to browse). */
+export async function recentCustomers(db: Queryable, limit: number): Promise<string[]> {
+  const res = await db.query<{ customer_id: string }>(
+    'SELECT customer_id FROM orders GROUP BY customer_id ORDER BY max(created_at) DESC LIMIT $1',
+    [limit],
+  );
+  return res.rows.map((r) => r.customer_id);
+}
+
+/** An order's event stream, oldest first, with each event's metadata (the console's timeline). */
+export function readOrderEvents(db: Queryable, orderId: string): Promise<StoredEvent[]> {
+  return readStream(db, streamIdOf(orderId));
+}
+
+/** What the audit of SPEC §9 reads of the order service. */
+export interface OrderAuditFacts {
+  /** Every order, oldest first. */
+  orders: OrderView[];
+  /** Streams holding one of the once-only order events more than once. */
+  repeatedEvents: { streamId: string; eventType: string; count: number }[];
+  /** Streams whose number of events is not their last version. */
+  versionGaps: { streamId: string; count: number; lastVersion: number }[];
+}
+
+/** Read inside the caller's snapshot (one repeatable-read transaction), so the three parts agree. */
+export async function auditOrders(snapshot: Queryable): Promise<OrderAuditFacts> {
+  const orders = await snapshot.query<OrderRow>(`SELECT ${COLUMNS} FROM orders ORDER BY created_at`);
+  const repeated = await snapshot.query<{ stream_id: string; event_type: string; n: number }>(
+    `SELECT stream_id, event_type, count(*)::int AS n FROM events
+      WHERE event_type IN ('ORDER_CREATED', 'ORDER_CONFIRMED', 'ORDER_COMPLETED', 'ORDER_CANCELLED', 'ORDER_COMPENSATED')
+      GROUP BY stream_id, event_type HAVING count(*) > 1`,
+  );
+  const gaps = await snapshot.query<{ stream_id: string; n: number; top: number }>(
+    `SELECT stream_id, count(*)::int AS n, max(version)::int AS top FROM events
+      GROUP BY stream_id HAVING count(*) <> max(version)`,
+  );
+  return {
+    orders: orders.rows.map(toView),
+    repeatedEvents: repeated.rows.map((r) => ({ streamId: r.stream_id, eventType: r.event_type, count: Number(r.n) })),
+    versionGaps: gaps.rows.map((r) => ({ streamId: r.stream_id, count: Number(r.n), lastVersion: Number(r.top) })),
+  };
 }
 
 /**

@@ -200,3 +200,55 @@ export async function listMoneyMovements(
   }));
   return { items, last: res.rows.length > f.limit ? items[items.length - 1]?.id : undefined };
 }
+
+/** What the audit of SPEC §9 reads of the payment service. */
+export interface MoneyAuditFacts {
+  accounts: { customerId: string; balance: number }[];
+  /** Per customer, the sum of its movements (`total`) and what deductions and refunds took (`taken`). */
+  movementTotals: { customerId: string; total: number; taken: number }[];
+  payments: {
+    orderId: string;
+    customerId: string;
+    amount: number;
+    refundedAmount: number;
+    status: PaymentView['status'];
+    reason: string | null;
+  }[];
+  /** The same kind of movement applied more than once for one order. */
+  repeatedMovements: { orderId: string; kind: string; count: number }[];
+}
+
+/** Read inside the caller's snapshot (one repeatable-read transaction), so the parts agree. */
+export async function auditMoney(snapshot: Queryable): Promise<MoneyAuditFacts> {
+  const accounts = await snapshot.query<AccountRow>('SELECT customer_id, balance, currency FROM accounts');
+  const totals = await snapshot.query<{ customer_id: string; total: number; taken: number }>(
+    `SELECT customer_id, sum(delta)::bigint AS total,
+            coalesce(sum(-delta) FILTER (WHERE kind IN ('deduction', 'refund')), 0)::bigint AS taken
+       FROM money_movements GROUP BY customer_id`,
+  );
+  const payments = await snapshot.query<PaymentRow & { order_id: string }>(
+    `SELECT order_id::text AS order_id, customer_id, amount, refunded_amount, currency, status, reason, updated_at
+       FROM payments`,
+  );
+  const repeated = await snapshot.query<{ order_id: string; kind: string; n: number }>(
+    `SELECT order_id::text AS order_id, kind, count(*)::int AS n FROM money_movements
+      WHERE order_id IS NOT NULL GROUP BY order_id, kind HAVING count(*) > 1`,
+  );
+  return {
+    accounts: accounts.rows.map((a) => ({ customerId: a.customer_id, balance: Number(a.balance) })),
+    movementTotals: totals.rows.map((t) => ({
+      customerId: t.customer_id,
+      total: Number(t.total),
+      taken: Number(t.taken),
+    })),
+    payments: payments.rows.map((p) => ({
+      orderId: p.order_id,
+      customerId: p.customer_id,
+      amount: Number(p.amount),
+      refundedAmount: Number(p.refunded_amount),
+      status: p.status,
+      reason: p.reason ?? null,
+    })),
+    repeatedMovements: repeated.rows.map((m) => ({ orderId: m.order_id, kind: m.kind, count: Number(m.n) })),
+  };
+}
