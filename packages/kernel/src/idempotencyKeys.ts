@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type Database, PG, pgErrorCode, type Queryable } from './db/port.js';
+import { PG, pgErrorCode, type Queryable } from './db/port.js';
 import { RetentionJob, type RetentionOptions } from './retention.js';
 
 /**

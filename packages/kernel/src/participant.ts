@@ -3,8 +3,91 @@
  * after the other (an advisory lock per order, held to the end of the transaction), and a rollback that arrives
  * before the request it undoes is remembered (a rollback marker), so that the late request is not applied.
  */
+import type { EventType } from '@commerce/contracts';
+import type { Binding, Delivery, OutgoingMessage, Subscription } from './bus/port.js';
 import { allInOrder, type Queryable } from './db/port.js';
-import type { Write } from './effect.js';
+import { type Change, commitChange, type Decision, type Write } from './effect.js';
+import { outgoingMessage } from './messages.js';
+import type { ServiceContext } from './service.js';
+
+/** An order message a participant answers: the order, the message's eventId (its inbox record and its answer's
+ * causationId) and its trace context. */
+export interface OrderMessage {
+  orderId: string;
+  eventId: string;
+  traceparent?: string;
+}
+
+export function orderMessageOf(delivery: Pick<Delivery, 'envelope' | 'traceparent'>): OrderMessage {
+  const { envelope, traceparent } = delivery;
+  return { orderId: envelope.orderId, eventId: envelope.eventId, traceparent };
+}
+
+/**
+ * A participant's change for one order message: its inbox record under `consumer`, the participant's load, and a
+ * decision taken at `now()` (read once per decision, passed to the decider).
+ */
+export function orderMessageChange<S, R>(o: {
+  consumer: string;
+  message: OrderMessage;
+  now(): Date;
+  load(reader: Queryable): Promise<S>;
+  decide(state: S, now: Date): Decision<R>;
+}): Change<S, R> {
+  return {
+    inbox: { consumer: o.consumer, messageId: o.message.eventId },
+    load: o.load,
+    decide: (state) => o.decide(state, o.now()),
+  };
+}
+
+/** The participant's answer to an order message, on its exchange, caused by the message (none: a timer's). */
+export function participantAnswer(o: {
+  source: string;
+  eventId: string;
+  orderId: string;
+  reply: { eventType: EventType; data: unknown } | undefined;
+  now: Date;
+  message?: OrderMessage;
+}): OutgoingMessage[] {
+  if (!o.reply) return [];
+  return [
+    outgoingMessage({
+      eventId: o.eventId,
+      eventType: o.reply.eventType,
+      orderId: o.orderId,
+      data: o.reply.data,
+      occurredAt: o.now,
+      causationId: o.message?.eventId ?? null,
+      source: o.source,
+      traceparent: o.message?.traceparent,
+    }),
+  ];
+}
+
+/**
+ * Subscribes a participant to the order messages it answers: each delivery becomes a change (none: nothing to do
+ * with it), committed with its inbox record; Redis (or memory) skips obvious duplicates first.
+ */
+export function subscribeOrderMessages<S, R>(
+  ctx: Pick<ServiceContext, 'bus' | 'db' | 'dedup'>,
+  o: {
+    queue: string;
+    bindings: Binding[];
+    maxAttempts: number;
+    changeOf(delivery: Delivery): Change<S, R> | undefined;
+  },
+): Promise<Subscription> {
+  return ctx.bus.subscribe({
+    queue: o.queue,
+    bindings: o.bindings,
+    maxAttempts: o.maxAttempts,
+    handler: async (delivery) => {
+      const change = o.changeOf(delivery);
+      if (change) await commitChange(ctx.db, change, { dedup: ctx.dedup });
+    },
+  });
+}
 
 /**
  * Takes the order's lock for `participant` and reads whether a rollback came first. Both statements are issued at

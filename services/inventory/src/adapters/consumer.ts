@@ -1,8 +1,15 @@
 /** Inventory's consumer: the order messages it answers, each committed with its inbox record. */
 import type { Envelope } from '@commerce/contracts';
-import { type Change, commitChange, type ServiceContext, type Subscription } from '@commerce/kernel';
+import {
+  type Change,
+  commitChange,
+  orderMessageOf,
+  type ServiceContext,
+  type Subscription,
+  subscribeOrderMessages,
+} from '@commerce/kernel';
 import { commitStock } from '../application/commitStock.js';
-import { INVENTORY_CONSUMER, type OrderMessage } from '../application/orderMessage.js';
+import { INVENTORY_CONSUMER } from '../application/orderMessage.js';
 import type { InventoryDeps } from '../application/ports.js';
 import { releaseStock } from '../application/releaseStock.js';
 import { reserveStock } from '../application/reserveStock.js';
@@ -42,7 +49,7 @@ export function inventoryChangeOf(
 ): Change<InventoryOrderState, InventoryReply | undefined> | undefined {
   const e = delivery.envelope;
   const command = inventoryCommandOf(e, deps.reservationTtlMs);
-  const message: OrderMessage = { orderId: e.orderId, eventId: e.eventId, traceparent: delivery.traceparent };
+  const message = orderMessageOf(delivery);
   switch (command?.type) {
     case 'reserve':
       return reserveStock(deps, message, command);
@@ -77,12 +84,10 @@ export function subscribeInventory(
   deps: InventoryDeps,
   o: { maxAttempts: number },
 ): Promise<Subscription> {
-  return ctx.bus.subscribe({
+  return subscribeOrderMessages(ctx, {
     queue: INVENTORY_CONSUMER,
     bindings: INVENTORY_BINDINGS,
     maxAttempts: o.maxAttempts,
-    handler: async (delivery) => {
-      await handleInventoryOrderEvent(deps, ctx, delivery);
-    },
+    changeOf: (delivery) => inventoryChangeOf(deps, delivery),
   });
 }

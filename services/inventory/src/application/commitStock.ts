@@ -1,11 +1,11 @@
-import type { Change } from '@commerce/kernel';
+import type { Change, OrderMessage } from '@commerce/kernel';
 import {
   type CommitCommand,
   decideInventory,
   type InventoryOrderState,
   type InventoryReply,
 } from '../domain/reservation.js';
-import { answerOrderMessage, inboxOf, type OrderMessage } from './orderMessage.js';
+import { inventoryAnswer } from './orderMessage.js';
 import type { InventoryDeps } from './ports.js';
 
 /**
@@ -18,12 +18,5 @@ export function commitStock(
   message: OrderMessage,
   commit: CommitCommand,
 ): Change<InventoryOrderState, InventoryReply | undefined> {
-  return {
-    inbox: inboxOf(message),
-    load: (reader) => deps.store.loadOrder(reader, message.orderId, []),
-    decide: (state) => {
-      const now = deps.now();
-      return answerOrderMessage(deps, message, decideInventory(commit, state, now), now);
-    },
-  };
+  return inventoryAnswer(deps, message, [], (state, now) => decideInventory(commit, state, now));
 }

@@ -1,39 +1,41 @@
 import { CONSUMER_QUEUES } from '@commerce/contracts';
 import {
+  type Change,
   type Decision,
   type Effect,
-  type InboxRecord,
-  type OutgoingMessage,
-  outgoingMessage,
+  type OrderMessage,
+  orderMessageChange,
+  participantAnswer,
+  type Queryable,
   rollbackMarker,
   type Write,
 } from '@commerce/kernel';
-import type { InventoryDecision, InventoryReply } from '../domain/reservation.js';
+import type { InventoryDecision, InventoryOrderState, InventoryReply } from '../domain/reservation.js';
 import type { InventoryDeps } from './ports.js';
 
 /** Consumer name in the inbox, and the queue it reads (saga-protocol.md). */
 export const INVENTORY_CONSUMER = CONSUMER_QUEUES.inventory;
 
-/** The order message a change of inventory answers. */
-export interface OrderMessage {
-  orderId: string;
-  /** The message's eventId: its inbox record and its answer's causationId. */
-  eventId: string;
-  traceparent?: string;
-}
-
-export function inboxOf(message: OrderMessage): InboxRecord {
-  return { consumer: INVENTORY_CONSUMER, messageId: message.eventId };
-}
-
-/** The effect of an inventory decision about an order message; the result is the answer (if any). */
-export function answerOrderMessage(
-  deps: Pick<InventoryDeps, 'store' | 'newId'>,
+/**
+ * Inventory's change for one order message: the order's state (with the stock of `productIds`, locked), the
+ * decision at now, and its effect; the result is the answer (if any).
+ */
+export function inventoryAnswer(
+  deps: InventoryDeps,
   message: OrderMessage,
-  decision: InventoryDecision,
-  now: Date,
-): Decision<InventoryReply | undefined> {
-  return { effect: reservationEffect(deps, message.orderId, decision, now, message), result: decision.reply };
+  productIds: readonly string[],
+  decide: (state: InventoryOrderState, now: Date) => InventoryDecision,
+): Change<InventoryOrderState, InventoryReply | undefined> {
+  return orderMessageChange({
+    consumer: INVENTORY_CONSUMER,
+    message,
+    now: deps.now,
+    load: (reader: Queryable) => deps.store.loadOrder(reader, message.orderId, productIds),
+    decide: (state, now): Decision<InventoryReply | undefined> => {
+      const decision = decide(state, now);
+      return { effect: reservationEffect(deps, message.orderId, decision, now, message), result: decision.reply };
+    },
+  });
 }
 
 /**
@@ -47,25 +49,17 @@ export function reservationEffect(
   now: Date,
   message?: OrderMessage,
 ): Required<Pick<Effect, 'writes' | 'outbox'>> {
-  const causationId = message?.eventId ?? null;
   const writes: Write[] = [];
   if (decision.stock.length > 0) writes.push(...deps.store.changeStock(decision.stock, orderId, now));
   if (decision.reservation) writes.push(deps.store.saveReservation(orderId, decision.reservation, now));
-  if (decision.storeMarker) writes.push(rollbackMarker(orderId, causationId, now));
-  const { reply } = decision;
-  const outbox: OutgoingMessage[] = reply
-    ? [
-        outgoingMessage({
-          eventId: deps.newId(),
-          eventType: reply.eventType,
-          orderId,
-          data: reply.data,
-          occurredAt: now,
-          causationId,
-          source: 'inventory',
-          traceparent: message?.traceparent,
-        }),
-      ]
-    : [];
+  if (decision.storeMarker) writes.push(rollbackMarker(orderId, message?.eventId ?? null, now));
+  const outbox = participantAnswer({
+    source: 'inventory',
+    eventId: deps.newId(),
+    orderId,
+    reply: decision.reply,
+    now,
+    message,
+  });
   return { writes, outbox };
 }

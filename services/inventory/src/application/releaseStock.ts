@@ -1,11 +1,11 @@
-import type { Change } from '@commerce/kernel';
+import type { Change, OrderMessage } from '@commerce/kernel';
 import {
   decideInventory,
   type InventoryOrderState,
   type InventoryReply,
   type ReleaseCommand,
 } from '../domain/reservation.js';
-import { answerOrderMessage, inboxOf, type OrderMessage } from './orderMessage.js';
+import { inventoryAnswer } from './orderMessage.js';
 import type { InventoryDeps } from './ports.js';
 
 /**
@@ -18,12 +18,5 @@ export function releaseStock(
   message: OrderMessage,
   release: ReleaseCommand,
 ): Change<InventoryOrderState, InventoryReply | undefined> {
-  return {
-    inbox: inboxOf(message),
-    load: (reader) => deps.store.loadOrder(reader, message.orderId, []),
-    decide: (state) => {
-      const now = deps.now();
-      return answerOrderMessage(deps, message, decideInventory(release, state, now), now);
-    },
-  };
+  return inventoryAnswer(deps, message, [], (state, now) => decideInventory(release, state, now));
 }

@@ -1,11 +1,11 @@
-import type { Change } from '@commerce/kernel';
+import type { Change, OrderMessage } from '@commerce/kernel';
 import {
   decideInventory,
   type InventoryOrderState,
   type InventoryReply,
   type ReserveCommand,
 } from '../domain/reservation.js';
-import { answerOrderMessage, inboxOf, type OrderMessage } from './orderMessage.js';
+import { inventoryAnswer } from './orderMessage.js';
 import type { InventoryDeps } from './ports.js';
 
 /**
@@ -19,17 +19,10 @@ export function reserveStock(
   message: OrderMessage,
   reserve: ReserveCommand,
 ): Change<InventoryOrderState, InventoryReply | undefined> {
-  return {
-    inbox: inboxOf(message),
-    load: (reader) =>
-      deps.store.loadOrder(
-        reader,
-        message.orderId,
-        reserve.items.map((l) => l.productId),
-      ),
-    decide: (state) => {
-      const now = deps.now();
-      return answerOrderMessage(deps, message, decideInventory(reserve, state, now), now);
-    },
-  };
+  return inventoryAnswer(
+    deps,
+    message,
+    reserve.items.map((l) => l.productId),
+    (state, now) => decideInventory(reserve, state, now),
+  );
 }

@@ -1,8 +1,15 @@
 /** Payment's consumer: the order messages it answers, each committed with its inbox record. */
 import type { Envelope } from '@commerce/contracts';
-import { type Change, commitChange, type ServiceContext, type Subscription } from '@commerce/kernel';
+import {
+  type Change,
+  commitChange,
+  orderMessageOf,
+  type ServiceContext,
+  type Subscription,
+  subscribeOrderMessages,
+} from '@commerce/kernel';
 import { chargePayment } from '../application/chargePayment.js';
-import { type OrderMessage, PAYMENT_CONSUMER } from '../application/orderMessage.js';
+import { PAYMENT_CONSUMER } from '../application/orderMessage.js';
 import type { PaymentDeps } from '../application/ports.js';
 import { refundPayment } from '../application/refundPayment.js';
 import type { PaymentCommand, PaymentOrderState, PaymentReply } from '../domain/payment.js';
@@ -42,7 +49,7 @@ export function paymentChangeOf(
   const e = delivery.envelope;
   const command = paymentCommandOf(e);
   if (!command) return undefined;
-  const message: OrderMessage = { orderId: e.orderId, eventId: e.eventId, traceparent: delivery.traceparent };
+  const message = orderMessageOf(delivery);
   return command.type === 'charge' ? chargePayment(deps, message, command) : refundPayment(deps, message, command);
 }
 
@@ -67,12 +74,10 @@ export function subscribePayment(
   deps: PaymentDeps,
   o: { maxAttempts: number },
 ): Promise<Subscription> {
-  return ctx.bus.subscribe({
+  return subscribeOrderMessages(ctx, {
     queue: PAYMENT_CONSUMER,
     bindings: PAYMENT_BINDINGS,
     maxAttempts: o.maxAttempts,
-    handler: async (delivery) => {
-      await handlePaymentOrderEvent(deps, ctx, delivery);
-    },
+    changeOf: (delivery) => paymentChangeOf(deps, delivery),
   });
 }

@@ -1,7 +1,6 @@
 import { Currency, EntityId, Money, Uuid } from '@commerce/contracts';
 import {
   answerCommitted,
-  type Committed,
   commitChange,
   cursorOf,
   type Database,

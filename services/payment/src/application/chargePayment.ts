@@ -1,6 +1,6 @@
-import type { Change } from '@commerce/kernel';
+import type { Change, OrderMessage } from '@commerce/kernel';
 import { type ChargeCommand, decidePayment, type PaymentOrderState, type PaymentReply } from '../domain/payment.js';
-import { answerOrderMessage, inboxOf, type OrderMessage } from './orderMessage.js';
+import { paymentAnswer } from './orderMessage.js';
 import type { PaymentDeps } from './ports.js';
 
 /**
@@ -13,12 +13,5 @@ export function chargePayment(
   message: OrderMessage,
   charge: ChargeCommand,
 ): Change<PaymentOrderState, PaymentReply | undefined> {
-  return {
-    inbox: inboxOf(message),
-    load: (reader) => deps.store.loadOrderPayment(reader, message.orderId, charge.customerId),
-    decide: (state) => {
-      const now = deps.now();
-      return answerOrderMessage(deps, message, decidePayment(charge, state, now), now);
-    },
-  };
+  return paymentAnswer(deps, message, charge.customerId, (state, now) => decidePayment(charge, state, now));
 }

@@ -1,52 +1,51 @@
 import { CONSUMER_QUEUES } from '@commerce/contracts';
-import { type Decision, type InboxRecord, outgoingMessage, rollbackMarker, type Write } from '@commerce/kernel';
-import type { PaymentDecision, PaymentReply } from '../domain/payment.js';
+import {
+  type Change,
+  type OrderMessage,
+  orderMessageChange,
+  participantAnswer,
+  type Queryable,
+  rollbackMarker,
+  type Write,
+} from '@commerce/kernel';
+import type { PaymentDecision, PaymentOrderState, PaymentReply } from '../domain/payment.js';
 import type { PaymentDeps } from './ports.js';
 
 /** Consumer name in the inbox, and the queue it reads (saga-protocol.md). */
 export const PAYMENT_CONSUMER = CONSUMER_QUEUES.payment;
 
-/** The order message a change of payment answers. */
-export interface OrderMessage {
-  orderId: string;
-  /** The message's eventId: its inbox record and its answer's causationId. */
-  eventId: string;
-  traceparent?: string;
-}
-
-export function inboxOf(message: OrderMessage): InboxRecord {
-  return { consumer: PAYMENT_CONSUMER, messageId: message.eventId };
-}
-
 /**
- * The effect of a payment decision: the balance change with its movement, the payment row, the rollback marker and
- * the answer on payment_events, all in the order message's transaction. The result is the answer (if any).
+ * Payment's change for one order message: the order's payment (and `customerId`'s account, locked, for a charge),
+ * the decision at now, and its effect — the balance change with its movement, the payment row, the rollback marker
+ * and the answer on payment_events, all in the message's transaction. The result is the answer (if any).
  */
-export function answerOrderMessage(
+export function paymentAnswer(
   deps: PaymentDeps,
   message: OrderMessage,
-  decision: PaymentDecision,
-  now: Date,
-): Decision<PaymentReply | undefined> {
+  customerId: string | undefined,
+  decide: (state: PaymentOrderState, now: Date) => PaymentDecision,
+): Change<PaymentOrderState, PaymentReply | undefined> {
   const { orderId } = message;
-  const writes: Write[] = [];
-  if (decision.balance) writes.push(...deps.store.changeBalance(decision.balance, orderId));
-  if (decision.payment) writes.push(deps.store.savePayment(orderId, decision.payment));
-  if (decision.storeMarker) writes.push(rollbackMarker(orderId, message.eventId, now));
-  const { reply } = decision;
-  const outbox = reply
-    ? [
-        outgoingMessage({
-          eventId: deps.newId(),
-          eventType: reply.eventType,
-          orderId,
-          data: reply.data,
-          occurredAt: now,
-          causationId: message.eventId,
-          source: 'payment',
-          traceparent: message.traceparent,
-        }),
-      ]
-    : [];
-  return { effect: { writes, outbox }, result: reply };
+  return orderMessageChange({
+    consumer: PAYMENT_CONSUMER,
+    message,
+    now: deps.now,
+    load: (reader: Queryable) => deps.store.loadOrderPayment(reader, orderId, customerId),
+    decide: (state, now) => {
+      const decision = decide(state, now);
+      const writes: Write[] = [];
+      if (decision.balance) writes.push(...deps.store.changeBalance(decision.balance, orderId));
+      if (decision.payment) writes.push(deps.store.savePayment(orderId, decision.payment));
+      if (decision.storeMarker) writes.push(rollbackMarker(orderId, message.eventId, now));
+      const outbox = participantAnswer({
+        source: 'payment',
+        eventId: deps.newId(),
+        orderId,
+        reply: decision.reply,
+        now,
+        message,
+      });
+      return { effect: { writes, outbox }, result: decision.reply };
+    },
+  });
 }

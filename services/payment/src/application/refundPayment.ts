@@ -1,6 +1,6 @@
-import type { Change } from '@commerce/kernel';
+import type { Change, OrderMessage } from '@commerce/kernel';
 import { decidePayment, type PaymentOrderState, type PaymentReply, type RefundCommand } from '../domain/payment.js';
-import { answerOrderMessage, inboxOf, type OrderMessage } from './orderMessage.js';
+import { paymentAnswer } from './orderMessage.js';
 import type { PaymentDeps } from './ports.js';
 
 /**
@@ -12,12 +12,5 @@ export function refundPayment(
   message: OrderMessage,
   refund: RefundCommand,
 ): Change<PaymentOrderState, PaymentReply | undefined> {
-  return {
-    inbox: inboxOf(message),
-    load: (reader) => deps.store.loadOrderPayment(reader, message.orderId),
-    decide: (state) => {
-      const now = deps.now();
-      return answerOrderMessage(deps, message, decidePayment(refund, state, now), now);
-    },
-  };
+  return paymentAnswer(deps, message, undefined, (state, now) => decidePayment(refund, state, now));
 }
