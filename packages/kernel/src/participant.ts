@@ -83,10 +83,22 @@ export function subscribeOrderMessages<S, R>(
     bindings: o.bindings,
     maxAttempts: o.maxAttempts,
     handler: async (delivery) => {
-      const change = o.changeOf(delivery);
-      if (change) await commitChange(ctx.db, change, { dedup: ctx.dedup });
+      await commitOrderMessage(ctx, o.changeOf(delivery));
     },
   });
+}
+
+/**
+ * Commits a participant's change for one order message exactly once (its inbox record with its effect); answers the
+ * change's result, or undefined for a duplicate or a message it has nothing to do with (no change).
+ */
+export async function commitOrderMessage<S, R>(
+  ctx: Pick<ServiceContext, 'db' | 'dedup'>,
+  change: Change<S, R> | undefined,
+): Promise<R | undefined> {
+  if (!change) return undefined;
+  const out = await commitChange(ctx.db, change, { dedup: ctx.dedup });
+  return out.kind === 'applied' ? out.result : undefined;
 }
 
 /**

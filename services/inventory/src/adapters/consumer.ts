@@ -2,7 +2,7 @@
 import type { Envelope } from '@commerce/contracts';
 import {
   type Change,
-  commitChange,
+  commitOrderMessage,
   orderMessageOf,
   type ServiceContext,
   type Subscription,
@@ -67,15 +67,12 @@ export function inventoryChangeOf(
  * Handles one order message exactly once: inbox row, stock change, movements, reservation and the answer's outbox
  * row commit together. Returns the answer (undefined: a duplicate, or nothing to answer).
  */
-export async function handleInventoryOrderEvent(
+export function handleInventoryOrderEvent(
   deps: InventoryDeps,
   ctx: ConsumerContext,
   delivery: { envelope: Envelope; traceparent?: string },
 ): Promise<InventoryReply | undefined> {
-  const change = inventoryChangeOf(deps, delivery);
-  if (!change) return undefined;
-  const out = await commitChange(ctx.db, change, { dedup: ctx.dedup });
-  return out.kind === 'applied' ? out.result : undefined;
+  return commitOrderMessage(ctx, inventoryChangeOf(deps, delivery));
 }
 
 /** Subscribes inventory to the order messages it answers. */

@@ -2,7 +2,7 @@
 import type { Envelope } from '@commerce/contracts';
 import {
   type Change,
-  commitChange,
+  commitOrderMessage,
   orderMessageOf,
   type ServiceContext,
   type Subscription,
@@ -57,15 +57,12 @@ export function paymentChangeOf(
  * Handles one order message exactly once: inbox row, balance change, money movement, payment row and the answer's
  * outbox row commit together. Returns the answer (undefined: a duplicate, or nothing to answer).
  */
-export async function handlePaymentOrderEvent(
+export function handlePaymentOrderEvent(
   deps: PaymentDeps,
   ctx: ConsumerContext,
   delivery: { envelope: Envelope; traceparent?: string },
 ): Promise<PaymentReply | undefined> {
-  const change = paymentChangeOf(deps, delivery);
-  if (!change) return undefined;
-  const out = await commitChange(ctx.db, change, { dedup: ctx.dedup });
-  return out.kind === 'applied' ? out.result : undefined;
+  return commitOrderMessage(ctx, paymentChangeOf(deps, delivery));
 }
 
 /** Subscribes payment to the order messages it answers. */
