@@ -12,8 +12,7 @@ import { orderService } from '@commerce/order';
 import { handlePaymentOrderEvent, paymentDeps, paymentService } from '@commerce/payment';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { registerPlatformAdminRoutes } from '../../apps/platform/src/adminRoutes.js';
-import { registerConsoleRoutes } from '../../apps/platform/src/consoleRoutes.js';
+import { operatorSettingsOf, registerOperatorRoutes } from '../../apps/platform/src/operator/index.js';
 import { type ModuleServer, startModuleServer } from '../support/moduleServer.js';
 import { describeWith } from '../support/services.js';
 import { type AuthzTable, type Caller, KERNEL_ROUTE_RULES, runAuthzMatrix } from './authz-matrix.js';
@@ -30,12 +29,13 @@ function startService(module: ServiceModule): Promise<Running> {
       module.name === 'order'
         ? async (app, ctx) => {
             const bus = new InProcessBus({ log: ctx.log });
-            await registerPlatformAdminRoutes(app, {
+            await registerOperatorRoutes(app, {
               bus,
-              dbs: [{ name: 'order', db: ctx.db }],
-              settings: ctx.settings,
+              dbs: { order: ctx.db },
+              log: ctx.log,
+              peers: () => [],
+              settings: operatorSettingsOf(ctx.settings),
             });
-            await registerConsoleRoutes(app, { db: ctx.db, log: ctx.log, peers: () => [], settings: ctx.settings });
           }
         : undefined,
   });
@@ -132,7 +132,7 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
         ok: 409,
       },
       'GET /admin/orders/stats': { auth: 'admin' },
-      // Platform operator routes (apps/platform/src/adminRoutes.ts), served by the order service.
+      // Platform operator routes (apps/platform/src/operator/adminRoutes.ts), served by the order service.
       'GET /admin/dead-letters': { auth: 'admin' },
       'GET /admin/dead-letters/:queue': {
         auth: 'admin',
@@ -157,7 +157,7 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
       'POST /admin/projections/replay': { auth: 'admin' },
       // One database in this process: the audit answers that it needs all three (after auth).
       'GET /admin/audit': { auth: 'admin', ok: 501 },
-      // The console (apps/platform/src/consoleRoutes.ts): static files are public, every data route is admin.
+      // The console (apps/platform/src/operator/consoleRoutes.ts): static files are public, every data route is admin.
       'GET /console': { auth: 'public', ok: 302 },
       'GET /console/': { auth: 'public' },
       'GET /console/*': { auth: 'public', request: { url: '/console/app.js' } },

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadSettings, outboxStatus, PgDatabase, type Settings, signToken } from '@commerce/kernel';
 import { rebuildOrderProjections } from '@commerce/order';
-import { type AuditReport, formatAudit, runAudit } from './audit.js';
+import { type AuditReport, formatAudit, runAudit } from './operator/audit.js';
 import { DEMO_CUSTOMERS, DEMO_PRODUCTS } from './seed.js';
 
 class UsageError extends Error {}

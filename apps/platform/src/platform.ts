@@ -31,8 +31,7 @@ import { orderService } from '@commerce/order';
 import { paymentService } from '@commerce/payment';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import { registerPlatformAdminRoutes } from './adminRoutes.js';
-import { registerConsoleRoutes } from './consoleRoutes.js';
+import { operatorSettingsOf, registerOperatorRoutes } from './operator/index.js';
 
 export const MODULES: Record<ServiceName, ServiceModule> = {
   order: orderService,
@@ -182,10 +181,18 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         },
       });
       await MODULES[name].routes(app, ctx);
-      if (name === 'order') await registerPlatformAdminRoutes(app, { bus: activeBus, dbs: opened, settings });
-      if (name === 'order') await registerConsoleRoutes(app, { db, log: ctx.log, peers: () => started, settings });
       prepared.push({ name, db, ctx, app });
     }
+    // The operator surface (admin routes, console) is served by the order service's server, when this process runs it.
+    const orderServer = prepared.find((p) => p.name === 'order');
+    if (orderServer)
+      await registerOperatorRoutes(orderServer.app, {
+        bus: activeBus,
+        dbs: { ...Object.fromEntries(opened.map((o) => [o.name, o.db])), order: orderServer.db },
+        log: orderServer.ctx.log,
+        peers: () => started,
+        settings: operatorSettingsOf(settings),
+      });
     // Every consumer subscribes before any relay publishes: a message published to an exchange with no
     // queue bound yet would be dropped by the broker (and, in-process, by the bus).
     const parts = new Map<ServiceName, RunningParts>();

@@ -1,31 +1,11 @@
-import { readFile } from 'node:fs/promises';
-import { extname, join, normalize, resolve, sep } from 'node:path';
 import { Uuid } from '@commerce/contracts';
 import type { Database, Logger, ServiceName, Settings } from '@commerce/kernel';
-import { HttpProblem, readStream, traceIdOf } from '@commerce/kernel';
+import { HttpProblem, readPartitionLeases, traceIdOf } from '@commerce/kernel';
+import { readOrderEvents, recentCustomers } from '@commerce/order';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type FeedMessage, OrderFeed } from './consoleFeed.js';
-
-/** The console's static files (plain ES modules, no build step); shipped next to dist/ in the image. */
-export const CONSOLE_DIR = resolve(import.meta.dirname, '../console');
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.json': 'application/json; charset=utf-8',
-  '.ico': 'image/x-icon',
-};
-/**
- * Same-origin only, no inline script, no framing. Unlike the API's default (helmet) it has no
- * upgrade-insecure-requests: the console is also opened over plain http on 127.0.0.1 (npm start).
- */
-const CONSOLE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-const SAFE_PATH = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*\.[a-z]{2,4}$/;
+import { registerConsoleFiles } from './consoleFiles.js';
 
 /** Peers the console reads through the order service: in-process when the launcher runs them, else by URL. */
 export interface ConsolePeer {
@@ -58,9 +38,10 @@ const OrderIdParams = Type.Object({ orderId: Uuid }, { additionalProperties: fal
 
 /**
  * The operations console (docs/console.md), served by the order service: static files at /console (public — the
- * page holds no data), and admin-only data routes: the live feed (SSE over a streamed fetch that carries the
- * Authorization header), an order's timeline with its trace id, partitions, the peers' URLs and a read-only
- * proxy to inventory and payment (so the browser talks to one origin: no CORS).
+ * page holds no data; consoleFiles.ts), and admin-only data routes: the live feed (SSE over a streamed fetch that
+ * carries the Authorization header), an order's timeline with its trace id, partitions, the peers' URLs and a
+ * read-only proxy to inventory and payment (so the browser talks to one origin: no CORS). Every read goes through
+ * the order service's exported queries or the kernel's, never its tables.
  */
 export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleDeps): Promise<void> {
   const feed = new OrderFeed(deps.db, deps.log, { intervalMs: deps.feedIntervalMs });
@@ -71,10 +52,7 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
     open.clear();
   });
 
-  const statics = { config: { auth: 'public' as const, rateLimit: false as const }, schema: { hide: true } };
-  app.get('/console', statics, async (_req, reply) => reply.redirect('/console/', 302));
-  app.get('/console/', statics, async (_req, reply) => sendStatic(reply, 'index.html'));
-  app.get('/console/*', statics, async (req, reply) => sendStatic(reply, (req.params as { '*': string })['*']));
+  await registerConsoleFiles(app);
 
   const admin = { config: { auth: 'admin' as const } };
   const tags = ['console'];
@@ -124,7 +102,7 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
     { ...admin, schema: { tags, params: OrderIdParams } },
     async (req: FastifyRequest) => {
       const { orderId } = req.params as { orderId: string };
-      const events = await readStream(deps.db, `order-${orderId}`);
+      const events = await readOrderEvents(deps.db, orderId);
       if (events.length === 0) throw HttpProblem.notFound(`order ${orderId} does not exist`);
       const timeline = events.map((e) => ({
         eventId: e.eventId,
@@ -142,41 +120,14 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
     },
   );
 
-  app.get('/admin/console/customers', { ...admin, schema: { tags } }, async () => {
-    const res = await deps.db.query<{ customer_id: string }>(
-      'SELECT customer_id FROM orders GROUP BY customer_id ORDER BY max(created_at) DESC LIMIT 100',
-    );
-    return { customerIds: res.rows.map((r) => r.customer_id) };
-  });
+  app.get('/admin/console/customers', { ...admin, schema: { tags } }, async () => ({
+    customerIds: await recentCustomers(deps.db, 100),
+  }));
 
   app.get('/admin/console/partitions', { ...admin, schema: { tags } }, async () => {
-    const table = await deps.db.query<{ t: string | null }>("SELECT to_regclass('partition_leases')::text AS t");
-    if (!table.rows[0]?.t) return { mode: 'static', count: deps.settings.orderPartitions, leases: [], members: [] };
-    const leases = await deps.db.query<{
-      partition: number;
-      owner: string | null;
-      expires_at: Date | string;
-      live: boolean;
-    }>('SELECT partition, owner, expires_at, expires_at > now() AS live FROM partition_leases ORDER BY partition');
-    const members = await deps.db.query<{ instance_id: string; heartbeat_at: Date | string; age_ms: string | number }>(
-      `SELECT instance_id, heartbeat_at, floor(extract(epoch FROM now() - heartbeat_at) * 1000) AS age_ms
-         FROM partition_members ORDER BY instance_id`,
-    );
-    return {
-      mode: 'leases',
-      count: deps.settings.orderPartitions,
-      leases: leases.rows.map((l) => ({
-        partition: Number(l.partition),
-        owner: l.owner,
-        expiresAt: new Date(l.expires_at).toISOString(),
-        live: l.live,
-      })),
-      members: members.rows.map((m) => ({
-        instanceId: m.instance_id,
-        heartbeatAt: new Date(m.heartbeat_at).toISOString(),
-        ageMs: Number(m.age_ms),
-      })),
-    };
+    const count = deps.settings.orderPartitions;
+    const leases = await readPartitionLeases(deps.db);
+    return leases ? { mode: 'leases', count, ...leases } : { mode: 'static', count, leases: [], members: [] };
   });
 
   app.get(
@@ -234,19 +185,4 @@ function peerUrl(deps: ConsoleDeps, name: 'inventory' | 'payment'): string | und
   const local = deps.peers().find((p) => p.name === name);
   if (local) return local.url;
   return deps.settings.peerUrls[name];
-}
-
-/** Serves one file of the console folder; anything outside it, hidden or of an unknown type is a 404. */
-async function sendStatic(reply: FastifyReply, relative: string): Promise<FastifyReply> {
-  const type = TYPES[extname(relative)];
-  if (!SAFE_PATH.test(relative) || !type) throw HttpProblem.notFound('no such console file');
-  const file = normalize(join(CONSOLE_DIR, relative));
-  if (!file.startsWith(CONSOLE_DIR + sep)) throw HttpProblem.notFound('no such console file');
-  let body: Buffer;
-  try {
-    body = await readFile(file);
-  } catch {
-    throw HttpProblem.notFound('no such console file');
-  }
-  return reply.type(type).header('cache-control', 'no-cache').header('content-security-policy', CONSOLE_CSP).send(body);
 }

@@ -11,15 +11,20 @@ const LetterParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._:-]+$' }),
 });
 
+export interface AdminDeps {
+  bus: MessageBus;
+  /** The databases this process holds, by service. */
+  dbs: Partial<Record<ServiceName, Database>>;
+  /** SAGA_TIMEOUT_MS: how old an unfinished order may be before the audit calls it stuck. */
+  settings: Pick<Settings, 'sagaTimeoutMs'>;
+}
+
 /**
  * Platform-wide operator routes, served by the order service: dead letters of every queue the bus can see, outbox
  * status, projection rebuild and — when this process holds all three databases (embedded default, `npm start`) —
  * the invariant audit. The CLI and the console use them; all are admin-only.
  */
-export async function registerPlatformAdminRoutes(
-  app: FastifyInstance,
-  deps: { bus: MessageBus; dbs: { name: ServiceName; db: Database }[]; settings: Settings },
-): Promise<void> {
+export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
   const admin = { config: { auth: 'admin' as const } };
   const tags = ['operations'];
   app.get('/admin/dead-letters', { ...admin, schema: { tags } }, async () => ({
@@ -57,19 +62,16 @@ export async function registerPlatformAdminRoutes(
   );
   app.get('/admin/outbox', { ...admin, schema: { tags } }, async () => {
     const services: Record<string, unknown> = {};
-    for (const { name, db } of deps.dbs) services[name] = await outboxStatus(db);
+    for (const [name, db] of Object.entries(deps.dbs)) services[name] = await outboxStatus(db);
     return { services };
   });
   app.post('/admin/projections/replay', { ...admin, schema: { tags } }, async () => {
-    const order = deps.dbs.find((d) => d.name === 'order');
+    const order = deps.dbs.order;
     if (!order) throw new HttpProblem(501, 'Not Implemented', 'this process does not hold the order database');
-    return await rebuildOrderProjections(order.db);
+    return await rebuildOrderProjections(order);
   });
   app.get('/admin/audit', { ...admin, schema: { tags } }, async (req) => {
-    const get = (n: ServiceName) => deps.dbs.find((d) => d.name === n)?.db;
-    const order = get('order');
-    const inventory = get('inventory');
-    const payment = get('payment');
+    const { order, inventory, payment } = deps.dbs;
     if (!order || !inventory || !payment)
       throw new HttpProblem(
         501,
