@@ -3,8 +3,6 @@ import { api, inventory, payment } from '../api.js';
 import { h, status, when } from '../dom.js';
 import { gap, money, signed } from '../format.js';
 
-const FINAL = new Set(['COMPLETED', 'CANCELLED', 'COMPENSATED', 'COMPENSATION_FAILED']);
-
 function eventClass(type) {
   if (/COMPENSAT|ROLLBACK|RELEASED|REFUNDED|CANCELLED/.test(type)) return 'compensation';
   if (/FAILED|DECLINED/.test(type)) return 'failure';
@@ -37,7 +35,9 @@ class OrderView extends HTMLElement {
       ]);
       if (this.gone) return;
       this.render(order, timeline, reservation, movements, pay, config);
-      if (!FINAL.has(order.status) || timeline.events.length < 2) this.timer = setTimeout(() => this.load(), 1000);
+      // The final statuses come from the order domain (console-config), not from a copy here.
+      if (!config.finalStatuses.includes(order.status) || timeline.events.length < 2)
+        this.timer = setTimeout(() => this.load(), 1000);
       else if (this.refreshes === undefined) {
         // Late acknowledgements may still arrive just after the final status: one more look.
         this.refreshes = 1;

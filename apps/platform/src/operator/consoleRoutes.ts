@@ -1,7 +1,7 @@
 import { Uuid } from '@commerce/contracts';
 import type { Database, Logger, ServiceName, Settings } from '@commerce/kernel';
 import { HttpProblem, readPartitionLeases, traceIdOf } from '@commerce/kernel';
-import { readOrderEvents, recentCustomers } from '@commerce/order';
+import { FINAL_STATUSES, ORDER_STATUSES, readOrderEvents, recentCustomers } from '@commerce/order';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type FeedMessage, OrderFeed } from './consoleFeed.js';
@@ -61,6 +61,9 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
     inventoryUrl: peerUrl(deps, 'inventory') ?? null,
     paymentUrl: peerUrl(deps, 'payment') ?? null,
     orderPartitions: deps.settings.orderPartitions,
+    // The order domain's lists, so that the page keeps no copy of them.
+    orderStatuses: ORDER_STATUSES,
+    finalStatuses: [...FINAL_STATUSES],
   }));
 
   app.get(

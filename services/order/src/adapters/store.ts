@@ -6,6 +6,7 @@ import { streamIdOf } from '../application/ports.js';
 import {
   fold,
   inventoryStatusOf,
+  ORDER_STATUSES,
   type OrderState,
   type OrderStatus,
   type OrderStreamEvent,
@@ -149,11 +150,13 @@ export async function listOrders(db: Queryable, q: OrderListQuery): Promise<{ it
   return { items: res.rows.slice(0, q.limit).map(toView), more: res.rows.length > q.limit };
 }
 
-export async function countOrdersByStatus(db: Queryable): Promise<Record<string, number>> {
-  const res = await db.query<{ status: string; n: string | number }>(
+/** Orders per status: every status of the domain, in ORDER_STATUSES order, 0 where there is none. */
+export async function countOrdersByStatus(db: Queryable): Promise<Record<OrderStatus, number>> {
+  const res = await db.query<{ status: OrderStatus; n: string | number }>(
     'SELECT status, count(*) AS n FROM orders GROUP BY status',
   );
-  return Object.fromEntries(res.rows.map((r) => [r.status, Number(r.n)]));
+  const counts = new Map(res.rows.map((r) => [r.status, Number(r.n)]));
+  return Object.fromEntries(ORDER_STATUSES.map((s) => [s, counts.get(s) ?? 0])) as Record<OrderStatus, number>;
 }
 
 // ---- reads for the operator surface (apps/platform: console feed, console, audit) ----
