@@ -2,8 +2,6 @@
 import { api } from '../api.js';
 import { h, toast, when } from '../dom.js';
 
-const OTHER_SERVICE_QUEUES = ['inventory.order_events', 'payment.order_events'];
-
 /** Dead letters of every queue: list, inspect, replay, discard. */
 class DeadLettersView extends HTMLElement {
   connectedCallback() {
@@ -11,10 +9,10 @@ class DeadLettersView extends HTMLElement {
   }
   async load() {
     try {
-      const { queues } = await api('/admin/dead-letters');
+      const { queues, consumerQueues = [] } = await api('/admin/dead-letters');
       // In a distributed deployment the order service's bus only knows its own queues: the other services'
-      // consumer queues are looked at by name too (their letters are read straight from the broker).
-      for (const queue of OTHER_SERVICE_QUEUES)
+      // consumer queues (named by the server, from the contracts) are looked at by name too.
+      for (const queue of consumerQueues)
         if (!queues.some((q) => q.queue === queue)) queues.push({ queue, depth: undefined });
       const sections = [];
       for (const q of queues) {

@@ -1,3 +1,4 @@
+import { CONSUMER_QUEUES } from '@commerce/contracts';
 import type { Database, MessageBus, ServiceName, Settings } from '@commerce/kernel';
 import { HttpProblem, outboxStatus } from '@commerce/kernel';
 import { rebuildOrderProjections } from '@commerce/order';
@@ -29,6 +30,8 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
   const tags = ['operations'];
   app.get('/admin/dead-letters', { ...admin, schema: { tags } }, async () => ({
     queues: await deps.bus.deadLetters.queues(),
+    // Every consumer queue of the platform (the contracts' names), for a caller that looks at each by name.
+    consumerQueues: Object.values(CONSUMER_QUEUES),
   }));
   app.get('/admin/dead-letters/:queue', { ...admin, schema: { tags, params: QueueParam } }, async (req) => {
     const { queue } = req.params as { queue: string };
