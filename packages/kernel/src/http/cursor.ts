@@ -32,3 +32,8 @@ export const cursorOf = {
   string: (d: unknown) => (typeof d === 'string' ? d : undefined),
   integer: (d: unknown) => (typeof d === 'number' && Number.isSafeInteger(d) ? d : undefined),
 };
+
+/** A page as the list routes answer it (SPEC §4): its items and the cursor of the next page, null on the last. */
+export function pageAnswer<T>(page: { items: T[]; last?: unknown }): { items: T[]; nextCursor: string | null } {
+  return { items: page.items, nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+}

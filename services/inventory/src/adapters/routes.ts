@@ -5,11 +5,11 @@ import {
   cursorOf,
   type Database,
   decodeCursor,
-  encodeCursor,
   HttpProblem,
   IdempotencyKeyHeaders,
   idempotencyClaimOf,
   ProblemSchema,
+  pageAnswer,
   typed,
 } from '@commerce/kernel';
 import { type Static, Type } from '@sinclair/typebox';
@@ -92,7 +92,7 @@ export async function registerInventoryRoutes(
     },
     async (req) => {
       const page = await listProducts(db, req.query.limit, decodeCursor(req.query.cursor, cursorOf.string));
-      return { items: page.items, nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+      return pageAnswer(page);
     },
   );
 
@@ -153,7 +153,7 @@ export async function registerInventoryRoutes(
         limit,
         after: decodeCursor(cursor, cursorOf.integer),
       });
-      return { items: page.items, nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+      return pageAnswer(page);
     },
   );
 

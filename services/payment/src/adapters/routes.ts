@@ -5,12 +5,12 @@ import {
   cursorOf,
   type Database,
   decodeCursor,
-  encodeCursor,
   HttpProblem,
   IdempotencyKeyHeaders,
   idempotencyClaimOf,
   mayActFor,
   ProblemSchema,
+  pageAnswer,
   typed,
 } from '@commerce/kernel';
 import { Type } from '@sinclair/typebox';
@@ -155,7 +155,7 @@ export async function registerPaymentRoutes(fastify: FastifyInstance, deps: Paym
         limit,
         after: decodeCursor(cursor, cursorOf.integer),
       });
-      return { items: page.items, nextCursor: page.last === undefined ? null : encodeCursor(page.last) };
+      return pageAnswer(page);
     },
   );
 }
