@@ -12,6 +12,7 @@ import {
   type MessageBus,
   OutboxRelay,
   openDatabase,
+  partitionOwnershipFor,
   RabbitMqBus,
   type RunningParts,
   type ServiceModule,
@@ -75,7 +76,8 @@ export function consumerThroughRelay(o: {
 
   beforeAll(async () => {
     testDb = await createTestDatabase(prefix);
-    db = await openDatabase({ url: testDb.url, name, migrations: o.service.migrations });
+    const opened = await openDatabase({ url: testDb.url, name, migrations: o.service.migrations });
+    db = opened;
     const log = createLogger({ level: 'silent' });
     if (o.kind === 'rabbitmq') {
       // A vhost of its own: a real RabbitMQ topology (exchanges, quorum queues, DLQs), dropped at the end.
@@ -94,10 +96,11 @@ export function consumerThroughRelay(o: {
       name,
       settings: o.settings as Settings,
       log,
-      db,
+      db: opened,
       bus,
       dedup: new MemoryDedupCache(),
       instanceId: 'test',
+      partitionOwnership: (count) => partitionOwnershipFor(opened, { instanceId: 'test', count, log }),
       now: () => new Date(),
       newId: randomUUID,
     });

@@ -12,6 +12,7 @@ import {
   MemoryDedupCache,
   type MessageBus,
   openDatabase,
+  partitionOwnershipFor,
   type ServiceContext,
   type ServiceModule,
   type Settings,
@@ -52,6 +53,7 @@ export async function startModuleServer(
     bus: {} as MessageBus,
     dedup: new MemoryDedupCache(),
     instanceId: `${o.prefix}-${module.name}`,
+    partitionOwnership: (count) => partitionOwnershipFor(db, { instanceId: `${o.prefix}-${module.name}`, count, log }),
     now: () => new Date(),
     newId: randomUUID,
   };

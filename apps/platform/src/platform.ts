@@ -16,8 +16,7 @@ import {
   OutboxRelay,
   openDatabase,
   PARTITION_EXCHANGE,
-  type PartitionOwnership,
-  PgLeaseOwnership,
+  partitionOwnershipFor,
   RabbitMqBus,
   RedisDedupCache,
   type RunningParts,
@@ -25,7 +24,6 @@ import {
   type ServiceModule,
   type ServiceName,
   type Settings,
-  StaticOwnership,
 } from '@commerce/kernel';
 import { orderService } from '@commerce/order';
 import { paymentService } from '@commerce/payment';
@@ -242,15 +240,4 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
     bus: bus!,
     stop: cleanup,
   };
-}
-
-/**
- * Order partitions on PGlite belong to its one process (one connection, one worker); on PostgreSQL workers share
- * them through leases in the service's database.
- */
-function partitionOwnershipFor(
-  db: Database,
-  o: { instanceId: string; count: number; log: Logger },
-): PartitionOwnership {
-  return db.kind === 'pglite' ? new StaticOwnership(o.count) : new PgLeaseOwnership({ db, ...o });
 }

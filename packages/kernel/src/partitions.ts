@@ -320,3 +320,15 @@ export async function readPartitionLeases(db: Queryable): Promise<PartitionLease
     })),
   };
 }
+
+/**
+ * The partition ownership for a database: on PGlite the partitions belong to its one process (one connection, one
+ * worker); on PostgreSQL workers share them through leases in the service's database. Composition roots (and the
+ * test harnesses that stand in for one) hand this to a service; no service chooses itself.
+ */
+export function partitionOwnershipFor(
+  db: Database,
+  o: { instanceId: string; count: number; log?: Logger },
+): PartitionOwnership {
+  return db.kind === 'pglite' ? new StaticOwnership(o.count) : new PgLeaseOwnership({ db, ...o });
+}

@@ -28,10 +28,10 @@ export interface ServiceContext<S = Settings> {
   /** Unique id of this process instance (partition leases, sweepers). */
   instanceId: string;
   /**
-   * The partition-ownership adapter the composition root picked for this database (leases in PostgreSQL, or every
-   * partition in this one process). Absent (test harnesses): this process owns every partition.
+   * The partition-ownership adapter the composition root picked for this database (kernel `partitionOwnershipFor`:
+   * leases in PostgreSQL, or every partition in this one process).
    */
-  partitionOwnership?: (count: number) => PartitionOwnership;
+  partitionOwnership: (count: number) => PartitionOwnership;
   now(): Date;
   newId(): string;
 }

@@ -5,7 +5,6 @@ import {
   type ServiceContext,
   type ServiceModule,
   type Settings,
-  StaticOwnership,
 } from '@commerce/kernel';
 import { subscribeSaga } from './adapters/consumer.js';
 import { deadlinePollIntervalMs, startDeadlinePoller } from './adapters/deadlinePoller.js';
@@ -52,7 +51,7 @@ export const orderService: ServiceModule<OrderSettings> = {
     const deps = orderDeps(ctx);
     const count = ctx.settings.orderPartitions;
     // Leases or one owner of everything: the composition root's choice for this database.
-    const ownership = ctx.partitionOwnership?.(count) ?? new StaticOwnership(count);
+    const ownership = ctx.partitionOwnership(count);
     const subscription = await subscribeSaga(ctx, deps, {
       partitions: count,
       ownership,

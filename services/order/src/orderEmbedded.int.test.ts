@@ -6,6 +6,7 @@ import {
   loadSettings,
   MemoryDedupCache,
   openDatabase,
+  partitionOwnershipFor,
   type ServiceContext,
 } from '@commerce/kernel';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +38,7 @@ describe('order service on PGlite (embedded default)', () => {
       bus: new InProcessBus({ log }),
       dedup: new MemoryDedupCache(),
       instanceId: 'embedded',
+      partitionOwnership: (count) => partitionOwnershipFor(db, { instanceId: 'embedded', count, log }),
       now: () => new Date(),
       newId: () => randomUUID(),
     };

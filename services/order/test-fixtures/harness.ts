@@ -11,6 +11,7 @@ import {
   loadSettings,
   MemoryDedupCache,
   openDatabase,
+  partitionOwnershipFor,
   type ServiceContext,
   signToken,
 } from '@commerce/kernel';
@@ -57,6 +58,7 @@ export async function orderHarness(env: Record<string, string> = {}): Promise<Or
   const log = createLogger({ level: 'silent' });
   const db = await openDatabase({ url: tdb.url, name: 'order', migrations: orderMigrations, log });
   const bus = new InProcessBus({ log });
+  const instanceId = `test-${randomUUID()}`;
   const ctx: ServiceContext = {
     name: 'order',
     settings: loadSettings(env),
@@ -64,7 +66,8 @@ export async function orderHarness(env: Record<string, string> = {}): Promise<Or
     db,
     bus,
     dedup: new MemoryDedupCache(),
-    instanceId: `test-${randomUUID()}`,
+    instanceId,
+    partitionOwnership: (count) => partitionOwnershipFor(db, { instanceId, count, log }),
     now: () => new Date(),
     newId: () => randomUUID(),
   };
