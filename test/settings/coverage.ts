@@ -120,6 +120,21 @@ export const SETTING_TESTS: Record<SettingName, SettingTest[]> = {
   OUTBOX_RETENTION_MS: [
     { file: EMBEDDED, test: 'OUTBOX_RETENTION_MS=1000: the published rows of the first start are deleted' },
   ],
+  OUTBOX_DISPATCH: [
+    {
+      file: DISTRIBUTED,
+      test: 'OUTBOX_DISPATCH=relay: nothing is published at commit; the relays, woken by NOTIFY, publish every row',
+    },
+  ],
+  OUTBOX_RELAY_GRACE_MS: [
+    {
+      file: EMBEDDED,
+      test: 'OUTBOX_RELAY_GRACE_MS=1500: a row its process never dispatched is published by the relay 1.5 s after its commit',
+    },
+  ],
+  QUEUE_TYPE: [
+    { file: DISTRIBUTED, test: "QUEUE_TYPE=classic: the consumers' queues, partitions included, are classic queues" },
+  ],
   INBOX_RETENTION_MS: [
     { file: EMBEDDED, test: 'INBOX_RETENTION_MS=1 h: inbox rows older than an hour are deleted, younger ones kept' },
   ],

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { CONSUMER_QUEUES } from '@commerce/contracts';
 import { createLogger, loadSettings, partitionQueueOf, type ServiceName } from '@commerce/kernel';
+import amqp from 'amqplib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -65,6 +66,8 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'the three services, distributed
       DB_POOL_SIZE: '2',
       DB_STATEMENT_TIMEOUT_MS: '500',
       DEDUP_TTL_SECONDS: '120',
+      OUTBOX_DISPATCH: 'relay',
+      QUEUE_TYPE: 'classic',
       ORDER_PORT: '0',
       INVENTORY_PORT: '0',
       PAYMENT_PORT: '0',
@@ -124,6 +127,42 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'the three services, distributed
   it('AMQP_URL: the services talk through RabbitMQ, in that vhost', async () => {
     const queues = await queuesOf(vhost.vhost);
     expect(queues).toEqual(expect.arrayContaining([CONSUMER_QUEUES.inventory, CONSUMER_QUEUES.payment]));
+  });
+
+  it("QUEUE_TYPE=classic: the consumers' queues, partitions included, are classic queues", async () => {
+    const conn = await amqp.connect(vhost.url);
+    try {
+      for (const q of [CONSUMER_QUEUES.inventory, CONSUMER_QUEUES.payment]) {
+        const ch = await conn.createChannel();
+        // Re-declaring with the same type succeeds only if the broker holds that type.
+        await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': 'classic' } });
+        await ch.close();
+      }
+      const ch = await conn.createChannel();
+      await ch.assertQueue(partitionQueueOf(CONSUMER_QUEUES.orderSaga, 0), {
+        durable: true,
+        arguments: { 'x-queue-type': 'classic', 'x-single-active-consumer': true },
+      });
+      await ch.close();
+      const quorum = await conn.createChannel();
+      quorum.on('error', () => {});
+      await expect(
+        quorum.assertQueue(CONSUMER_QUEUES.payment, { durable: true, arguments: { 'x-queue-type': 'quorum' } }),
+      ).rejects.toThrow(/x-queue-type/);
+    } finally {
+      await conn.close().catch(() => {});
+    }
+  });
+
+  it('OUTBOX_DISPATCH=relay: nothing is published at commit; the relays, woken by NOTIFY, publish every row', async () => {
+    for (const s of p.services) {
+      expect(s.relay.dispatcher).toBeUndefined();
+      expect(s.relay.notificationsReceived).toBeGreaterThan(0);
+    }
+    const unpublished = await db('order').query<{ n: string }>(
+      'SELECT count(*) AS n FROM outbox WHERE published_at IS NULL',
+    );
+    expect(Number(unpublished.rows[0]?.n)).toBe(0);
   });
 
   it('ORDER_PARTITIONS=4: four partition leases and four saga queues', async () => {

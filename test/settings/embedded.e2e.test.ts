@@ -224,6 +224,7 @@ describe('the order service alone, restarted on the same DATA_DIR, with non-defa
     p = await start(['order'], {
       AUTH_DISABLED: 'true',
       OUTBOX_RETENTION_MS: '1000',
+      OUTBOX_RELAY_GRACE_MS: '1500',
       SAGA_TIMEOUT_MS: '3000',
       COMPENSATION_TIMEOUT_MS: '200',
       INVENTORY_URL: `${peers.url}/inventory`,
@@ -258,6 +259,36 @@ describe('the order service alone, restarted on the same DATA_DIR, with non-defa
       },
       { timeoutMs: 30_000, what: 'the published outbox rows to be deleted' },
     );
+  });
+
+  it('OUTBOX_RELAY_GRACE_MS=1500: a row its process never dispatched is published by the relay 1.5 s after its commit', async () => {
+    // A row committed by a process that died before publishing it: only the relay can send it.
+    const eventId = randomUUID();
+    const envelope = {
+      eventId,
+      eventType: 'ORDER_SETTINGS_PROBE',
+      orderId: randomUUID(),
+      occurredAt: new Date().toISOString(),
+      data: {},
+    };
+    await dbOf(p, 'order').query(
+      `INSERT INTO outbox (message_id, exchange, routing_key, partition_key, envelope)
+       VALUES ($1, 'order_events', 'order.settings.probe', $2, $3::jsonb)`,
+      [eventId, envelope.orderId, JSON.stringify(envelope)],
+    );
+    const row = await waitFor(
+      async () => {
+        const r = await dbOf(p, 'order').query<{ waited: number }>(
+          `SELECT extract(epoch FROM published_at - created_at) * 1000 AS waited
+             FROM outbox WHERE message_id = $1 AND published_at IS NOT NULL`,
+          [eventId],
+        );
+        return r.rows[0];
+      },
+      { timeoutMs: 10_000, what: 'the relay to publish the row' },
+    );
+    expect(Number(row.waited)).toBeGreaterThanOrEqual(1490);
+    expect(Number(row.waited)).toBeLessThan(1500 + 1000 + 500);
   });
 
   it('SAGA_TIMEOUT_MS=3000 cancels an order nobody answers; COMPENSATION_TIMEOUT_MS=200 then fails its compensation', async () => {

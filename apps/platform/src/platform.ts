@@ -135,6 +135,7 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
           deadLetterQueues: Object.values(CONSUMER_QUEUES),
           // The saga's partitioned workers need the consistent-hash exchange: no plugin, no start (exit 2).
           requiredExchangeTypes: services.includes('order') ? [PARTITION_EXCHANGE] : [],
+          queueType: settings.queueType,
         });
     bus = activeBus;
     await activeBus.start();
@@ -201,6 +202,8 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         bus: activeBus,
         log: p.ctx.log,
         retentionMs: settings.outboxRetentionMs,
+        dispatchAtCommit: settings.outboxDispatch === 'commit',
+        graceMs: settings.outboxRelayGraceMs,
       });
       await relay.start();
       const inboxRetention = new InboxRetention({

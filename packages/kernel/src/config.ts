@@ -36,6 +36,12 @@ export interface Settings {
   dbStatementTimeoutMs: number;
   dedupTtlSeconds: number;
   outboxRetentionMs: number;
+  /** `commit`: the process that commits outbox rows publishes them at once; the relay takes what is left. */
+  outboxDispatch: 'commit' | 'relay';
+  /** With dispatch at commit: how long a row may stay unpublished before a relay takes it. */
+  outboxRelayGraceMs: number;
+  /** RabbitMQ queue type of the services' queues. */
+  queueType: 'quorum' | 'classic';
   inboxRetentionMs: number;
   /** How long an Idempotency-Key (orders, restocks, top-ups) answers the same result again. */
   idempotencyKeyRetentionMs: number;
@@ -186,6 +192,22 @@ export const SETTINGS = Type.Object({
   ),
   // The relay accepts any positive retention: 0 would be refused by it, after the start, naming no setting.
   OUTBOX_RETENTION_MS: int(1, 90 * MS.day, MS.day, 'published outbox rows are deleted after this'),
+  OUTBOX_DISPATCH: oneOf(
+    ['commit', 'relay'],
+    'commit',
+    '`commit`: the process that commits a change publishes its messages at once and the relay only takes rows left unpublished past `OUTBOX_RELAY_GRACE_MS`; `relay`: the relay publishes every row (woken by NOTIFY)',
+  ),
+  OUTBOX_RELAY_GRACE_MS: int(
+    100,
+    10 * MS.min,
+    2000,
+    'with dispatch at commit: a row still unpublished this long after its commit (its process died, the broker refused it) is published by a relay',
+  ),
+  QUEUE_TYPE: oneOf(
+    ['quorum', 'classic'],
+    'quorum',
+    "RabbitMQ queue type of the consumers' queues: `quorum` (replicated, what a cluster needs) or `classic`; an existing queue keeps its type (delete it, drained, to change)",
+  ),
   // At least an hour: a redelivery (broker, or the relay after a crash) must still find its inbox row.
   INBOX_RETENTION_MS: int(
     MS.h,
@@ -366,6 +388,9 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     dbStatementTimeoutMs: v.DB_STATEMENT_TIMEOUT_MS,
     dedupTtlSeconds: v.DEDUP_TTL_SECONDS,
     outboxRetentionMs: v.OUTBOX_RETENTION_MS,
+    outboxDispatch: v.OUTBOX_DISPATCH,
+    outboxRelayGraceMs: v.OUTBOX_RELAY_GRACE_MS,
+    queueType: v.QUEUE_TYPE,
     inboxRetentionMs: v.INBOX_RETENTION_MS,
     idempotencyKeyRetentionMs: v.IDEMPOTENCY_KEY_RETENTION_MS,
     maxDeliveryAttempts: v.MAX_DELIVERY_ATTEMPTS,

@@ -14,7 +14,8 @@ import {
   type IdempotencyKeyClaim,
   IdempotencyKeyTaken,
 } from './idempotencyKeys.js';
-import { enqueueOutbox } from './outbox.js';
+import { enqueueOutbox, withTraceparent } from './outbox.js';
+import { outboxDispatcherOf } from './outboxDispatch.js';
 import type { DedupCache } from './service.js';
 
 /**
@@ -113,14 +114,21 @@ export async function commitChange<S, R>(
   const cacheKey = inbox && options.dedup ? dedupKey(inbox.consumer, inbox.messageId) : undefined;
   // Asked while the transaction starts: a new message (the usual case) does not wait for the cache.
   const seen = cacheKey && options.dedup ? options.dedup.seen(cacheKey).catch(() => false) : undefined;
+  const dispatcher = outboxDispatcherOf(db);
   for (let attempt = 1; ; attempt++) {
     let effect: Effect | undefined;
+    let outbox: OutgoingMessage[] = [];
     try {
       const out = await db.transaction((tx) =>
-        runInTransaction(tx, change, seen, (e) => {
+        runInTransaction(tx, change, seen, { wake: !dispatcher }, (e) => {
           effect = e;
+          // Stored and sent alike: with the trace context of this change.
+          outbox = e.outbox && e.outbox.length > 0 ? withTraceparent(e.outbox) : [];
+          return outbox;
         }),
       );
+      // Committed: this process holds the messages, so it publishes them now (the relay is the safety net).
+      if (dispatcher && outbox.length > 0) dispatcher.dispatch(outbox);
       if (cacheKey) await options.dedup?.remember(cacheKey).catch(() => {});
       return out;
     } catch (err) {
@@ -157,13 +165,14 @@ async function runInTransaction<S, R>(
   tx: Transaction,
   change: Change<S, R>,
   seen: Promise<boolean> | undefined,
-  decided: (effect: Effect) => void,
+  outboxOptions: { wake: boolean },
+  decided: (effect: Effect) => OutgoingMessage[],
 ): Promise<Committed<R>> {
   if (!change.load && !change.inbox) {
     // Nothing to read: the writes go out at once, behind BEGIN and ahead of the COMMIT.
     const decision = change.decide(undefined as S);
-    decided(decision.effect);
-    await tx.final(issueEffect(tx, decision.effect));
+    const outbox = decided(decision.effect);
+    await tx.final(issueEffect(tx, decision.effect, outbox, outboxOptions));
     return { kind: 'applied', result: decision.result };
   }
   // The inbox row first: a concurrent duplicate waits on its key until the first delivery commits, then fails
@@ -173,14 +182,19 @@ async function runInTransaction<S, R>(
     change.load ? change.load(tx) : (undefined as S),
   ] as const);
   const decision = change.decide(state);
-  decided(decision.effect);
+  const outbox = decided(decision.effect);
   if (seen && (await seen)) throw new DuplicateDelivery();
-  await tx.final(issueEffect(tx, decision.effect));
+  await tx.final(issueEffect(tx, decision.effect, outbox, outboxOptions));
   return { kind: 'applied', result: decision.result };
 }
 
 /** Issues every statement of an effect without waiting for any: the database adapter sends them together. */
-function issueEffect(tx: Queryable, effect: Effect): Promise<unknown>[] {
+function issueEffect(
+  tx: Queryable,
+  effect: Effect,
+  outbox: readonly OutgoingMessage[],
+  outboxOptions: { wake: boolean },
+): Promise<unknown>[] {
   const statements: Promise<unknown>[] = [];
   const key = effect.idempotencyKey;
   // The key first: a request that used it before fails here and nothing behind it applies.
@@ -188,7 +202,7 @@ function issueEffect(tx: Queryable, effect: Effect): Promise<unknown>[] {
   // Appends next: should another writer have appended meanwhile, its ConcurrencyError is the failure reported.
   for (const a of effect.appends ?? []) statements.push(appendToStream(tx, a.streamId, a.expectedVersion, a.events));
   for (const w of effect.writes ?? []) statements.push(issueWrite(tx, w));
-  if (effect.outbox && effect.outbox.length > 0) statements.push(enqueueOutbox(tx, effect.outbox));
+  if (outbox.length > 0) statements.push(enqueueOutbox(tx, outbox, outboxOptions));
   return statements;
 }
 

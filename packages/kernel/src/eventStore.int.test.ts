@@ -18,7 +18,8 @@ import {
   type StoredEvent,
 } from './eventStore.js';
 import { createLogger } from './log.js';
-import { enqueueOutbox, OutboxRelay, outboxStatus } from './outbox.js';
+import { enqueueOutbox, outboxStatus } from './outbox.js';
+import { OutboxRelay } from './outboxRelay.js';
 import { KERNEL_MIGRATIONS } from './schema.js';
 
 const log = createLogger({ level: 'silent' });

@@ -28,6 +28,8 @@ export * from './log.js';
 export * from './messages.js';
 export * from './metrics.js';
 export * from './outbox.js';
+export * from './outboxDispatch.js';
+export * from './outboxRelay.js';
 export * from './participant.js';
 export * from './partitions.js';
 export * from './retention.js';

@@ -8,7 +8,8 @@ import { RecordingBus } from '../test-fixtures/recordingBus.js';
 import { migrate } from './db/migrate.js';
 import { PgDatabase } from './db/pg.js';
 import { createLogger } from './log.js';
-import { enqueueOutbox, OutboxRelay, outboxStatus } from './outbox.js';
+import { enqueueOutbox, outboxStatus } from './outbox.js';
+import { OutboxRelay } from './outboxRelay.js';
 import { KERNEL_MIGRATIONS } from './schema.js';
 
 const log = createLogger({ level: 'silent' });

@@ -9,7 +9,8 @@ import { PgDatabase } from './db/pg.js';
 import { PgliteDatabase } from './db/pglite.js';
 import type { Database } from './db/port.js';
 import { createLogger } from './log.js';
-import { enqueueOutbox, OutboxRelay, outboxStatus } from './outbox.js';
+import { enqueueOutbox, outboxStatus } from './outbox.js';
+import { OutboxRelay } from './outboxRelay.js';
 import { KERNEL_MIGRATIONS } from './schema.js';
 
 const log = createLogger({ level: 'silent' });

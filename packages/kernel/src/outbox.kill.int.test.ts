@@ -10,7 +10,8 @@ import { migrate } from './db/migrate.js';
 import { PgDatabase } from './db/pg.js';
 import { commitChange } from './effect.js';
 import { createLogger } from './log.js';
-import { enqueueOutbox, OutboxRelay, outboxStatus } from './outbox.js';
+import { enqueueOutbox, outboxStatus } from './outbox.js';
+import { OutboxRelay } from './outboxRelay.js';
 import { KERNEL_MIGRATIONS } from './schema.js';
 import type { DedupCache } from './service.js';
 

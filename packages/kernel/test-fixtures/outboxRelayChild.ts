@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { PgDatabase } from '../src/db/pg.js';
 import { createLogger } from '../src/log.js';
-import { OutboxRelay } from '../src/outbox.js';
+import { OutboxRelay } from '../src/outboxRelay.js';
 import { RecordingBus } from './recordingBus.js';
 
 const outboxUrl = process.env.OUTBOX_DB_URL;

@@ -1,5 +1,5 @@
 import amqp from 'amqplib';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestVhost, describeWith, uniqueName, waitFor } from '../../../../test/support/services.js';
 import { type BusUnderTest, confirmed, runBusContract } from '../../test-fixtures/bus/bus.contract.js';
 import { createLogger } from '../log.js';
@@ -25,22 +25,86 @@ describeWith(['rabbitmq'], 'RabbitMqBus', () => {
     }
   }
 
-  runBusContract(async (): Promise<BusUnderTest> => {
-    const bus = new RabbitMqBus({ url: vhost.url, log, serviceName: 'bus-contract' });
-    await bus.start();
-    const raw = await amqp.connect(vhost.url);
-    const ch = await raw.createConfirmChannel();
-    return {
-      bus,
-      publishRaw: async (exchange, routingKey, body, messageId) => {
-        ch.publish(exchange, routingKey, Buffer.from(body), { messageId, persistent: true });
-        await ch.waitForConfirms();
-      },
-      dispose: async () => {
+  /** The contract once per QUEUE_TYPE: the same guarantees on quorum and on classic queues. */
+  for (const queueType of ['quorum', 'classic'] as const)
+    describe(`with ${queueType} queues`, () => {
+      runBusContract(async (): Promise<BusUnderTest> => {
+        const bus = new RabbitMqBus({ url: vhost.url, log, serviceName: `bus-contract-${queueType}`, queueType });
+        await bus.start();
+        const raw = await amqp.connect(vhost.url);
+        const ch = await raw.createConfirmChannel();
+        return {
+          bus,
+          publishRaw: async (exchange, routingKey, body, messageId) => {
+            ch.publish(exchange, routingKey, Buffer.from(body), { messageId, persistent: true });
+            await ch.waitForConfirms();
+          },
+          dispose: async () => {
+            await bus.close();
+            await raw.close();
+          },
+        };
+      });
+
+      it(`declares its queues (partitions included) as ${queueType} queues`, async () => {
+        const bus = new RabbitMqBus({ url: vhost.url, log, serviceName: 'typed', queueType });
+        await bus.start();
+        const queue = uniqueName(`typed_${queueType}`);
+        const { StaticOwnership } = await import('../partitions.js');
+        const plain = await bus.subscribe({
+          queue,
+          bindings: [{ exchange: 'order_events', routingKey: 'order.#' }],
+          handler: async () => {},
+        });
+        const parted = await bus.subscribe({
+          queue: `${queue}_parted`,
+          bindings: [{ exchange: 'order_events', routingKey: 'order.#' }],
+          partitions: { count: 2, ownership: new StaticOwnership(2) },
+          handler: async () => {},
+        });
+        await plain.close();
+        await parted.close();
         await bus.close();
-        await raw.close();
-      },
-    };
+        // Re-declaring with the same type succeeds only if the broker holds that type (RabbitMQ cannot convert).
+        const raw = await amqp.connect(vhost.url);
+        try {
+          for (const q of [queue, `${queue}_parted.p0`, `${queue}_parted.p1`]) {
+            const ch = await raw.createChannel();
+            const extra = q.includes('.p') ? { 'x-single-active-consumer': true } : {};
+            await ch.assertQueue(q, { durable: true, arguments: { 'x-queue-type': queueType, ...extra } });
+            await ch.close();
+          }
+          const other = queueType === 'quorum' ? 'classic' : 'quorum';
+          const ch = await raw.createChannel();
+          ch.on('error', () => {});
+          await expect(ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': other } })).rejects.toThrow(
+            /x-queue-type/,
+          );
+        } finally {
+          await raw.close();
+        }
+      });
+    });
+
+  it('refuses to consume a queue that exists with another type, naming QUEUE_TYPE', async () => {
+    const queue = uniqueName('wrongtype');
+    const raw = await amqp.connect(vhost.url);
+    const ch = await raw.createChannel();
+    await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    await raw.close();
+    const bus = new RabbitMqBus({ url: vhost.url, log, serviceName: 'wrongtype', queueType: 'quorum' });
+    await bus.start();
+    try {
+      await expect(
+        bus.subscribe({
+          queue,
+          bindings: [{ exchange: 'order_events', routingKey: 'order.#' }],
+          handler: async () => {},
+        }),
+      ).rejects.toThrow(/exists with another type than QUEUE_TYPE=quorum/);
+    } finally {
+      await bus.close();
+    }
   });
 
   it('publishes with the wire properties of SPEC §5 and keeps messages of an absent consumer in its durable queue', async () => {

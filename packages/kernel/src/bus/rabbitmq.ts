@@ -38,6 +38,8 @@ export interface RabbitMqBusOptions {
    * lock of its database, for ever. The publish channel is then replaced; a late confirm makes a duplicate at most.
    */
   confirmTimeoutMs?: number;
+  /** Type of the queues this bus declares (QUEUE_TYPE): quorum (default; replicated) or classic. */
+  queueType?: 'quorum' | 'classic';
   /**
    * Exchange types this process will declare that come from broker plugins (the order service's partitions need
    * PARTITION_EXCHANGE). Checked at start: a broker without the plugin stops the start with MissingBrokerPluginError.
@@ -51,10 +53,14 @@ export class RabbitMqBus implements MessageBus, SubscriptionHost {
   private readonly subs = new Set<AmqpSubscription>();
   private readonly dlqQueues: Set<string>;
   readonly defaults: RetryDefaults;
+  readonly queueType: 'quorum' | 'classic';
   readonly deadLetters: DeadLetters;
 
   constructor(o: RabbitMqBusOptions) {
     this.log = o.log.child({ component: 'rabbitmq' });
+    this.queueType = o.queueType ?? 'quorum';
+    if (this.queueType !== 'quorum' && this.queueType !== 'classic')
+      throw new TypeError(`RabbitMqBus: queueType must be quorum or classic, got ${JSON.stringify(o.queueType)}`);
     this.defaults = {
       maxAttempts: o.defaultMaxAttempts ?? DEFAULT_MAX_ATTEMPTS,
       backoffMs: o.backoffMs ?? DEFAULT_BACKOFF_MS,

@@ -18,6 +18,8 @@ import { DLQ_HEADERS, deadLetterQueueOf, partitionQueueOf } from './topology.js'
 /** What a subscription needs of the bus that made it. */
 export interface SubscriptionHost {
   readonly defaults: RetryDefaults;
+  /** QUEUE_TYPE: the type of the queues a subscription declares. */
+  readonly queueType: 'quorum' | 'classic';
   sendConfirmed(queue: string, content: Buffer, options: Options.Publish): Promise<void>;
   /** A consumer could not be (re)started on a live connection. */
   consumerTrouble(): void;
@@ -26,7 +28,6 @@ export interface SubscriptionHost {
 }
 
 const DEFAULT_PREFETCH = 16;
-const QUORUM = { 'x-queue-type': 'quorum' };
 /** Marks a subscription-less partition in the per-partition maps. */
 const WHOLE_QUEUE = -1;
 
@@ -39,6 +40,20 @@ interface ConsumerState {
   stopping: boolean;
   /** The channel is gone: nothing can be acked on it any more. */
   dead: boolean;
+}
+
+/** Declares a durable queue; a queue that exists with another type fails naming QUEUE_TYPE (RabbitMQ cannot convert). */
+async function assertTypedQueue(ch: Channel, queue: string, args: Record<string, unknown>): Promise<void> {
+  try {
+    await ch.assertQueue(queue, { durable: true, arguments: args });
+  } catch (err) {
+    const text = errorMessage(err);
+    if (/inequivalent arg 'x-queue-type'/.test(text))
+      throw new Error(
+        `queue ${queue} exists with another type than QUEUE_TYPE=${String(args['x-queue-type'])}: drain and delete it (or set QUEUE_TYPE to its type); RabbitMQ said: ${text}`,
+      );
+    throw err;
+  }
 }
 
 export class AmqpSubscription implements Subscription {
@@ -80,6 +95,7 @@ export class AmqpSubscription implements Subscription {
     if (this.closed) return;
     const ch = await conn.createChannel();
     ch.on('error', () => {});
+    const typed = { 'x-queue-type': this.bus.queueType };
     try {
       const { queue, bindings, partitions } = this.spec;
       for (const b of bindings)
@@ -94,11 +110,11 @@ export class AmqpSubscription implements Subscription {
         // Every partition exists and is bound whether or not this worker owns it: nothing is unroutable.
         for (let p = 0; p < partitions.count; p++) {
           const pq = partitionQueueOf(queue, p);
-          await ch.assertQueue(pq, { durable: true, arguments: { ...QUORUM, 'x-single-active-consumer': true } });
+          await assertTypedQueue(ch, pq, { ...typed, 'x-single-active-consumer': true });
           await ch.bindQueue(pq, queue, '1');
         }
       } else {
-        await ch.assertQueue(queue, { durable: true, arguments: QUORUM });
+        await assertTypedQueue(ch, queue, typed);
         for (const b of bindings) await ch.bindQueue(queue, b.exchange, b.routingKey);
       }
       await ch.assertQueue(deadLetterQueueOf(queue), { durable: true });
