@@ -61,7 +61,7 @@ export class OutboxDispatcher {
   private stopped = false;
   private failedLogged = 0;
   /** Counters since start (for tests, the bench and the status endpoints). */
-  readonly counts = { dispatched: 0, published: 0, failed: 0, marked: 0 };
+  readonly counts = { dispatched: 0, published: 0, failed: 0, marked: 0, markStatements: 0 };
 
   constructor(o: OutboxDispatcherOptions) {
     this.db = o.db;
@@ -169,6 +169,7 @@ export class OutboxDispatcher {
     if (batch.length > 0) {
       const at = batch[batch.length - 1]!.at;
       try {
+        this.counts.markStatements++;
         this.counts.marked += await markMessagesPublished(
           this.db,
           batch.map((b) => b.id),
