@@ -192,10 +192,10 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         peers: () => started,
         settings: operatorSettingsOf(settings),
       });
-    // Every consumer subscribes before any relay publishes: a message published to an exchange with no
-    // queue bound yet would be dropped by the broker (and, in-process, by the bus).
-    const parts = new Map<ServiceName, RunningParts>();
-    for (const p of prepared) parts.set(p.name, await MODULES[p.name].start(p.ctx));
+    // Every consumer subscribes before anything is published: a message published to an exchange with no queue
+    // bound yet would be dropped by the broker (and, in-process, by the bus). What the consumers commit meanwhile
+    // (a backlog) is held by the dispatcher, in commit order, and sent when its relay starts.
+    const relays = new Map<ServiceName, OutboxRelay>();
     for (const p of prepared) {
       const relay = new OutboxRelay({
         db: p.db,
@@ -205,6 +205,13 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         dispatchAtCommit: settings.outboxDispatch === 'commit',
         graceMs: settings.outboxRelayGraceMs,
       });
+      relay.prepare();
+      relays.set(p.name, relay);
+    }
+    const parts = new Map<ServiceName, RunningParts>();
+    for (const p of prepared) parts.set(p.name, await MODULES[p.name].start(p.ctx));
+    for (const p of prepared) {
+      const relay = relays.get(p.name)!;
       await relay.start();
       const inboxRetention = new InboxRetention({
         db: p.db,

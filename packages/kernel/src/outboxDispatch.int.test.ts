@@ -91,6 +91,26 @@ function dispatchContract(name: string, open: () => Promise<Database>, cleanup: 
       }
     });
 
+    it('prepared before the consumers start: what they commit is held, then sent in commit order at start', async () => {
+      await db.query('DELETE FROM outbox');
+      const bus = new RecordingBus();
+      const relay = new OutboxRelay({ db, bus, log, dispatchAtCommit: true, graceMs: 60_000 });
+      relay.prepare();
+      try {
+        const orderId = randomUUID();
+        for (let seq = 1; seq <= 3; seq++) await commit(db, [testMessage(orderId, seq)]);
+        // Nothing leaves before start (a queue it publishes to may not be subscribed yet), and no relay is needed.
+        expect(bus.publishCalls).toBe(0);
+        await relay.start();
+        await commit(db, [testMessage(orderId, 4)]);
+        await waitFor(() => bus.received.length === 4, { what: 'the held messages and the new one' });
+        expect(bus.received.map(seqOf)).toEqual([1, 2, 3, 4]);
+      } finally {
+        await relay.stop();
+      }
+      expect(outboxDispatcherOf(db)).toBeUndefined();
+    });
+
     it('off (OUTBOX_DISPATCH=relay): nothing is published at commit; the relay, woken by NOTIFY, publishes', async () => {
       await db.query('DELETE FROM outbox');
       const bus = new RecordingBus();

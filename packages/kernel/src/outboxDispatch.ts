@@ -58,6 +58,8 @@ export class OutboxDispatcher {
   private markTimer: NodeJS.Timeout | undefined;
   private marking: Promise<void> | undefined;
   private attached = false;
+  /** Committed messages kept until release() (attach with hold). */
+  private held: (readonly OutgoingMessage[])[] | undefined;
   private stopped = false;
   private failedLogged = 0;
   /** Counters since start (for tests, the bench and the status endpoints). */
@@ -77,12 +79,25 @@ export class OutboxDispatcher {
     this.metrics = o.metrics;
   }
 
-  /** From now on, effects committed on this database are published at once. One dispatcher per database. */
-  attach(): void {
+  /**
+   * From now on, effects committed on this database are published at once. One dispatcher per database.
+   * `hold`: keep them, in commit order, until release() — a process attaches before its consumers start (whatever
+   * they commit then is this dispatcher's to send, not left to the relay's grace period, where a later message of
+   * the same order could overtake it) and releases once every queue it publishes to is subscribed.
+   */
+  attach({ hold = false } = {}): void {
     const other = dispatchers.get(this.db);
     if (other && other !== this) throw new Error('OutboxDispatcher: this database already has a dispatcher');
     dispatchers.set(this.db, this);
     this.attached = true;
+    if (hold) this.held ??= [];
+  }
+
+  /** Publishes what was held, in commit order, and everything from now on at once. */
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const messages of held) this.dispatch(messages);
   }
 
   /**
@@ -91,6 +106,10 @@ export class OutboxDispatcher {
    */
   dispatch(messages: readonly OutgoingMessage[]): void {
     if (messages.length === 0) return;
+    if (this.held) {
+      this.held.push(messages);
+      return;
+    }
     this.counts.dispatched += messages.length;
     const committedAt = this.now().getTime();
     let publishing: Promise<void>;
@@ -111,6 +130,8 @@ export class OutboxDispatcher {
   async stop(): Promise<void> {
     if (this.attached && dispatchers.get(this.db) === this) dispatchers.delete(this.db);
     this.attached = false;
+    // Held messages were never sent: their rows stay unpublished for a relay.
+    this.held = undefined;
     await this.flush();
     this.stopped = true;
   }

@@ -139,6 +139,7 @@ export class OutboxRelay {
     if (this.running) return;
     this.running = true;
     this.dispatcher?.attach();
+    this.dispatcher?.release();
     this.unlisten = await this.db.listen(OUTBOX_CHANNEL, (payload) => {
       if (payload) this.notifications++;
       this.wake();
@@ -150,11 +151,19 @@ export class OutboxRelay {
     this.loop = this.run();
   }
 
+  /**
+   * Before the process's consumers start: what they commit is held for this relay's dispatcher and sent, in commit
+   * order, when start() runs (once every queue is subscribed). Without dispatch at commit, nothing to do.
+   */
+  prepare(): void {
+    this.dispatcher?.attach({ hold: true });
+  }
+
   /** Stops claiming; the batch in flight is published and marked (or marked failed) first. */
   async stop(): Promise<void> {
-    if (!this.running) return;
     // Messages being dispatched are confirmed and marked first; what fails stays for the next relay.
     await this.dispatcher?.stop();
+    if (!this.running) return;
     this.running = false;
     this.offAvailable?.();
     this.offAvailable = undefined;
