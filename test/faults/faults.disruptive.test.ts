@@ -38,6 +38,7 @@ import {
   redisFlushAll,
   redisShutdown,
   type ScenarioResult,
+  sampleInboxDuplicates,
   settle,
   sleepFor,
   startFaultPlatform,
@@ -103,6 +104,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
     const ordersBefore = await orderCount(p);
     const lettersBefore = (await deadLetters(p.vhost.vhost)).length;
     let faults: string[] = [];
+    const absorbed = sampleInboxDuplicates(p);
     const load = await withLoad(p, LOAD_MS, async (l, elapsed) => {
       faults = await inject(l, elapsed);
     });
@@ -133,6 +135,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
     const newBreaches = audit.report.breaches.filter((b) => !reportedBreaches.has(breachKey(b)));
     for (const b of audit.report.breaches) reportedBreaches.add(breachKey(b));
     const dups = await duplicateEffects(p);
+    const duplicatesAbsorbed = await absorbed.stop();
     const statuses = await orderStatuses(p, ids);
     // The DLQ publish of a poison message may still be on its way: wait for every one we expect.
     const letters = await waitForLetters();
@@ -147,6 +150,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
       ordersFinal: [...statuses.values()].filter((s) => FINAL.has(s)).length,
       invariantBreaches: newBreaches.length,
       duplicatesApplied: dups.length,
+      duplicatesAbsorbed,
       messagesDeadLettered: letters.length - lettersBefore,
       realMessagesDeadLettered: unexpected.length,
       timeToSettleMs: settleMs,

@@ -759,6 +759,45 @@ export async function duplicateEffects(p: FaultPlatform): Promise<string[]> {
   return found;
 }
 
+/**
+ * Deliveries the inboxes absorbed (commerce_inbox_duplicates_total on /metrics), summed over the service processes
+ * while a scenario runs. A process killed and restarted starts from 0 again: its count before is kept from the last
+ * sample (sampled every 250 ms, so a kill may lose the last fraction of a second: the figure is a lower bound).
+ */
+export function sampleInboxDuplicates(p: FaultPlatform): { stop(): Promise<number> } {
+  const last = new Map<string, number>();
+  let carried = 0;
+  const urls = () => [...p.orderUrls(), p.urlOf('inventory')];
+  const sample = async () => {
+    await Promise.all(
+      urls().map(async (url) => {
+        const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })
+          .then((r) => (r.ok ? r.text() : ''))
+          .catch(() => '');
+        if (!text) return;
+        let total = 0;
+        for (const line of text.split('\n'))
+          if (line.startsWith('commerce_inbox_duplicates_total{')) total += Number(line.split(' ').pop());
+        const before = last.get(url) ?? 0;
+        if (total < before) carried += before; // restarted: its earlier count stays counted
+        last.set(url, total);
+      }),
+    );
+  };
+  let busy: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    busy = busy.then(sample);
+  }, 250);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await busy;
+      await sample();
+      return carried + [...last.values()].reduce((a, b) => a + b, 0);
+    },
+  };
+}
+
 /** Per accepted order: status in the order database, and the number of orders our clients' keys produced. */
 export async function orderStatuses(p: FaultPlatform, orderIds: string[]): Promise<Map<string, string>> {
   const rows = await pgQuery(
@@ -784,6 +823,8 @@ export interface ScenarioResult {
   ordersFinal: number;
   invariantBreaches: number;
   duplicatesApplied: number;
+  /** Second deliveries the inboxes absorbed (a lower bound: see sampleInboxDuplicates). */
+  duplicatesAbsorbed: number;
   messagesDeadLettered: number;
   /** Of those, real messages (not injected poison or phantom-order answers): must be 0. */
   realMessagesDeadLettered: number;
@@ -828,6 +869,7 @@ export function formatResults(results: ScenarioResult[]): string {
     'final',
     'breaches',
     'dup',
+    'absorbed',
     'dlq',
     'real dlq',
     'settle ms',
@@ -840,6 +882,7 @@ export function formatResults(results: ScenarioResult[]): string {
     r.ordersFinal,
     r.invariantBreaches,
     r.duplicatesApplied,
+    r.duplicatesAbsorbed,
     r.messagesDeadLettered,
     r.realMessagesDeadLettered,
     r.timeToSettleMs,

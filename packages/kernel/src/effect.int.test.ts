@@ -15,6 +15,7 @@ import { MemoryDedupCache } from './dedup.js';
 import { commitChange, commitEffect, type Decision, type Effect, EffectRefused } from './effect.js';
 import { readStream } from './eventStore.js';
 import { createLogger } from './log.js';
+import { inboxDuplicatesTotal } from './metrics.js';
 import { KERNEL_MIGRATIONS } from './schema.js';
 
 const log = createLogger({ level: 'silent' });
@@ -141,8 +142,11 @@ function effectContract(name: string, open: () => Promise<{ db: Database; drop()
       const messageId = randomUUID();
       const dedup = new MemoryDedupCache();
       let decisions = 0;
+      const consumer = `test.consumer.${randomUUID()}`;
+      const absorbed = async () =>
+        (await inboxDuplicatesTotal.get()).values.find((v) => v.labels.consumer === consumer)?.value ?? 0;
       const change = {
-        inbox: { consumer: 'test.consumer', messageId },
+        inbox: { consumer, messageId },
         load: async (q: Queryable) => count(q, 'views WHERE id = $1', [id]),
         decide: (seen: number): Decision<number> => {
           decisions++;
@@ -157,6 +161,8 @@ function effectContract(name: string, open: () => Promise<{ db: Database; drop()
       expect(await commitChange(db, change)).toEqual({ kind: 'duplicate' }); // the inbox row decided
       expect(await count(db, 'views WHERE id = $1', [id])).toBe(1);
       expect(decisions).toBe(1);
+      // Both second deliveries are counted (commerce_inbox_duplicates_total on /metrics).
+      expect(await absorbed()).toBe(2);
     });
 
     it('loads and decides again when another writer appended to the stream first', async () => {

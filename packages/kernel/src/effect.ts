@@ -14,6 +14,7 @@ import {
   type IdempotencyKeyClaim,
   IdempotencyKeyTaken,
 } from './idempotencyKeys.js';
+import { inboxDuplicatesTotal } from './metrics.js';
 import { enqueueOutbox, withTraceparent } from './outbox.js';
 import { outboxDispatcherOf } from './outboxDispatch.js';
 import type { DedupCache } from './service.js';
@@ -133,6 +134,7 @@ export async function commitChange<S, R>(
       return out;
     } catch (err) {
       if (err instanceof DuplicateDelivery) {
+        if (inbox) inboxDuplicatesTotal.inc({ consumer: inbox.consumer });
         if (cacheKey) await options.dedup?.remember(cacheKey).catch(() => {});
         return { kind: 'duplicate' };
       }

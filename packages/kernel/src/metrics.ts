@@ -7,11 +7,24 @@ export interface HttpMetrics {
   duration: Histogram<'method' | 'route' | 'status'>;
 }
 
-/** A registry with the process's default metrics, labelled with the service name. */
+/**
+ * Messages a consumer received again after it had handled them (a redelivery, a second publish after a lost
+ * confirm, a relay re-sending a row): the inbox (or the de-duplication cache in front of it) absorbed them. One
+ * counter per process, by consumer; every service registry of the process shows it.
+ */
+export const inboxDuplicatesTotal = new Counter({
+  name: 'commerce_inbox_duplicates_total',
+  help: 'Deliveries of a message the consumer had already handled, absorbed by the inbox, by consumer',
+  labelNames: ['consumer'],
+  registers: [],
+});
+
+/** A registry with the process's default metrics and the kernel's counters, labelled with the service name. */
 export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
+  registry.registerMetric(inboxDuplicatesTotal);
   return registry;
 }
 
