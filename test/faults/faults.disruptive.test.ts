@@ -104,7 +104,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
     const ordersBefore = await orderCount(p);
     const lettersBefore = (await deadLetters(p.vhost.vhost)).length;
     let faults: string[] = [];
-    const absorbed = sampleInboxDuplicates(p);
+    const absorbed = await sampleInboxDuplicates(p);
     const load = await withLoad(p, LOAD_MS, async (l, elapsed) => {
       faults = await inject(l, elapsed);
     });

@@ -764,11 +764,12 @@ export async function duplicateEffects(p: FaultPlatform): Promise<string[]> {
  * while a scenario runs. A process killed and restarted starts from 0 again: its count before is kept from the last
  * sample (sampled every 250 ms, so a kill may lose the last fraction of a second: the figure is a lower bound).
  */
-export function sampleInboxDuplicates(p: FaultPlatform): { stop(): Promise<number> } {
-  const last = new Map<string, number>();
+export async function sampleInboxDuplicates(p: FaultPlatform): Promise<{ stop(): Promise<number> }> {
+  /** Per process URL: the counter when first seen (0 for a process started during the scenario) and the last. */
+  const seen = new Map<string, { base: number; last: number }>();
   let carried = 0;
   const urls = () => [...p.orderUrls(), p.urlOf('inventory')];
-  const sample = async () => {
+  const sample = async (first: boolean) => {
     await Promise.all(
       urls().map(async (url) => {
         const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })
@@ -778,22 +779,27 @@ export function sampleInboxDuplicates(p: FaultPlatform): { stop(): Promise<numbe
         let total = 0;
         for (const line of text.split('\n'))
           if (line.startsWith('commerce_inbox_duplicates_total{')) total += Number(line.split(' ').pop());
-        const before = last.get(url) ?? 0;
-        if (total < before) carried += before; // restarted: its earlier count stays counted
-        last.set(url, total);
+        const s = seen.get(url);
+        if (!s) seen.set(url, { base: first ? total : 0, last: total });
+        else if (total < s.last) {
+          // Restarted: what it counted before stays counted; the new process counts from 0.
+          carried += s.last - s.base;
+          seen.set(url, { base: 0, last: total });
+        } else s.last = total;
       }),
     );
   };
+  await sample(true);
   let busy: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
-    busy = busy.then(sample);
+    busy = busy.then(() => sample(false));
   }, 250);
   return {
     async stop() {
       clearInterval(timer);
       await busy;
-      await sample();
-      return carried + [...last.values()].reduce((a, b) => a + b, 0);
+      await sample(false);
+      return carried + [...seen.values()].reduce((a, s) => a + s.last - s.base, 0);
     },
   };
 }
