@@ -7,7 +7,7 @@ export const OrderItem = Type.Object(
     quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
     unitPrice: Money,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'OrderItem' },
 );
 export type OrderItem = Static<typeof OrderItem>;
 
