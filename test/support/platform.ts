@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { SignJWT } from 'jose';
+import { CHECK_DIR_ENV } from './responseCheck.js';
 import { createTestVhost, freshDatabaseUrl, REDIS_URL, waitFor } from './services.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -29,6 +30,15 @@ export interface PlatformProcess {
   kill(): Promise<void>;
 }
 
+/** The response check of the run (responseCheck.ts) goes into the platform processes too. */
+function responseCheckArgs(): string[] {
+  return process.env[CHECK_DIR_ENV] ? ['--import', join(ROOT, 'test/support/responseCheckPreload.ts')] : [];
+}
+function responseCheckEnv(): Record<string, string> {
+  const dir = process.env[CHECK_DIR_ENV];
+  return dir ? { [CHECK_DIR_ENV]: dir } : {};
+}
+
 export function tempDataDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'commerce-e2e-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -43,7 +53,7 @@ export async function startProcess(
   // `npm start` is what users type; npm forwards SIGTERM/SIGINT to the platform process.
   const [cmd, args] = viaNpmStart
     ? ['npm', ['start', '--silent']]
-    : [process.execPath, [...nodeArgs, '--conditions=source', '--import', 'tsx', ENTRY, which]];
+    : [process.execPath, [...nodeArgs, '--conditions=source', '--import', 'tsx', ...responseCheckArgs(), ENTRY, which]];
   // npm does not pass on a SIGTERM sent to npm alone; a terminal (Ctrl-C) or a supervisor signals the whole
   // process group, so the npm start child leads its own group and stop() signals the group.
   const child = spawn(cmd, args, {
@@ -56,6 +66,7 @@ export async function startProcess(
       INVENTORY_PORT: '0',
       PAYMENT_PORT: '0',
       LOG_LEVEL: 'warn',
+      ...responseCheckEnv(),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -164,7 +164,10 @@ export function finishDocument(doc: Json): Json {
   for (const [name, { schema }] of named) existing[name] = schema;
   outComponents.schemas = Object.fromEntries(Object.entries(existing).sort(([a], [b]) => a.localeCompare(b)));
   outComponents.headers = Object.fromEntries(
-    Object.entries(RESPONSE_HEADERS).map(([n, h]) => [n, { description: h.description, schema: h.schema }]),
+    Object.entries(RESPONSE_HEADERS).map(([n, h]) => [
+      n,
+      { description: h.description, required: h.required, schema: h.schema },
+    ]),
   );
   // Only the shared responses and headers this document uses.
   const text = JSON.stringify(out.paths);
@@ -184,6 +187,11 @@ const SUCCESS_TEXT: Record<string, string> = { '200': 'OK', '201': 'Created', '2
 /** The document's path of a route URL as the swagger plugin writes it (`/x/{*}` → `/x/{path}`). */
 export function documentPathOf(path: string): string {
   return path.replace('{*}', '{path}');
+}
+
+/** The document's path of a route as Fastify names it (`/orders/:orderId` → `/orders/{orderId}`, `*` → `{path}`). */
+export function documentPathOfRoute(url: string): string {
+  return url.replace(/:([A-Za-z0-9_]+)/g, '{$1}').replace(/\*$/, '{path}');
 }
 
 function withoutAnnotations(schema: Json): Json {

@@ -47,6 +47,17 @@ export interface HttpServerOptions {
   readinessTimeoutMs?: number;
 }
 
+/** Something every server made by createHttpServer in this process gets, before any route (e.g. a test harness's check). */
+export type HttpServerHook = (app: FastifyInstance, service: string) => void;
+const serverHooks: HttpServerHook[] = [];
+/**
+ * Runs `hook` on each server createHttpServer makes from now on in this process. The test harness installs its
+ * response-validation check this way (test/support/responseCheck.ts); the services install nothing.
+ */
+export function onHttpServerCreated(hook: HttpServerHook): void {
+  serverHooks.push(hook);
+}
+
 export type TypedApp = ReturnType<typeof typed>;
 /** The same instance, typed for TypeBox schemas: `typed(app).post('/x', {schema: {body: T}}, (req) => req.body.y)`. */
 export function typed(app: FastifyInstance) {
@@ -94,6 +105,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     frameworkErrors: (err, _request, reply) => sendProblem(reply, problemFor(err)),
   });
   app.setValidatorCompiler(validatorCompiler);
+  for (const hook of serverHooks) hook(app, opts.service);
   installHttpTracing(app);
   // Inside the request's span (the tracing hook above runs the next hooks in it): the line carries its trace id.
   app.addHook('onRequest', (request, _reply, done) => {
