@@ -348,6 +348,16 @@ describeWith(['postgres'], 'order API on PostgreSQL', () => {
     expect(retry.statusCode).toBe(409);
   });
 
+  it('/asyncapi.json is the AsyncAPI 3.0 document of the events, public, with the partitioned saga queues', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/asyncapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.asyncapi).toBe('3.0.0');
+    const addresses = Object.values(doc.channels as Record<string, { address: string }>).map((c) => c.address);
+    expect(addresses).toEqual(expect.arrayContaining(['order.created', 'order.saga.p{partition}', 'order.saga.dlq']));
+    expect(doc.components.parameters.partition.enum).toHaveLength(h.ctx.settings.orderPartitions);
+  });
+
   it('/openapi.json is an OpenAPI 3 document with every route and its schemas', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/openapi.json' });
     expect(res.statusCode).toBe(200);

@@ -1,4 +1,4 @@
-import { Currency, EntityId, isUuid, OrderItem, Uuid } from '@commerce/contracts';
+import { asyncApiDocument, Currency, EntityId, isUuid, OrderItem, Uuid } from '@commerce/contracts';
 import {
   answerCommitted,
   type Change,
@@ -330,4 +330,10 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
       return { total: Object.values(counts).reduce((a, b) => a + b, 0), byStatus: counts };
     },
   );
+}
+
+/** The AsyncAPI 3.0 document of the platform's events (contracts asyncApiDocument), next to /openapi.json. */
+export function registerAsyncApiRoute(app: FastifyInstance, orderPartitions: number): void {
+  const document = asyncApiDocument({ orderPartitions });
+  app.get('/asyncapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => document);
 }
