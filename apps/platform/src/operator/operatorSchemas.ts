@@ -51,7 +51,7 @@ const AuditReport = Type.Object(
     }),
     breaches: Type.Array(
       Type.Object({
-        invariant: Type.Integer({ minimum: 1, maximum: 5 }),
+        invariant: Type.Union([1, 2, 3, 4, 5].map((n) => Type.Literal(n))),
         message: Type.String(),
         orderId: Type.Optional(Type.String()),
         productId: Type.Optional(Type.String()),

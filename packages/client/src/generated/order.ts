@@ -10,7 +10,7 @@ export interface paths {
         };
         /**
          * Check the invariants of SPEC §9
-         * @description Query `maxAgeMs`: how old an unfinished order may be before it counts as stuck. Requires role admin.
+         * @description Requires role admin.
          */
         get: operations["runAudit"];
         put?: never;
@@ -422,7 +422,8 @@ export interface components {
         AuditReport: {
             breaches: {
                 customerId?: string;
-                invariant: number;
+                /** @enum {number} */
+                invariant: 1 | 2 | 3 | 4 | 5;
                 message: string;
                 orderId?: string;
                 productId?: string;
@@ -939,7 +940,10 @@ export type $defs = Record<string, never>;
 export interface operations {
     runAudit: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description how old (ms) an unfinished order may be before it counts as stuck */
+                maxAgeMs?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -955,6 +959,7 @@ export interface operations {
                     "application/json": components["schemas"]["AuditReport"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
