@@ -7,6 +7,8 @@ export default defineConfig({
     include: ['**/*.test.ts'],
     // Probes PostgreSQL, RabbitMQ (and its plugins), Redis and Chromium once; prints what is missing.
     globalSetup: ['test/support/globalSetup.ts'],
+    // Every answer of every service in the run is validated against its OpenAPI document (issue 23).
+    setupFiles: ['test/support/responseCheckPreload.ts'],
     exclude: ['**/node_modules/**', '**/dist/**'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

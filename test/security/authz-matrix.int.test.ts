@@ -113,6 +113,7 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
     const table: AuthzTable = {
       ...KERNEL_ROUTE_RULES,
       'POST /orders': { auth: 'signed-in', request: { payload: orderBody }, ok: 202, expect: { customerB: 403 } },
+      'GET /asyncapi.json': { auth: 'public' },
       'GET /orders': { auth: 'signed-in' },
       'GET /orders/:orderId': {
         auth: 'signed-in',

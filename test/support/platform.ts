@@ -8,7 +8,9 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createCommerceClient, type Order, type PlaceOrderRequest } from '@commerce/client';
 import { SignJWT } from 'jose';
+import { CHECK_DIR_ENV } from './responseCheck.js';
 import { createTestVhost, freshDatabaseUrl, REDIS_URL, waitFor } from './services.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -29,6 +31,15 @@ export interface PlatformProcess {
   kill(): Promise<void>;
 }
 
+/** The response check of the run (responseCheck.ts) goes into the platform processes too. */
+function responseCheckArgs(): string[] {
+  return process.env[CHECK_DIR_ENV] ? ['--import', join(ROOT, 'test/support/responseCheckPreload.ts')] : [];
+}
+function responseCheckEnv(): Record<string, string> {
+  const dir = process.env[CHECK_DIR_ENV];
+  return dir ? { [CHECK_DIR_ENV]: dir } : {};
+}
+
 export function tempDataDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'commerce-e2e-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
@@ -43,7 +54,7 @@ export async function startProcess(
   // `npm start` is what users type; npm forwards SIGTERM/SIGINT to the platform process.
   const [cmd, args] = viaNpmStart
     ? ['npm', ['start', '--silent']]
-    : [process.execPath, [...nodeArgs, '--conditions=source', '--import', 'tsx', ENTRY, which]];
+    : [process.execPath, [...nodeArgs, '--conditions=source', '--import', 'tsx', ...responseCheckArgs(), ENTRY, which]];
   // npm does not pass on a SIGTERM sent to npm alone; a terminal (Ctrl-C) or a supervisor signals the whole
   // process group, so the npm start child leads its own group and stop() signals the group.
   const child = spawn(cmd, args, {
@@ -56,6 +67,7 @@ export async function startProcess(
       INVENTORY_PORT: '0',
       PAYMENT_PORT: '0',
       LOG_LEVEL: 'warn',
+      ...responseCheckEnv(),
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -273,21 +285,33 @@ export async function http(
   return { status: res.status, body: parsed, headers: res.headers };
 }
 
+/** The order service's typed client (@commerce/client) for `bearer`: the e2e helpers below call through it. */
+export function orderApi(orderUrl: string, bearer: string) {
+  return createCommerceClient({ orderUrl, token: bearer }).order;
+}
+
 export async function placeOrder(
   orderUrl: string,
   bearer: string,
   body: { customerId: string; currency: string; items: { productId: string; quantity: number; unitPrice: number }[] },
 ): Promise<string> {
-  const r = await http('POST', `${orderUrl}/orders`, bearer, body);
-  if (r.status !== 202) throw new Error(`POST /orders answered ${r.status}: ${JSON.stringify(r.body)}`);
-  return r.body.orderId as string;
+  const r = await orderApi(orderUrl, bearer).POST('/orders', { body: body as PlaceOrderRequest });
+  if (r.response.status !== 202 || !r.data)
+    throw new Error(`POST /orders answered ${r.response.status}: ${JSON.stringify(r.error)}`);
+  return r.data.orderId;
+}
+
+/** The order now, or undefined when it is not 200 (GET /orders/{orderId}). */
+async function readOrder(orderUrl: string, bearer: string, orderId: string): Promise<Order | undefined> {
+  const r = await orderApi(orderUrl, bearer).GET('/orders/{orderId}', { params: { path: { orderId } } });
+  return r.response.status === 200 ? r.data : undefined;
 }
 
 export async function waitForFinal(orderUrl: string, bearer: string, orderId: string, timeoutMs = 30_000) {
   return waitFor(
     async () => {
-      const r = await http('GET', `${orderUrl}/orders/${orderId}`, bearer);
-      return r.status === 200 && FINAL_STATUSES.includes(r.body.status) ? r.body : undefined;
+      const order = await readOrder(orderUrl, bearer, orderId);
+      return order && FINAL_STATUSES.includes(order.status) ? order : undefined;
     },
     { timeoutMs, intervalMs: 100, what: `order ${orderId} to reach a final status` },
   );
@@ -303,8 +327,8 @@ export async function waitForStatus(
 ) {
   return waitFor(
     async () => {
-      const r = await http('GET', `${orderUrl}/orders/${orderId}`, bearer);
-      return r.status === 200 && r.body.status === status ? r.body : undefined;
+      const order = await readOrder(orderUrl, bearer, orderId);
+      return order?.status === status ? order : undefined;
     },
     { timeoutMs, intervalMs: 100, what: `order ${orderId} to reach ${status}` },
   );
@@ -312,10 +336,10 @@ export async function waitForStatus(
 
 /** The event types of an order's stream, oldest first (GET /orders/{id}/events). */
 export async function orderEventTypes(orderUrl: string, bearer: string, orderId: string): Promise<string[]> {
-  const r = await http('GET', `${orderUrl}/orders/${orderId}/events`, bearer);
-  if (r.status !== 200)
-    throw new Error(`GET /orders/${orderId}/events answered ${r.status}: ${JSON.stringify(r.body)}`);
-  return (r.body as { type: string }[]).map((e) => e.type);
+  const r = await orderApi(orderUrl, bearer).GET('/orders/{orderId}/events', { params: { path: { orderId } } });
+  if (r.response.status !== 200 || !r.data)
+    throw new Error(`GET /orders/${orderId}/events answered ${r.response.status}: ${JSON.stringify(r.error)}`);
+  return r.data.map((e) => e.type);
 }
 
 /** Runs `commerce <args>` (the operator CLI) with only PATH and `env`; resolves with exit code and output. */

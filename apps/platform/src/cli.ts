@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { createCommerceClient } from '@commerce/client';
 import { ConfigError, loadSettings, outboxStatus, PgDatabase, type Settings, signToken } from '@commerce/kernel';
 import { rebuildOrderProjections } from '@commerce/order';
 import { type AuditReport, formatAudit, runAudit } from './operator/audit.js';
@@ -73,38 +74,28 @@ async function secretOf(settings: Settings): Promise<string> {
   }
 }
 
-async function api(
+/**
+ * The data of a call made through @commerce/client; an unreachable service or an error answer is a UsageError
+ * (exit 2) naming the call and the problem's detail.
+ */
+async function answer<T>(
+  what: string,
   base: string,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: unknown }> {
-  let res: Response;
+  call: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<T> {
+  let r: { data?: T; error?: unknown; response: Response };
   try {
-    res = await fetch(base + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    r = await call;
   } catch (err) {
     throw new UsageError(
       `cannot reach ${base} (${(err as Error).cause ?? (err as Error).message}): is the platform running? (--url)`,
     );
   }
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {}
-  if (res.status >= 400) {
-    const detail = (parsed as { detail?: string })?.detail ?? text;
-    throw new UsageError(`${method} ${path} answered ${res.status}: ${detail}`);
+  if (r.response.status >= 400) {
+    const detail = (r.error as { detail?: string } | undefined)?.detail ?? JSON.stringify(r.error ?? '');
+    throw new UsageError(`${what} answered ${r.response.status}: ${detail}`);
   }
-  return { status: res.status, body: parsed };
+  return r.data as T;
 }
 
 function print(value: unknown, json: boolean, text: () => string) {
@@ -136,6 +127,9 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const settings = loadSettings({ ...process.env, AUTH_DISABLED: process.env.AUTH_DISABLED || 'true' }, []);
   const orderUrl = values.url ?? `http://127.0.0.1:${settings.ports.order}`;
+  /** The order service's typed client (@commerce/client), with an admin token. */
+  const adminApi = async () =>
+    createCommerceClient({ orderUrl, token: await adminToken(settings, values.token) }).order;
   const json = values.json ?? false;
   const urls = settings.databaseUrls;
 
@@ -157,9 +151,19 @@ export async function runCli(argv: string[]): Promise<number> {
       const token = await adminToken(settings, values.token);
       const inv = values['inventory-url'] ?? `http://127.0.0.1:${settings.ports.inventory}`;
       const pay = values['payment-url'] ?? `http://127.0.0.1:${settings.ports.payment}`;
-      for (const { productId, ...body } of DEMO_PRODUCTS) await api(inv, token, 'PUT', `/products/${productId}`, body);
+      const { inventory, payment } = createCommerceClient({ orderUrl, inventoryUrl: inv, paymentUrl: pay, token });
+      for (const { productId, ...body } of DEMO_PRODUCTS)
+        await answer(
+          'PUT /products/{productId}',
+          inv,
+          inventory.PUT('/products/{productId}', { params: { path: { productId } }, body }),
+        );
       for (const { customerId, ...body } of DEMO_CUSTOMERS)
-        await api(pay, token, 'PUT', `/customers/${customerId}`, body);
+        await answer(
+          'PUT /customers/{customerId}',
+          pay,
+          payment.PUT('/customers/{customerId}', { params: { path: { customerId } }, body }),
+        );
       console.log(`seeded ${DEMO_PRODUCTS.length} products and ${DEMO_CUSTOMERS.length} customers`);
       return 0;
     }
@@ -181,44 +185,63 @@ export async function runCli(argv: string[]): Promise<number> {
           ),
         );
       } else {
-        const q = maxAgeMs === undefined ? '' : `?maxAgeMs=${maxAgeMs}`;
-        report = (await api(orderUrl, await adminToken(settings, values.token), 'GET', `/admin/audit${q}`))
-          .body as AuditReport;
+        const query = maxAgeMs === undefined ? {} : { maxAgeMs: String(maxAgeMs) };
+        report = await answer(
+          'GET /admin/audit',
+          orderUrl,
+          (await adminApi()).GET('/admin/audit', { params: { query } }),
+        );
       }
       print(report, json, () => formatAudit(report));
       return report.breaches.length === 0 ? 0 : 1;
     }
     case 'dlq': {
       const [action, queue, id] = rest;
-      const token = await adminToken(settings, values.token);
+      const api = await adminApi();
       const q = (s: string | undefined, what: string) => {
         if (!s) throw new UsageError(`dlq ${action}: missing ${what}\n${HELP.dlq}`);
-        return encodeURIComponent(s);
+        return s;
       };
       if (action === 'list' && !queue) {
-        const r = (await api(orderUrl, token, 'GET', '/admin/dead-letters')).body as {
-          queues: { queue: string; depth: number }[];
-        };
+        const r = await answer('GET /admin/dead-letters', orderUrl, api.GET('/admin/dead-letters'));
         print(r, json, () =>
           r.queues.length ? r.queues.map((x) => `${x.queue}.dlq\t${x.depth}`).join('\n') : 'no dead-letter queues',
         );
       } else if (action === 'list') {
-        const r = (await api(orderUrl, token, 'GET', `/admin/dead-letters/${q(queue, 'QUEUE')}`)).body as {
-          items: { id: string; reason: string; attempts: number; deadLetteredAt: string }[];
-        };
+        const path = { queue: q(queue, 'QUEUE') };
+        const r = await answer(
+          'GET /admin/dead-letters/{queue}',
+          orderUrl,
+          api.GET('/admin/dead-letters/{queue}', { params: { path } }),
+        );
         print(r, json, () =>
           r.items.length
             ? r.items.map((l) => `${l.id}\t${l.deadLetteredAt}\tattempts=${l.attempts}\t${l.reason}`).join('\n')
             : `${queue}.dlq is empty`,
         );
       } else if (action === 'show') {
-        const r = (await api(orderUrl, token, 'GET', `/admin/dead-letters/${q(queue, 'QUEUE')}/${q(id, 'ID')}`)).body;
+        const path = { queue: q(queue, 'QUEUE'), id: q(id, 'ID') };
+        const r = await answer(
+          'GET /admin/dead-letters/{queue}/{id}',
+          orderUrl,
+          api.GET('/admin/dead-letters/{queue}/{id}', { params: { path } }),
+        );
         print(r, true, () => '');
       } else if (action === 'replay') {
-        await api(orderUrl, token, 'POST', `/admin/dead-letters/${q(queue, 'QUEUE')}/${q(id, 'ID')}/replay`);
+        const path = { queue: q(queue, 'QUEUE'), id: q(id, 'ID') };
+        await answer(
+          'POST /admin/dead-letters/{queue}/{id}/replay',
+          orderUrl,
+          api.POST('/admin/dead-letters/{queue}/{id}/replay', { params: { path } }),
+        );
         console.log(`replayed ${id} to ${queue}`);
       } else if (action === 'discard') {
-        await api(orderUrl, token, 'DELETE', `/admin/dead-letters/${q(queue, 'QUEUE')}/${q(id, 'ID')}`);
+        const path = { queue: q(queue, 'QUEUE'), id: q(id, 'ID') };
+        await answer(
+          'DELETE /admin/dead-letters/{queue}/{id}',
+          orderUrl,
+          api.DELETE('/admin/dead-letters/{queue}/{id}', { params: { path } }),
+        );
         console.log(`discarded ${id} from ${queue}.dlq`);
       } else throw new UsageError(`dlq: unknown action ${JSON.stringify(action ?? '')}\n${HELP.dlq}`);
       return 0;
@@ -227,7 +250,11 @@ export async function runCli(argv: string[]): Promise<number> {
       if (rest[0] !== 'projections') throw new UsageError(`replay: expected "projections"\n${HELP.replay}`);
       const r = urls.order
         ? await withDb(urls.order, (db) => rebuildOrderProjections(db))
-        : (await api(orderUrl, await adminToken(settings, values.token), 'POST', '/admin/projections/replay')).body;
+        : await answer(
+            'POST /admin/projections/replay',
+            orderUrl,
+            (await adminApi()).POST('/admin/projections/replay'),
+          );
       print(r, json, () => `rebuilt: ${JSON.stringify(r)}`);
       return 0;
     }
@@ -238,11 +265,7 @@ export async function runCli(argv: string[]): Promise<number> {
         for (const [name, url] of Object.entries(urls))
           if (url) services[name] = await withDb(url, (db) => outboxStatus(db));
       } else {
-        services = (
-          (await api(orderUrl, await adminToken(settings, values.token), 'GET', '/admin/outbox')).body as {
-            services: Record<string, unknown>;
-          }
-        ).services;
+        services = (await answer('GET /admin/outbox', orderUrl, (await adminApi()).GET('/admin/outbox'))).services;
       }
       print({ services }, json, () =>
         Object.entries(services)
@@ -259,13 +282,12 @@ export async function runCli(argv: string[]): Promise<number> {
     case 'compensation': {
       const [action, orderId] = rest;
       if (action !== 'retry' || !orderId) throw new UsageError(HELP.compensation);
-      const r = await api(
+      const r = await answer(
+        'POST /admin/orders/{orderId}/retry-compensation',
         orderUrl,
-        await adminToken(settings, values.token),
-        'POST',
-        `/admin/orders/${encodeURIComponent(orderId)}/retry-compensation`,
+        (await adminApi()).POST('/admin/orders/{orderId}/retry-compensation', { params: { path: { orderId } } }),
       );
-      print(r.body, json, () => `compensation re-requested for ${orderId}`);
+      print(r, json, () => `compensation re-requested for ${orderId}`);
       return 0;
     }
     default:

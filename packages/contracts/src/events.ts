@@ -7,7 +7,7 @@ export const OrderItem = Type.Object(
     quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
     unitPrice: Money,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'OrderItem' },
 );
 export type OrderItem = Static<typeof OrderItem>;
 
@@ -94,3 +94,21 @@ export const CONSUMER_QUEUES = {
   payment: 'payment.order_events',
   orderSaga: 'order.saga',
 } as const;
+
+/** What each consumer queue is bound to (exchange and routing-key pattern); the services subscribe with these. */
+export const CONSUMER_BINDINGS: Record<
+  keyof typeof CONSUMER_QUEUES,
+  readonly { exchange: Exchange; routingKey: string }[]
+> = {
+  inventory: ['order.created', 'order.confirmed', 'order.cancelled', 'order.inventory.rollback.requested'].map(
+    (routingKey) => ({ exchange: 'order_events' as const, routingKey }),
+  ),
+  payment: ['order.created', 'order.cancelled', 'order.payment.rollback.requested'].map((routingKey) => ({
+    exchange: 'order_events' as const,
+    routingKey,
+  })),
+  orderSaga: [
+    { exchange: 'inventory_events', routingKey: 'inventory.#' },
+    { exchange: 'payment_events', routingKey: 'payment.#' },
+  ],
+};

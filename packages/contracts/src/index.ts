@@ -1,3 +1,4 @@
+export * from './asyncapi.js';
 export * from './envelope.js';
 export * from './events.js';
 export * from './validate.js';

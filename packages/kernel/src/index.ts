@@ -18,6 +18,8 @@ export * from './http/authenticate.js';
 export * from './http/cursor.js';
 export * from './http/errors.js';
 export * from './http/idempotency.js';
+export * from './http/openapi.js';
+export * from './http/openapiComponents.js';
 export * from './http/principal.js';
 export * from './http/problem.js';
 export * from './http/server.js';

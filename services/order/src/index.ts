@@ -9,7 +9,7 @@ import {
 import { subscribeSaga } from './adapters/consumer.js';
 import { deadlinePollIntervalMs, startDeadlinePoller } from './adapters/deadlinePoller.js';
 import { orderMigrations } from './adapters/migrations.js';
-import { registerOrderRoutes } from './adapters/routes.js';
+import { registerAsyncApiRoute, registerOrderRoutes } from './adapters/routes.js';
 import { orderStore } from './adapters/store.js';
 import type { OrderDeps } from './application/ports.js';
 
@@ -46,6 +46,7 @@ export const orderService: ServiceModule<OrderSettings> = {
   settingsOf: (settings) => pickSettings(settings, ORDER_SETTINGS),
   async routes(app, ctx) {
     await registerOrderRoutes(app, orderDeps(ctx), ctx.db);
+    registerAsyncApiRoute(app, ctx.settings.orderPartitions);
   },
   async start(ctx): Promise<RunningParts> {
     const deps = orderDeps(ctx);

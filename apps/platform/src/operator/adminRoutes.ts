@@ -5,7 +5,14 @@ import { rebuildOrderProjections } from '@commerce/order';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { runAudit } from './audit.js';
+import { OPERATOR_DOCS } from './operatorSchemas.js';
 
+/** A string, read as a number of milliseconds (anything else means the default, as it always has). */
+const AuditQuery = Type.Object({
+  maxAgeMs: Type.Optional(
+    Type.String({ description: 'how old (ms) an unfinished order may be before it counts as stuck' }),
+  ),
+});
 const QueueParam = Type.Object({ queue: Type.String({ pattern: '^[A-Za-z0-9._-]{1,200}$' }) });
 const LetterParams = Type.Object({
   queue: Type.String({ pattern: '^[A-Za-z0-9._-]{1,200}$' }),
@@ -26,26 +33,41 @@ export interface AdminDeps {
  * the invariant audit. The CLI and the console use them; all are admin-only.
  */
 export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): Promise<void> {
-  const admin = { config: { auth: 'admin' as const } };
   const tags = ['operations'];
-  app.get('/admin/dead-letters', { ...admin, schema: { tags } }, async () => ({
+  /** An admin route's options: its operationId, summary and documented answers (operatorSchemas.ts). */
+  const admin = (operationId: keyof typeof OPERATOR_DOCS, summary: string) => ({
+    config: { auth: 'admin' as const, openapi: OPERATOR_DOCS[operationId] },
+    schema: { tags, operationId, summary },
+  });
+  app.get('/admin/dead-letters', admin('listDeadLetterQueues', 'Dead-letter queues and their depth'), async () => ({
     queues: await deps.bus.deadLetters.queues(),
     // Every consumer queue of the platform (the contracts' names), for a caller that looks at each by name.
     consumerQueues: Object.values(CONSUMER_QUEUES),
   }));
-  app.get('/admin/dead-letters/:queue', { ...admin, schema: { tags, params: QueueParam } }, async (req) => {
-    const { queue } = req.params as { queue: string };
-    return { items: await deps.bus.deadLetters.list(queue, 100) };
-  });
-  app.get('/admin/dead-letters/:queue/:id', { ...admin, schema: { tags, params: LetterParams } }, async (req) => {
-    const { queue, id } = req.params as { queue: string; id: string };
-    const letter = await deps.bus.deadLetters.show(queue, id);
-    if (!letter) throw HttpProblem.notFound(`no dead letter ${id} in ${queue}.dlq`);
-    return letter;
-  });
+  const listLetters = admin('listDeadLetters', "A queue's dead letters");
+  app.get(
+    '/admin/dead-letters/:queue',
+    { ...listLetters, schema: { ...listLetters.schema, params: QueueParam } },
+    async (req) => {
+      const { queue } = req.params as { queue: string };
+      return { items: await deps.bus.deadLetters.list(queue, 100) };
+    },
+  );
+  const showLetter = admin('getDeadLetter', 'One dead letter');
+  app.get(
+    '/admin/dead-letters/:queue/:id',
+    { ...showLetter, schema: { ...showLetter.schema, params: LetterParams } },
+    async (req) => {
+      const { queue, id } = req.params as { queue: string; id: string };
+      const letter = await deps.bus.deadLetters.show(queue, id);
+      if (!letter) throw HttpProblem.notFound(`no dead letter ${id} in ${queue}.dlq`);
+      return letter;
+    },
+  );
+  const replay = admin('replayDeadLetter', 'Send a dead letter back to its queue');
   app.post(
     '/admin/dead-letters/:queue/:id/replay',
-    { ...admin, schema: { tags, params: LetterParams } },
+    { ...replay, schema: { ...replay.schema, params: LetterParams } },
     async (req, reply) => {
       const { queue, id } = req.params as { queue: string; id: string };
       if (!(await deps.bus.deadLetters.replay(queue, id)))
@@ -53,9 +75,10 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
       return reply.code(202).send({ replayed: id, queue });
     },
   );
+  const discard = admin('discardDeadLetter', 'Discard a dead letter');
   app.delete(
     '/admin/dead-letters/:queue/:id',
-    { ...admin, schema: { tags, params: LetterParams } },
+    { ...discard, schema: { ...discard.schema, params: LetterParams } },
     async (req, reply) => {
       const { queue, id } = req.params as { queue: string; id: string };
       if (!(await deps.bus.deadLetters.discard(queue, id)))
@@ -63,17 +86,22 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
       return reply.code(204).send();
     },
   );
-  app.get('/admin/outbox', { ...admin, schema: { tags } }, async () => {
+  app.get('/admin/outbox', admin('getOutboxStatus', 'Outbox status of each database'), async () => {
     const services: Record<string, unknown> = {};
     for (const [name, db] of Object.entries(deps.dbs)) services[name] = await outboxStatus(db);
     return { services };
   });
-  app.post('/admin/projections/replay', { ...admin, schema: { tags } }, async () => {
-    const order = deps.dbs.order;
-    if (!order) throw new HttpProblem(501, 'Not Implemented', 'this process does not hold the order database');
-    return await rebuildOrderProjections(order);
-  });
-  app.get('/admin/audit', { ...admin, schema: { tags } }, async (req) => {
+  app.post(
+    '/admin/projections/replay',
+    admin('replayProjections', "Rebuild the orders' read model from events"),
+    async () => {
+      const order = deps.dbs.order;
+      if (!order) throw new HttpProblem(501, 'Not Implemented', 'this process does not hold the order database');
+      return await rebuildOrderProjections(order);
+    },
+  );
+  const audit = admin('runAudit', 'Check the invariants of SPEC §9');
+  app.get('/admin/audit', { ...audit, schema: { ...audit.schema, querystring: AuditQuery } }, async (req) => {
     const { order, inventory, payment } = deps.dbs;
     if (!order || !inventory || !payment)
       throw new HttpProblem(

@@ -6,6 +6,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type FeedMessage, OrderFeed } from './consoleFeed.js';
 import { registerConsoleFiles } from './consoleFiles.js';
+import { OPERATOR_DOCS } from './operatorSchemas.js';
 
 /** Peers the console reads through the order service: in-process when the launcher runs them, else by URL. */
 export interface ConsolePeer {
@@ -54,10 +55,17 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
 
   await registerConsoleFiles(app);
 
-  const admin = { config: { auth: 'admin' as const } };
   const tags = ['console'];
+  const admin = (operationId: keyof typeof OPERATOR_DOCS, summary: string, rateLimit?: false) => ({
+    config: {
+      auth: 'admin' as const,
+      openapi: OPERATOR_DOCS[operationId],
+      ...(rateLimit === false ? { rateLimit } : {}),
+    },
+    schema: { tags, operationId, summary },
+  });
 
-  app.get('/admin/console-config', { ...admin, schema: { tags } }, async () => ({
+  app.get('/admin/console-config', admin('getConsoleConfig', "The console's settings"), async () => ({
     inventoryUrl: peerUrl(deps, 'inventory') ?? null,
     paymentUrl: peerUrl(deps, 'payment') ?? null,
     orderPartitions: deps.settings.orderPartitions,
@@ -68,7 +76,7 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
 
   app.get(
     '/admin/feed',
-    { ...admin, config: { auth: 'admin', rateLimit: false }, schema: { tags, description: 'Server-Sent Events' } },
+    admin('streamConsoleFeed', 'Live feed of order changes (Server-Sent Events)', false),
     async (req, reply) => {
       reply.hijack();
       const raw = reply.raw;
@@ -102,7 +110,10 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
 
   app.get(
     '/admin/console/orders/:orderId',
-    { ...admin, schema: { tags, params: OrderIdParams } },
+    (() => {
+      const o = admin('getOrderTimeline', "An order's timeline");
+      return { ...o, schema: { ...o.schema, params: OrderIdParams } };
+    })(),
     async (req: FastifyRequest) => {
       const { orderId } = req.params as { orderId: string };
       const events = await readOrderEvents(deps.db, orderId);
@@ -123,11 +134,11 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
     },
   );
 
-  app.get('/admin/console/customers', { ...admin, schema: { tags } }, async () => ({
+  app.get('/admin/console/customers', admin('listRecentCustomers', 'Customers with recent orders'), async () => ({
     customerIds: await recentCustomers(deps.db, 100),
   }));
 
-  app.get('/admin/console/partitions', { ...admin, schema: { tags } }, async () => {
+  app.get('/admin/console/partitions', admin('getPartitions', 'Order partitions and their owners'), async () => {
     const count = deps.settings.orderPartitions;
     const leases = await readPartitionLeases(deps.db);
     return leases ? { mode: 'leases', count, ...leases } : { mode: 'static', count, leases: [], members: [] };
@@ -136,9 +147,10 @@ export async function registerConsoleRoutes(app: FastifyInstance, deps: ConsoleD
   app.get(
     '/admin/proxy/:service/*',
     {
-      ...admin,
+      ...admin('proxyRead', 'Read-only proxy to the inventory and payment services'),
       schema: {
-        tags,
+        ...admin('proxyRead', '').schema,
+        summary: 'Read-only proxy to the inventory and payment services',
         params: Type.Object({
           service: Type.Union([Type.Literal('inventory'), Type.Literal('payment')]),
           '*': Type.String(),

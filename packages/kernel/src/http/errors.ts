@@ -19,7 +19,8 @@ export const ProblemSchema = Type.Object(
   { additionalProperties: true, description: 'application/problem+json (RFC 9457)' },
 );
 
-const TITLES: Record<number, string> = {
+/** The title of each status a problem can have (the OpenAPI documents list them as an enum). */
+export const PROBLEM_TITLES: Readonly<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
@@ -35,11 +36,13 @@ const TITLES: Record<number, string> = {
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
 };
 
 export function titleOf(status: number): string {
-  return TITLES[status] ?? (status >= 500 ? 'Internal Server Error' : 'Bad Request');
+  return PROBLEM_TITLES[status] ?? (status >= 500 ? 'Internal Server Error' : 'Bad Request');
 }
 
 /** Fastify's own client errors carry messages written for the caller (no internals): these codes are passed on. */

@@ -6,6 +6,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Registry } from 'prom-client';
@@ -15,14 +16,9 @@ import type { Logger } from '../log.js';
 import { createHttpMetrics, createMetricsRegistry } from '../metrics.js';
 import { installHttpTracing } from '../tracing.js';
 import { installAuthentication, requireRouteAuth } from './authenticate.js';
-import {
-  installErrorHandler,
-  installNotFoundHandler,
-  ProblemSchema,
-  problemFor,
-  sendProblem,
-  titleOf,
-} from './errors.js';
+import { installErrorHandler, installNotFoundHandler, problemFor, sendProblem, titleOf } from './errors.js';
+import { finishDocument, transformRoute } from './openapi.js';
+import { sharedComponents } from './openapiComponents.js';
 import { HttpProblem } from './problem.js';
 import { validatorCompiler } from './validation.js';
 
@@ -51,6 +47,17 @@ export interface HttpServerOptions {
   readinessTimeoutMs?: number;
 }
 
+/** Something every server made by createHttpServer in this process gets, before any route (e.g. a test harness's check). */
+export type HttpServerHook = (app: FastifyInstance, service: string) => void;
+const serverHooks: HttpServerHook[] = [];
+/**
+ * Runs `hook` on each server createHttpServer makes from now on in this process. The test harness installs its
+ * response-validation check this way (test/support/responseCheck.ts); the services install nothing.
+ */
+export function onHttpServerCreated(hook: HttpServerHook): void {
+  serverHooks.push(hook);
+}
+
 export type TypedApp = ReturnType<typeof typed>;
 /** The same instance, typed for TypeBox schemas: `typed(app).post('/x', {schema: {body: T}}, (req) => req.body.y)`. */
 export function typed(app: FastifyInstance) {
@@ -59,6 +66,8 @@ export function typed(app: FastifyInstance) {
 
 export const BODY_LIMIT = 1024 * 1024;
 const DOCS_PREFIX = '/docs';
+/** The ports `npm start` listens on (the documents' server URLs). */
+const DEFAULT_PORTS: Record<string, number> = { order: 3000, inventory: 3001, payment: 3002 };
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
@@ -96,6 +105,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
     frameworkErrors: (err, _request, reply) => sendProblem(reply, problemFor(err)),
   });
   app.setValidatorCompiler(validatorCompiler);
+  for (const hook of serverHooks) hook(app, opts.service);
   installHttpTracing(app);
   // Inside the request's span (the tracing hook above runs the next hooks in it): the line carries its trace id.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -120,31 +130,28 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
 
   await app.register(swagger, {
     openapi: {
-      openapi: '3.0.3',
-      info: { title: opts.title, version: opts.version },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      openapi: '3.1.0',
+      info: {
+        title: opts.title,
+        version: opts.version,
+        description: `The ${opts.service} service of the Commerce Platform. Errors answer application/problem+json.`,
+        license: { name: 'UNLICENSED', identifier: 'UNLICENSED' },
+      },
+      servers: [
+        {
+          url: '/',
+          description: `the server that serves this document (npm start: http://localhost:${DEFAULT_PORTS[opts.service] ?? 3000})`,
+        },
+      ],
+      components: { securitySchemes: sharedComponents().securitySchemes },
       security: [{ bearerAuth: [] }],
     },
-    transform: ({ schema, url, route }) => {
-      const config = (route.config ?? {}) as { auth?: string; rateLimit?: unknown };
-      const s = { ...(schema ?? {}) } as Record<string, unknown>;
-      if (config.auth === 'public') s.security = [];
-      else if (config.auth === 'admin')
-        s.description = [s.description, 'Requires role admin.'].filter(Boolean).join(' ');
-      // The answers the bootstrap itself may give, unless the route documents them already.
-      const documented = (s.response ?? {}) as Record<string, unknown>;
-      const added: Record<string, unknown> = {};
-      const add = (status: number, description: string) => {
-        if (!(status in documented) && !(String(status) in documented))
-          added[status] = { ...ProblemSchema, description };
-      };
-      if (s.body || s.querystring || s.params) add(400, 'Invalid request: `errors` names each bad field');
-      if (config.auth !== 'public') add(401, 'Missing or invalid bearer token');
-      if (config.auth === 'admin') add(403, 'Needs role admin');
-      if (opts.rateLimit && config.rateLimit !== false) add(429, 'Rate limit exceeded; see Retry-After');
-      if (Object.keys(added).length > 0 && Object.keys(documented).length > 0) s.response = { ...documented, ...added };
-      return { schema: s as typeof schema, url };
-    },
+    transform: ({ schema, url, route }) => ({
+      schema: transformRoute(schema as Record<string, unknown>, route) as typeof schema,
+      url,
+    }),
+    transformObject: (documentObject) =>
+      finishDocument((documentObject as { openapiObject: Record<string, unknown> }).openapiObject) as never,
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true });
 
@@ -188,29 +195,67 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   });
 
   const exempt = { auth: 'public' as const, rateLimit: false as const };
-  app.get('/health/live', { config: exempt, schema: { tags: ['operations'] } }, async () => ({ status: 'live' }));
-  app.get('/health/ready', { config: exempt, schema: { tags: ['operations'] } }, async (_request, reply) => {
-    const timeoutMs = opts.readinessTimeoutMs ?? 2000;
-    const names = Object.keys(opts.readiness);
-    const results = await Promise.all(names.map((name) => runCheck(opts.readiness[name]!, timeoutMs)));
-    const checks: Record<string, string> = {};
-    const down: string[] = [];
-    names.forEach((name, i) => {
-      checks[name] = results[i] ? 'down' : 'up';
-      if (results[i]) down.push(`${name} (${results[i]})`);
-    });
-    if (down.length > 0)
-      throw new HttpProblem(503, 'Service Unavailable', `not ready: ${down.join(', ')} down`, undefined, undefined, {
-        checks,
+  app.get(
+    '/health/live',
+    {
+      config: { ...exempt, openapi: LIVE_DOC },
+      schema: { tags: ['operations'], operationId: 'getLiveness', summary: 'The process is up' },
+    },
+    async () => ({ status: 'live' }),
+  );
+  app.get(
+    '/health/ready',
+    {
+      config: { ...exempt, openapi: READY_DOC },
+      schema: {
+        tags: ['operations'],
+        operationId: 'getReadiness',
+        summary: 'Every dependency answers (503 names those down)',
+      },
+    },
+    async (_request, reply) => {
+      const timeoutMs = opts.readinessTimeoutMs ?? 2000;
+      const names = Object.keys(opts.readiness);
+      const results = await Promise.all(names.map((name) => runCheck(opts.readiness[name]!, timeoutMs)));
+      const checks: Record<string, string> = {};
+      const down: string[] = [];
+      names.forEach((name, i) => {
+        checks[name] = results[i] ? 'down' : 'up';
+        if (results[i]) down.push(`${name} (${results[i]})`);
       });
-    return reply.send({ status: 'ready', checks });
-  });
+      if (down.length > 0)
+        throw new HttpProblem(503, 'Service Unavailable', `not ready: ${down.join(', ')} down`, undefined, undefined, {
+          checks,
+        });
+      return reply.send({ status: 'ready', checks });
+    },
+  );
   app.get('/metrics', { config: exempt, schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   );
   app.get('/openapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return app;
 }
+
+const LIVE_DOC = {
+  responses: {
+    200: {
+      description: 'Live',
+      schema: Type.Object({ status: Type.Literal('live') }, { title: 'Liveness' }),
+    },
+  },
+};
+const READY_DOC = {
+  responses: {
+    200: {
+      description: 'Ready: every dependency answered',
+      schema: Type.Object(
+        { status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.Literal('up')) },
+        { title: 'Readiness', examples: [{ status: 'ready', checks: { database: 'up', broker: 'up' } }] },
+      ),
+    },
+  },
+};
 
 function serializeRequest(req: { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } }) {
   return {

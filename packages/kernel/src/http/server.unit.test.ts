@@ -344,7 +344,7 @@ describe('HTTP bootstrap: operations endpoints', () => {
       components: { securitySchemes: Record<string, unknown> };
       security: unknown[];
     };
-    expect(doc.openapi).toMatch(/^3\./);
+    expect(doc.openapi).toBe('3.1.0');
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.security).toEqual([{ bearerAuth: [] }]);
     expect(Object.keys(doc.paths)).toEqual(
@@ -361,8 +361,10 @@ describe('HTTP bootstrap: operations endpoints', () => {
     expect(doc.paths['/public/ping']?.get?.security).toEqual([]);
     expect(doc.paths['/things']?.post?.security).toBeUndefined();
     // Documented answers of the route, plus the ones the bootstrap gives (as problem+json).
-    const responses = (doc.paths['/things']?.post?.responses ?? {}) as Record<string, unknown>;
-    expect(Object.keys(responses).sort()).toEqual(['202', '400', '401']);
+    const responses = (doc.paths['/things']?.post?.responses ?? {}) as Record<string, { $ref?: string }>;
+    expect(Object.keys(responses).sort()).toEqual(['202', '400', '401', '413', '415', '429', '500', '503']);
+    expect(responses['401']?.$ref).toBe('#/components/responses/Unauthorized');
+    expect(responses['429']?.$ref).toBe('#/components/responses/TooManyRequests');
     const docs = await app.inject({ method: 'GET', url: '/docs' });
     expect([200, 302]).toContain(docs.statusCode);
   });

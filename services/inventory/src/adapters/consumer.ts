@@ -1,5 +1,5 @@
 /** Inventory's consumer: the order messages it answers, each committed with its inbox record. */
-import type { Envelope } from '@commerce/contracts';
+import { CONSUMER_BINDINGS, type Envelope } from '@commerce/contracts';
 import {
   type Change,
   commitOrderMessage,
@@ -16,12 +16,7 @@ import { reserveStock } from '../application/reserveStock.js';
 import type { InventoryCommand, InventoryOrderState, InventoryReply, OrderLine } from '../domain/reservation.js';
 
 /** The order events inventory reacts to (saga-protocol.md). */
-export const INVENTORY_BINDINGS = [
-  'order.created',
-  'order.confirmed',
-  'order.cancelled',
-  'order.inventory.rollback.requested',
-].map((routingKey) => ({ exchange: 'order_events', routingKey }));
+export const INVENTORY_BINDINGS = [...CONSUMER_BINDINGS.inventory];
 
 type ConsumerContext = Pick<ServiceContext, 'db' | 'dedup'>;
 

@@ -27,25 +27,70 @@ const PutProductBody = Type.Object(
     currency: Currency,
     stock: Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'units available for sale' }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'PutProductRequest',
+    examples: [{ name: 'Blue mug', unitPrice: 1500, currency: 'EUR', stock: 100 }],
+  },
 );
 const RestockBody = Type.Object(
   { quantity: Type.Integer({ minimum: 1, maximum: 1_000_000 }) },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'RestockRequest', examples: [{ quantity: 10 }] },
 );
 const Paging = {
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'opaque, from nextCursor' })),
 };
-const ProductView = Type.Object({
-  productId: Type.String(),
-  name: Type.String(),
-  unitPrice: Type.Integer(),
-  currency: Type.String(),
-  available: Type.Integer(),
-  reserved: Type.Integer(),
-  sold: Type.Integer(),
-});
+const ProductView = Type.Object(
+  {
+    productId: Type.String(),
+    name: Type.String(),
+    unitPrice: Type.Integer(),
+    currency: Type.String(),
+    available: Type.Integer(),
+    reserved: Type.Integer(),
+    sold: Type.Integer(),
+  },
+  {
+    title: 'Product',
+    examples: [
+      { productId: 'sku-1', name: 'Blue mug', unitPrice: 1500, currency: 'EUR', available: 98, reserved: 2, sold: 0 },
+    ],
+  },
+);
+const ProductPage = Type.Object(
+  { items: Type.Array(ProductView), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+  { title: 'ProductPage' },
+);
+const StockMovement = Type.Object(
+  {
+    id: Type.Integer(),
+    productId: Type.String(),
+    orderId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    kind: Type.String(),
+    deltaAvailable: Type.Integer(),
+    deltaReserved: Type.Integer(),
+    deltaSold: Type.Integer(),
+    at: Type.String({ format: 'date-time' }),
+  },
+  { title: 'StockMovement' },
+);
+const MovementPage = Type.Object(
+  { items: Type.Array(StockMovement), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+  { title: 'StockMovementPage' },
+);
+const Reservation = Type.Object(
+  {
+    orderId: Type.String({ format: 'uuid' }),
+    status: Type.String(),
+    lines: Type.Array(Type.Object({}, { additionalProperties: true })),
+    expiresAt: Type.String({ format: 'date-time' }),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    rollbackMarker: Type.Boolean(),
+  },
+  { title: 'Reservation' },
+);
 
 export async function registerInventoryRoutes(
   fastify: FastifyInstance,
@@ -59,7 +104,14 @@ export async function registerInventoryRoutes(
     '/products/:productId',
     {
       config: { auth: 'admin' },
-      schema: { tags, params: ProductParams, body: PutProductBody, response: { 200: ProductView } },
+      schema: {
+        operationId: 'putProduct',
+        summary: 'Create or replace a product (its price and stock)',
+        tags,
+        params: ProductParams,
+        body: PutProductBody,
+        response: { 200: ProductView },
+      },
     },
     async (req) => {
       const out = await commitChange(db, putProduct(deps, { productId: req.params.productId, ...req.body }));
@@ -70,7 +122,16 @@ export async function registerInventoryRoutes(
 
   app.get(
     '/products/:productId',
-    { config: { auth: 'signed-in' }, schema: { tags, params: ProductParams, response: { 200: ProductView } } },
+    {
+      config: { auth: 'signed-in', openapi: { problems: [404] } },
+      schema: {
+        operationId: 'getProduct',
+        summary: 'A product with its stock',
+        tags,
+        params: ProductParams,
+        response: { 200: ProductView },
+      },
+    },
     async (req) => {
       const p = await readProduct(db, req.params.productId);
       if (!p) throw HttpProblem.notFound(`product ${req.params.productId} does not exist`);
@@ -83,11 +144,11 @@ export async function registerInventoryRoutes(
     {
       config: { auth: 'signed-in' },
       schema: {
+        operationId: 'listProducts',
+        summary: 'Products, by id',
         tags,
         querystring: Type.Object(Paging, { additionalProperties: false }),
-        response: {
-          200: Type.Object({ items: Type.Array(ProductView), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
-        },
+        response: { 200: ProductPage },
       },
     },
     async (req) => {
@@ -101,6 +162,8 @@ export async function registerInventoryRoutes(
     {
       config: { auth: 'admin' },
       schema: {
+        operationId: 'restockProduct',
+        summary: 'Add stock to a product',
         tags,
         description:
           'Adds stock. With an Idempotency-Key a retried call is applied once: the same key and body answer the first ' +
@@ -130,8 +193,10 @@ export async function registerInventoryRoutes(
   app.get(
     '/admin/stock-movements',
     {
-      config: { auth: 'admin' },
+      config: { auth: 'admin', openapi: { responses: { 200: { description: 'A page', schema: MovementPage } } } },
       schema: {
+        operationId: 'listStockMovements',
+        summary: 'Stock movements, oldest first',
         tags: ['audit'],
         description: 'Every stock change with its cause, oldest first (audit of SPEC §9 stock conservation).',
         querystring: Type.Object(
@@ -160,8 +225,19 @@ export async function registerInventoryRoutes(
   app.get(
     '/admin/reservations/:orderId',
     {
-      config: { auth: 'admin' },
-      schema: { tags: ['audit'], params: Type.Object({ orderId: Uuid }, { additionalProperties: false }) },
+      config: {
+        auth: 'admin',
+        openapi: {
+          responses: { 200: { description: "An order's reservation", schema: Reservation } },
+          problems: [404],
+        },
+      },
+      schema: {
+        operationId: 'getReservation',
+        summary: "Inventory's reservation of an order",
+        tags: ['audit'],
+        params: Type.Object({ orderId: Uuid }, { additionalProperties: false }),
+      },
     },
     async (req) => {
       const r = await readReservation(db, req.params.orderId);

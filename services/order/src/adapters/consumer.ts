@@ -1,5 +1,5 @@
 /** The saga's consumer: inventory and payment results, partitioned by order, each committed with its inbox record. */
-import { CONSUMER_QUEUES } from '@commerce/contracts';
+import { CONSUMER_BINDINGS, CONSUMER_QUEUES } from '@commerce/contracts';
 import {
   commitChange,
   currentTraceparent,
@@ -42,10 +42,7 @@ export function subscribeSaga(
 ): Promise<Subscription> {
   return ctx.bus.subscribe({
     queue: SAGA_QUEUE,
-    bindings: [
-      { exchange: 'inventory_events', routingKey: 'inventory.#' },
-      { exchange: 'payment_events', routingKey: 'payment.#' },
-    ],
+    bindings: [...CONSUMER_BINDINGS.orderSaga],
     handler: sagaHandler(deps, ctx),
     maxAttempts: o.maxAttempts,
     partitions: { count: o.partitions, ownership: o.ownership },

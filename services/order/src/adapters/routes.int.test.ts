@@ -348,12 +348,27 @@ describeWith(['postgres'], 'order API on PostgreSQL', () => {
     expect(retry.statusCode).toBe(409);
   });
 
+  it('/asyncapi.json is the AsyncAPI 3.0 document of the events, public, with the partitioned saga queues', async () => {
+    const res = await h.app.inject({ method: 'GET', url: '/asyncapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.asyncapi).toBe('3.0.0');
+    const addresses = Object.values(doc.channels as Record<string, { address: string }>).map((c) => c.address);
+    expect(addresses).toEqual(expect.arrayContaining(['order.created', 'order.saga.p{partition}', 'order.saga.dlq']));
+    expect(doc.components.parameters.partition.enum).toHaveLength(h.ctx.settings.orderPartitions);
+  });
+
   it('/openapi.json is an OpenAPI 3 document with every route and its schemas', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/openapi.json' });
     expect(res.statusCode).toBe(200);
     const doc = res.json();
-    expect(doc.openapi).toMatch(/^3\./);
-    const p = doc.paths;
+    expect(doc.openapi).toBe('3.1.0');
+    // Named schemas are components; follow the references.
+    const deref = (node: { $ref?: string }) =>
+      node.$ref ? doc.components.schemas[node.$ref.replace('#/components/schemas/', '')] : node;
+    const p = JSON.parse(JSON.stringify(doc.paths), (_k, v) =>
+      v && typeof v === 'object' && v.$ref?.startsWith('#/components/schemas/') ? deref(v) : v,
+    );
     expect(p['/orders'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('items');
     expect(p['/orders'].post.responses['202'].content['application/json'].schema.properties).toHaveProperty(
       'totalAmount',

@@ -1,4 +1,4 @@
-import { Currency, EntityId, isUuid, OrderItem, Uuid } from '@commerce/contracts';
+import { asyncApiDocument, Currency, EntityId, isUuid, OrderItem, Uuid } from '@commerce/contracts';
 import {
   answerCommitted,
   type Change,
@@ -33,7 +33,7 @@ import { countOrdersByStatus, findOrder, listOrders } from './store.js';
 
 const Status = Type.Union(
   ORDER_STATUSES.map((s) => Type.Literal(s)),
-  { description: 'order status' },
+  { description: 'order status', title: 'OrderStatus' },
 );
 const CreateOrderBody = Type.Object(
   {
@@ -41,7 +41,11 @@ const CreateOrderBody = Type.Object(
     currency: Currency,
     items: Type.Array(OrderItem, { minItems: 1, maxItems: MAX_ITEMS, description: 'one line per product' }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'PlaceOrderRequest',
+    examples: [{ customerId: 'alice', currency: 'EUR', items: [{ productId: 'sku-1', quantity: 2, unitPrice: 1500 }] }],
+  },
 );
 const OrderSchema = Type.Object(
   {
@@ -58,15 +62,45 @@ const OrderSchema = Type.Object(
     payment: Type.Object({ status: Type.String() }),
     reasons: Type.Array(Type.String()),
   },
-  { description: 'an order' },
+  {
+    description: 'an order',
+    title: 'Order',
+    examples: [
+      {
+        orderId: '0b8a4a4e-8a3e-4b8f-9a57-2f1f6f0b6c1d',
+        customerId: 'alice',
+        status: 'PENDING',
+        currency: 'EUR',
+        items: [{ productId: 'sku-1', quantity: 2, unitPrice: 1500 }],
+        totalAmount: 3000,
+        createdAt: '2026-01-05T10:00:00.000Z',
+        updatedAt: '2026-01-05T10:00:00.000Z',
+        version: 1,
+        inventory: { status: 'PENDING' },
+        payment: { status: 'PENDING' },
+        reasons: [],
+      },
+    ],
+  },
 );
-const OrderEventSchema = Type.Object({
-  eventId: Uuid,
-  type: Type.String(),
-  version: Type.Integer(),
-  occurredAt: Type.String({ format: 'date-time' }),
-  data: Type.Unknown(),
-});
+const OrderEventSchema = Type.Object(
+  {
+    eventId: Uuid,
+    type: Type.String(),
+    version: Type.Integer(),
+    occurredAt: Type.String({ format: 'date-time' }),
+    data: Type.Unknown(),
+  },
+  { title: 'OrderEvent' },
+);
+const OrderPage = Type.Object(
+  { items: Type.Array(OrderSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+  { title: 'OrderPage' },
+);
+const OrderStats = Type.Object(
+  { total: Type.Integer(), byStatus: Type.Record(Type.String(), Type.Integer()) },
+  { title: 'OrderStats', examples: [{ total: 3, byStatus: { COMPLETED: 2, CANCELLED: 1 } }] },
+);
 const OrderIdParams = Type.Object({ orderId: Uuid });
 const ListQuery = Type.Object(
   {
@@ -128,8 +162,9 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
   app.post(
     '/orders',
     {
-      config: { auth: 'signed-in' },
+      config: { auth: 'signed-in', openapi: { headers: { 202: ['Location'] } } },
       schema: {
+        operationId: 'placeOrder',
         tags,
         summary: 'Place an order (customers for themselves, admins for anyone)',
         description:
@@ -175,6 +210,7 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
     {
       config: { auth: 'signed-in' },
       schema: {
+        operationId: 'getOrder',
         tags,
         summary: 'The current state of an order',
         params: OrderIdParams,
@@ -189,6 +225,7 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
     {
       config: { auth: 'signed-in' },
       schema: {
+        operationId: 'listOrderEvents',
         tags,
         summary: "The order's event stream, oldest first",
         params: OrderIdParams,
@@ -213,13 +250,11 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
     {
       config: { auth: 'signed-in' },
       schema: {
+        operationId: 'listOrders',
         tags,
         summary: 'Orders, newest first (customers see only their own)',
         querystring: ListQuery,
-        response: {
-          200: Type.Object({ items: Type.Array(OrderSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
-          ...errors(400, 401),
-        },
+        response: { 200: OrderPage, ...errors(400, 401) },
       },
     },
     async (request) => {
@@ -243,6 +278,7 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
     {
       config: { auth: 'signed-in' },
       schema: {
+        operationId: 'cancelOrder',
         tags,
         summary: 'Cancel an order that is PENDING or CONFIRMED; what was done is compensated',
         params: OrderIdParams,
@@ -263,6 +299,7 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
     {
       config: { auth: 'admin' },
       schema: {
+        operationId: 'retryCompensation',
         tags: ['admin'],
         summary: 'Re-request the rollbacks not acknowledged of a COMPENSATION_FAILED order',
         params: OrderIdParams,
@@ -282,12 +319,10 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
     {
       config: { auth: 'admin' },
       schema: {
+        operationId: 'getOrderStats',
         tags: ['admin'],
         summary: 'Number of orders per status',
-        response: {
-          200: Type.Object({ total: Type.Integer(), byStatus: Type.Record(Type.String(), Type.Integer()) }),
-          ...errors(401, 403),
-        },
+        response: { 200: OrderStats, ...errors(401, 403) },
       },
     },
     async () => {
@@ -295,4 +330,10 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
       return { total: Object.values(counts).reduce((a, b) => a + b, 0), byStatus: counts };
     },
   );
+}
+
+/** The AsyncAPI 3.0 document of the platform's events (contracts asyncApiDocument), next to /openapi.json. */
+export function registerAsyncApiRoute(app: FastifyInstance, orderPartitions: number): void {
+  const document = asyncApiDocument({ orderPartitions });
+  app.get('/asyncapi.json', { config: { auth: 'public' }, schema: { hide: true } }, async () => document);
 }

@@ -1,5 +1,5 @@
 /** Payment's consumer: the order messages it answers, each committed with its inbox record. */
-import type { Envelope } from '@commerce/contracts';
+import { CONSUMER_BINDINGS, type Envelope } from '@commerce/contracts';
 import {
   type Change,
   commitOrderMessage,
@@ -15,9 +15,7 @@ import { refundPayment } from '../application/refundPayment.js';
 import type { PaymentCommand, PaymentOrderState, PaymentReply } from '../domain/payment.js';
 
 /** The order events payment reacts to (saga-protocol.md). */
-export const PAYMENT_BINDINGS = ['order.created', 'order.cancelled', 'order.payment.rollback.requested'].map(
-  (routingKey) => ({ exchange: 'order_events', routingKey }),
-);
+export const PAYMENT_BINDINGS = [...CONSUMER_BINDINGS.payment];
 
 type ConsumerContext = Pick<ServiceContext, 'db' | 'dedup'>;
 

@@ -208,9 +208,16 @@ describeWith(['postgres'], 'payment HTTP routes (kernel createHttpServer)', () =
     });
 
     it('the OpenAPI document has the route with its body, Idempotency-Key header and answers', async () => {
-      const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      const raw = (await app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
         paths: Record<string, { post: Record<string, unknown> }>;
+        components: { schemas: Record<string, unknown> };
       };
+      // Named schemas are components; follow the references.
+      const doc = JSON.parse(JSON.stringify(raw), (_k, v) =>
+        v && typeof v === 'object' && typeof v.$ref === 'string' && v.$ref.startsWith('#/components/schemas/')
+          ? raw.components.schemas[v.$ref.replace('#/components/schemas/', '')]
+          : v,
+      ) as typeof raw;
       const op = doc.paths['/customers/{customerId}/top-up']!.post as {
         parameters: { name: string; in: string }[];
         requestBody: { content: { 'application/json': { schema: { properties: Record<string, unknown> } } } };

@@ -22,25 +22,52 @@ import type { Account } from '../domain/payment.js';
 import { listMoneyMovements, readAccount, readPayment } from './store.js';
 
 const CustomerParams = Type.Object({ customerId: EntityId }, { additionalProperties: false });
-const AccountView = Type.Object({ customerId: Type.String(), balance: Type.Integer(), currency: Type.String() });
+const AccountView = Type.Object(
+  { customerId: Type.String(), balance: Type.Integer(), currency: Type.String() },
+  { title: 'Account', examples: [{ customerId: 'alice', balance: 100000, currency: 'EUR' }] },
+);
+const PutAccountBody = Type.Object(
+  { balance: Money, currency: Currency },
+  { additionalProperties: false, title: 'PutAccountRequest', examples: [{ balance: 100000, currency: 'EUR' }] },
+);
+const MoneyMovement = Type.Object(
+  {
+    id: Type.Integer(),
+    customerId: Type.String(),
+    orderId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    kind: Type.String(),
+    delta: Type.Integer(),
+    currency: Type.String(),
+    balanceAfter: Type.Integer(),
+    at: Type.String({ format: 'date-time' }),
+  },
+  { title: 'MoneyMovement' },
+);
+const MoneyMovementPage = Type.Object(
+  { items: Type.Array(MoneyMovement), nextCursor: Type.Union([Type.String(), Type.Null()]) },
+  { title: 'MoneyMovementPage' },
+);
 const TopUpBody = Type.Object(
   {
     amount: Type.Integer({ ...Money, minimum: 1, description: 'integer minor units added to the balance' }),
     currency: Currency,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'TopUpRequest', examples: [{ amount: 5000, currency: 'EUR' }] },
 );
-const PaymentView = Type.Object({
-  orderId: Type.String(),
-  customerId: Type.String(),
-  amount: Type.Integer(),
-  currency: Type.String(),
-  status: Type.Union([Type.Literal('APPROVED'), Type.Literal('DECLINED'), Type.Literal('REFUNDED')]),
-  reason: Type.Optional(Type.String()),
-  refundedAmount: Type.Integer(),
-  createdAt: Type.String(),
-  updatedAt: Type.String(),
-});
+const PaymentView = Type.Object(
+  {
+    orderId: Type.String(),
+    customerId: Type.String(),
+    amount: Type.Integer(),
+    currency: Type.String(),
+    status: Type.Union([Type.Literal('APPROVED'), Type.Literal('DECLINED'), Type.Literal('REFUNDED')]),
+    reason: Type.Optional(Type.String()),
+    refundedAmount: Type.Integer(),
+    createdAt: Type.String(),
+    updatedAt: Type.String(),
+  },
+  { title: 'Payment' },
+);
 
 /** The account a top-up left, or the problem of a refused one (nothing applied, no key recorded). */
 function toppedUp(outcome: TopUpOutcome): Account {
@@ -58,9 +85,11 @@ export async function registerPaymentRoutes(fastify: FastifyInstance, deps: Paym
     {
       config: { auth: 'admin' },
       schema: {
+        operationId: 'putAccount',
+        summary: "Create or replace a customer's account (balance and currency)",
         tags,
         params: CustomerParams,
-        body: Type.Object({ balance: Money, currency: Currency }, { additionalProperties: false }),
+        body: PutAccountBody,
         response: { 200: AccountView },
       },
     },
@@ -76,6 +105,8 @@ export async function registerPaymentRoutes(fastify: FastifyInstance, deps: Paym
     {
       config: { auth: 'admin' },
       schema: {
+        operationId: 'topUpAccount',
+        summary: "Add money to a customer's balance",
         tags,
         description:
           "Adds money to a customer's balance, in the account's currency. With an Idempotency-Key a retried call is " +
@@ -101,7 +132,16 @@ export async function registerPaymentRoutes(fastify: FastifyInstance, deps: Paym
 
   app.get(
     '/customers/:customerId',
-    { config: { auth: 'signed-in' }, schema: { tags, params: CustomerParams, response: { 200: AccountView } } },
+    {
+      config: { auth: 'signed-in', openapi: { problems: [404] } },
+      schema: {
+        operationId: 'getAccount',
+        summary: "A customer's account",
+        tags,
+        params: CustomerParams,
+        response: { 200: AccountView },
+      },
+    },
     async (req) => {
       const { customerId } = req.params;
       // Someone else's account answers exactly like an unknown one.
@@ -114,8 +154,10 @@ export async function registerPaymentRoutes(fastify: FastifyInstance, deps: Paym
   app.get(
     '/payments/:orderId',
     {
-      config: { auth: 'signed-in' },
+      config: { auth: 'signed-in', openapi: { problems: [404] } },
       schema: {
+        operationId: 'getPayment',
+        summary: 'The payment of an order',
         tags,
         params: Type.Object({ orderId: Uuid }, { additionalProperties: false }),
         response: { 200: PaymentView },
@@ -132,8 +174,10 @@ export async function registerPaymentRoutes(fastify: FastifyInstance, deps: Paym
   app.get(
     '/admin/money-movements',
     {
-      config: { auth: 'admin' },
+      config: { auth: 'admin', openapi: { responses: { 200: { description: 'A page', schema: MoneyMovementPage } } } },
       schema: {
+        operationId: 'listMoneyMovements',
+        summary: 'Money movements, oldest first',
         tags: ['audit'],
         description: 'Every balance change with its cause, oldest first (audit of SPEC §9 money conservation).',
         querystring: Type.Object(
