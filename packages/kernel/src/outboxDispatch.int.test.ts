@@ -10,7 +10,7 @@ import { PgliteDatabase } from './db/pglite.js';
 import type { Database } from './db/port.js';
 import { commitEffect } from './effect.js';
 import { createLogger } from './log.js';
-import { outboxStatus } from './outbox.js';
+import { enqueueOutbox, outboxStatus } from './outbox.js';
 import { outboxDispatcherOf } from './outboxDispatch.js';
 import { OutboxRelay } from './outboxRelay.js';
 import { KERNEL_MIGRATIONS } from './schema.js';
@@ -87,6 +87,38 @@ function dispatchContract(name: string, open: () => Promise<Database>, cleanup: 
         expect(Date.now() - committedAt).toBeGreaterThanOrEqual(400);
         await waitFor(async () => (await outboxStatus(db)).unpublished === 0, { what: 'both rows marked' });
       } finally {
+        await relay.stop();
+      }
+    });
+
+    it('its relay leaves alone a row whose dispatch is still waiting for its confirm past the grace period', async () => {
+      await db.query('DELETE FROM outbox');
+      let release: () => void = () => {};
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      const slow = testMessage(randomUUID(), 1);
+      const attempts: string[] = [];
+      const bus = new RecordingBus(async (ms) => {
+        attempts.push(...ms.map((m) => m.envelope.eventId));
+        if (ms.some((m) => m.envelope.eventId === slow.envelope.eventId)) await gate;
+      });
+      const relay = new OutboxRelay({ db, bus, log, dispatchAtCommit: true, graceMs: 200, pollIntervalMs: 50 });
+      await relay.start();
+      try {
+        await commit(db, [slow]); // its confirm hangs
+        // A row nobody dispatched, written after it: when the relay has sent this one, it has passed the slow one by.
+        const orphan = testMessage(randomUUID(), 1);
+        await db.transaction((tx) => enqueueOutbox(tx, [orphan]));
+        await waitFor(() => bus.received.some((m) => m.envelope.eventId === orphan.envelope.eventId), {
+          what: 'the relay to publish the orphan row',
+        });
+        expect(attempts.filter((id) => id === slow.envelope.eventId)).toHaveLength(1);
+        release();
+        await waitFor(async () => (await outboxStatus(db)).unpublished === 0, { what: 'both rows marked' });
+        expect(attempts.filter((id) => id === slow.envelope.eventId)).toHaveLength(1);
+      } finally {
+        release();
         await relay.stop();
       }
     });

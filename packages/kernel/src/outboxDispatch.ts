@@ -54,6 +54,8 @@ export class OutboxDispatcher {
   private readonly now: () => Date;
   private readonly metrics: DispatchMetrics | undefined;
   private readonly inflight = new Set<Promise<void>>();
+  /** Message ids dispatched and not yet marked (or failed): the relay of this process leaves them alone. */
+  private readonly unsettled = new Set<string>();
   private toMark: { id: string; at: Date }[] = [];
   private markTimer: NodeJS.Timeout | undefined;
   private marking: Promise<void> | undefined;
@@ -111,6 +113,7 @@ export class OutboxDispatcher {
       return;
     }
     this.counts.dispatched += messages.length;
+    for (const m of messages) this.unsettled.add(m.envelope.eventId);
     const committedAt = this.now().getTime();
     let publishing: Promise<void>;
     try {
@@ -132,6 +135,7 @@ export class OutboxDispatcher {
     this.attached = false;
     // Held messages were never sent: their rows stay unpublished for a relay.
     this.held = undefined;
+    this.unsettled.clear();
     await this.flush();
     this.stopped = true;
   }
@@ -157,8 +161,14 @@ export class OutboxDispatcher {
     this.scheduleMarks();
   }
 
+  /** Whether this message is being published or marked by this dispatcher (the relay then leaves its row alone). */
+  isUnsettled(messageId: string): boolean {
+    return this.unsettled.has(messageId);
+  }
+
   private publishFailed(messages: readonly OutgoingMessage[], error: unknown): void {
     this.counts.failed += messages.length;
+    for (const m of messages) this.unsettled.delete(m.envelope.eventId);
     this.metrics?.failed?.(messages.length, error);
     // One line per second at most: during a broker outage every commit fails to dispatch.
     const t = Date.now();
@@ -196,6 +206,7 @@ export class OutboxDispatcher {
           batch.map((b) => b.id),
           at,
         );
+        for (const b of batch) this.unsettled.delete(b.id);
       } catch (err) {
         // Unmarked rows are published once more by the relay after its grace period (the inbox absorbs it); the
         // marks are tried again with the next batch.

@@ -274,9 +274,12 @@ export class OutboxRelay {
 
   private async publishClaimed(
     q: Queryable,
-    rows: OutboxRow[],
+    claimed: OutboxRow[],
     settle: (mark: Promise<void>) => Promise<unknown>,
   ): Promise<BatchOutcome> {
+    // Rows this process's dispatcher is still publishing or about to mark (a slow confirm or mark under load): not
+    // sent again; should that publish fail, the rows are claimed on a later pass.
+    const rows = this.dispatcher ? claimed.filter((r) => !this.dispatcher?.isUnsettled(r.envelope.eventId)) : claimed;
     if (rows.length === 0) return { kind: 'done', count: 0 };
     const ids = rows.map((r) => r.id);
     try {
