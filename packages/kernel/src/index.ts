@@ -33,5 +33,7 @@ export * from './partitions.js';
 export * from './retention.js';
 export * from './schema.js';
 export * from './service.js';
+export * from './subscription.js';
+export * from './subscriptionStore.js';
 export * from './tokens.js';
 export * from './tracing.js';
