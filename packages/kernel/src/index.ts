@@ -30,6 +30,7 @@ export * from './metrics.js';
 export * from './outbox.js';
 export * from './participant.js';
 export * from './partitions.js';
+export * from './projections.js';
 export * from './retention.js';
 export * from './schema.js';
 export * from './service.js';

@@ -107,8 +107,9 @@ function subscriptionSuite(open: () => Promise<{ db: Database; drop(): Promise<v
     expect(parked).toMatchObject([
       { eventId: poison, eventType: 'POISON', attempts: 3, reason: 'cannot digest POISON' },
     ]);
-    // The batch of three failed once (no attempt counted), then the poison alone three times: never more.
-    expect(attempts).toBe(4);
+    // The poison alone three times, plus once in a batch when it came with others (no attempt counted): never more.
+    expect(attempts).toBeGreaterThanOrEqual(3);
+    expect(attempts).toBeLessThanOrEqual(4);
     expect((await subscriptionStatus(db))[0]).toMatchObject({ handled: 3, lagEvents: 0, parked: 1, state: 'running' });
   });
 

@@ -62,6 +62,8 @@ export interface SubscriptionOptions {
   /** First retry delay after a failure, doubled per attempt up to retryMaxMs (defaults 100 ms, 10 s). */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Attempts at one event when the definition does not say (default 5). */
+  maxAttempts?: number;
   log?: Logger;
   /** Told when this instance becomes, or stops being, the one that runs the subscription. */
   onLeadership?(leader: boolean): void;
@@ -115,7 +117,7 @@ export class EventSubscription {
     this.pollIntervalMs = o.pollIntervalMs ?? 5_000;
     this.retryBaseMs = o.retryBaseMs ?? 100;
     this.retryMaxMs = o.retryMaxMs ?? 10_000;
-    this.maxAttempts = def.maxAttempts ?? 5;
+    this.maxAttempts = def.maxAttempts ?? o.maxAttempts ?? 5;
     this.types = def.eventTypes ? new Set(def.eventTypes) : undefined;
     for (const [k, v] of Object.entries({
       leaseMs: this.leaseMs,
@@ -256,6 +258,9 @@ export class EventSubscription {
         }
         heldBackDelay = 10;
         await this.apply(batch, single);
+        // Yield to timers and I/O between batches: PGlite answers without a trip through the event loop, so a long
+        // catch-up would otherwise starve the process's HTTP server.
+        await new Promise((resolve) => setImmediate(resolve));
       } catch (err) {
         this.o.log?.warn({ err: errorText(err), subscription: this.def.name }, 'subscription read failed; retrying');
         await this.sleep(this.retryBaseMs);
@@ -290,6 +295,8 @@ export class EventSubscription {
     if (err instanceof CheckpointMoved) {
       this.o.log?.warn({ subscription: this.def.name }, err.message);
       this.setLeader(false);
+      // A rebuild's swap moves the checkpoint under a lease that is still ours: take it up again now.
+      await this.tick();
       return;
     }
     if (isDatabaseUnavailable(err)) {
