@@ -132,6 +132,13 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
         ok: 409,
       },
       'GET /admin/orders/stats': { auth: 'admin' },
+      // Projections on subscriptions (services/order/src/adapters/projectionRoutes.ts).
+      'GET /customers/:customerId/order-summary': {
+        auth: 'signed-in',
+        request: { url: '/customers/cust-a/order-summary' },
+        expect: { customerB: 404 },
+      },
+      'GET /admin/analytics': { auth: 'admin' },
       // Platform operator routes (apps/platform/src/operator/adminRoutes.ts), served by the order service.
       'GET /admin/dead-letters': { auth: 'admin' },
       'GET /admin/dead-letters/:queue': {
@@ -155,6 +162,13 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
       },
       'GET /admin/outbox': { auth: 'admin' },
       'POST /admin/projections/replay': { auth: 'admin' },
+      'GET /admin/projections': { auth: 'admin' },
+      // An unknown projection: the admin is let in and told 404 (no rebuild starts in the matrix).
+      'POST /admin/projections/:name/rebuild': {
+        auth: 'admin',
+        request: { url: '/admin/projections/no_such_projection/rebuild' },
+        ok: 404,
+      },
       // One database in this process: the audit answers that it needs all three (after auth).
       'GET /admin/audit': { auth: 'admin', ok: 501 },
       // The console (apps/platform/src/operator/consoleRoutes.ts): static files are public, every data route is admin.

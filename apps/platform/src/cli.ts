@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadSettings, outboxStatus, PgDatabase, type Settings, signToken } from '@commerce/kernel';
 import { rebuildOrderProjections } from '@commerce/order';
 import { type AuditReport, formatAudit, runAudit } from './operator/audit.js';
+import { PROJECTIONS_HELP, runProjectionsCli } from './projectionsCli.js';
 import { DEMO_CUSTOMERS, DEMO_PRODUCTS } from './seed.js';
 
 class UsageError extends Error {}
@@ -21,6 +22,7 @@ verbs:
   audit                      check the invariants of SPEC §9 across the three databases; exit 1 on any breach
   dlq list|show|replay|discard   inspect and act on dead-lettered messages
   replay projections         rebuild the order read model from the event store
+  projections list|rebuild NAME   checkpoints, lag and state of the projections; rebuild one without downtime
   outbox status              unpublished rows and lag per service
   compensation retry ID      re-request the missing rollbacks of a COMPENSATION_FAILED order
 
@@ -39,6 +41,7 @@ commerce dlq show QUEUE ID [--json]
 commerce dlq replay QUEUE ID                sends the message back to QUEUE only
 commerce dlq discard QUEUE ID`,
   replay: `commerce replay projections   rebuild the order read model from the event store (ORDER_DATABASE_URL, or --url)`,
+  projections: PROJECTIONS_HELP,
   outbox: `commerce outbox status [--json]   unpublished rows, oldest age and failing rows per service`,
   compensation: `commerce compensation retry ORDER_ID`,
 };
@@ -230,6 +233,17 @@ export async function runCli(argv: string[]): Promise<number> {
         : (await api(orderUrl, await adminToken(settings, values.token), 'POST', '/admin/projections/replay')).body;
       print(r, json, () => `rebuilt: ${JSON.stringify(r)}`);
       return 0;
+    }
+    case 'projections': {
+      const token = urls.order ? '' : await adminToken(settings, values.token);
+      return runProjectionsCli(rest, {
+        json,
+        orderDbUrl: urls.order,
+        withDb,
+        api: async (method, path) => (await api(orderUrl, token, method, path)).body,
+        usage: (message) => new UsageError(message),
+        out: process.stdout,
+      });
     }
     case 'outbox': {
       if (rest[0] !== 'status') throw new UsageError(`outbox: expected "status"\n${HELP.outbox}`);

@@ -1,10 +1,11 @@
 import { CONSUMER_QUEUES } from '@commerce/contracts';
-import type { Database, MessageBus, ServiceName, Settings } from '@commerce/kernel';
+import type { Database, Logger, MessageBus, ServiceName, Settings } from '@commerce/kernel';
 import { HttpProblem, outboxStatus } from '@commerce/kernel';
 import { rebuildOrderProjections } from '@commerce/order';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { runAudit } from './audit.js';
+import { listProjections, PROJECTION_NAMES, ProjectionRebuilds, projectionNamed } from './projectionRebuilds.js';
 
 const QueueParam = Type.Object({ queue: Type.String({ pattern: '^[A-Za-z0-9._-]{1,200}$' }) });
 const LetterParams = Type.Object({
@@ -18,6 +19,7 @@ export interface AdminDeps {
   dbs: Partial<Record<ServiceName, Database>>;
   /** SAGA_TIMEOUT_MS: how old an unfinished order may be before the audit calls it stuck. */
   settings: Pick<Settings, 'sagaTimeoutMs'>;
+  log: Logger;
 }
 
 /**
@@ -73,6 +75,26 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
     if (!order) throw new HttpProblem(501, 'Not Implemented', 'this process does not hold the order database');
     return await rebuildOrderProjections(order);
   });
+  const rebuilds = deps.dbs.order ? new ProjectionRebuilds(deps.dbs.order, deps.log) : undefined;
+  const orderDb = () => {
+    if (!deps.dbs.order) throw new HttpProblem(501, 'Not Implemented', 'this process does not hold the order database');
+    return deps.dbs.order;
+  };
+  app.get('/admin/projections', { ...admin, schema: { tags } }, async () => ({
+    projections: await listProjections(orderDb(), rebuilds?.all),
+  }));
+  app.post(
+    '/admin/projections/:name/rebuild',
+    { ...admin, schema: { tags, params: Type.Object({ name: Type.String({ pattern: '^[a-z][a-z0-9_]{0,40}$' }) }) } },
+    async (req, reply) => {
+      const { name } = req.params as { name: string };
+      const projection = projectionNamed(name);
+      if (!projection)
+        throw HttpProblem.notFound(`no projection ${name}: expected one of ${PROJECTION_NAMES.join(', ')}`);
+      orderDb();
+      return reply.code(202).send({ projection: name, rebuild: rebuilds?.start(projection) });
+    },
+  );
   app.get('/admin/audit', { ...admin, schema: { tags } }, async (req) => {
     const { order, inventory, payment } = deps.dbs;
     if (!order || !inventory || !payment)
