@@ -38,3 +38,4 @@ export * from './subscription.js';
 export * from './subscriptionStore.js';
 export * from './tokens.js';
 export * from './tracing.js';
+export * from './upcasters.js';

@@ -24,6 +24,7 @@ export * from './adapters/migrations.js';
 export * from './adapters/projections.js';
 export * from './adapters/routes.js';
 export * from './adapters/store.js';
+export * from './application/eventVersions.js';
 export * from './application/orderChanges.js';
 export * from './application/orderSaga.js';
 export * from './application/orderView.js';

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
+  appendToStream,
   createAuthVerifier,
   createHttpServer,
   createLogger,
   type Database,
   type EventSubscription,
   InProcessBus,
+  listParkedEvents,
   loadSettings,
   MemoryDedupCache,
   openDatabase,
@@ -14,6 +16,7 @@ import {
   type RebuildProgress,
   readAll,
   rebuildProjection,
+  resumeSubscription,
   type ServiceContext,
   type StoredEvent,
   signToken,
@@ -223,6 +226,72 @@ function projectionsSuite(open: () => Promise<{ url?: string; drop(): Promise<vo
     // The live subscription took up the swapped checkpoint: no shadow remains.
     expect((await subscriptionStatus(db)).map((s) => s.name)).toEqual(['analytics', 'customer_history']);
   }, 120_000);
+
+  it('reads a v1 ORDER_CREATED without totalAmount as v2 everywhere: decider, subscriptions, GET /orders/{id}/events', async () => {
+    const orderId = randomUUID();
+    const customer = `legacy-${orderId.slice(0, 6)}`;
+    await db.transaction((tx) =>
+      appendToStream(tx, `order-${orderId}`, 0, [
+        {
+          eventId: randomUUID(),
+          eventType: 'ORDER_CREATED',
+          // As the first builds stored it: no totalAmount, schema version 1.
+          data: { customerId: customer, currency: 'EUR', items },
+          occurredAt: new Date(),
+          metadata: { source: 'order', schemaVersion: 1 },
+        },
+      ]),
+    );
+    // The decider loads the stream (upcast) and decides on it: the order is cancelled with its computed total.
+    for (const [t, data] of [
+      ['PAYMENT_DECLINED', { reason: 'INSUFFICIENT_FUNDS' }],
+      ['INVENTORY_RESERVATION_FAILED', { reason: 'OUT_OF_STOCK', productIds: ['sku-1'] }],
+    ] as const)
+      await handleSagaResult(deps, resultEnvelope(orderId, t, data));
+    const got = await get(`/orders/${orderId}`, customer);
+    expect(got.json()).toMatchObject({ status: 'CANCELLED', totalAmount: 3250 });
+    const events = (await get(`/orders/${orderId}/events`, customer)).json();
+    expect(events[0]).toMatchObject({ type: 'ORDER_CREATED', schemaVersion: 2, data: { totalAmount: 3250 } });
+    // New events are stored at the current version.
+    expect(events.slice(1).every((e: { schemaVersion: number }) => e.schemaVersion === 1)).toBe(true);
+    await settled();
+    const summary = (await get(`/customers/${customer}/order-summary`, customer)).json();
+    expect(summary.spend).toEqual([{ currency: 'EUR', orders: 1, placed: 3250, spent: 0 }]);
+  });
+
+  it('parks (or stops at) an event stored with a schemaVersion newer than it knows, with that reason', async () => {
+    const stream = `order-${await order(deps, 'future', true)}`;
+    const future = randomUUID();
+    const top = await db.query<{ v: number }>('SELECT max(version)::int AS v FROM events WHERE stream_id = $1', [
+      stream,
+    ]);
+    await db.transaction((tx) =>
+      appendToStream(tx, stream, top.rows[0]?.v ?? 0, [
+        {
+          eventId: future,
+          eventType: 'ORDER_CONFIRMED',
+          data: {},
+          occurredAt: new Date(),
+          metadata: { schemaVersion: 9 },
+        },
+      ]),
+    );
+    const reason = 'schemaVersion 9 of ORDER_CONFIRMED is newer than this reader knows (1)';
+    const parked = await waitFor(async () =>
+      (await listParkedEvents(db, 'customer_history')).find((p) => p.eventId === future),
+    );
+    expect(parked.reason).toBe(reason);
+    const analytics = await waitFor(async () => {
+      const s = (await subscriptionStatus(db)).find((x) => x.name === 'analytics');
+      return s?.state === 'stopped' ? s : undefined;
+    });
+    expect(analytics).toMatchObject({ failingEventId: future });
+    expect(analytics.lastError).toContain(reason);
+    // Put the store back for the other tests: the event goes, analytics resumes.
+    await db.query('DELETE FROM events WHERE event_id = $1', [future]);
+    await resumeSubscription(db, 'analytics');
+    await settled();
+  }, 60_000);
 }
 
 describe('order projections on PGlite', () => {

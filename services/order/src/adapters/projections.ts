@@ -4,6 +4,7 @@
  * named bare: a rebuild runs the same statements against its shadow schema.
  */
 import type { Projection, Queryable, StoredEvent } from '@commerce/kernel';
+import { upcastOrderEvent } from '../application/eventVersions.js';
 import {
   type CustomerOrderRow,
   foldAnalytics,
@@ -136,7 +137,12 @@ async function writeAnalytics(events: readonly StoredEvent[], tx: Queryable): Pr
 export const customerHistoryProjection: Projection = {
   name: 'customer_history',
   tables: ['customer_orders'],
-  subscription: { eventTypes: ORDER_STATUS_EVENTS, onFailure: 'park', handle: writeCustomerHistory },
+  subscription: {
+    eventTypes: ORDER_STATUS_EVENTS,
+    onFailure: 'park',
+    handle: writeCustomerHistory,
+    upcast: upcastOrderEvent,
+  },
 };
 
 /** Sales analytics: orders and revenue per currency per hour and day, outcomes, latency, products, compensations. */
@@ -151,7 +157,12 @@ export const analyticsProjection: Projection = {
     'analytics_compensations',
   ],
   // Stops rather than parks: an event it cannot fold would leave every later figure wrong without saying so.
-  subscription: { eventTypes: ORDER_STATUS_EVENTS, onFailure: 'stop', handle: writeAnalytics },
+  subscription: {
+    eventTypes: ORDER_STATUS_EVENTS,
+    onFailure: 'stop',
+    handle: writeAnalytics,
+    upcast: upcastOrderEvent,
+  },
 };
 
 export const ORDER_PROJECTIONS: readonly Projection[] = [customerHistoryProjection, analyticsProjection];

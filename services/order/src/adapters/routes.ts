@@ -13,10 +13,12 @@ import {
   ProblemSchema,
   readStream,
   requestTraceparent,
+  schemaVersionOf,
   typed,
 } from '@commerce/kernel';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { upcastOrderEvent } from '../application/eventVersions.js';
 import { cancelOrder, retryCompensation } from '../application/orderSaga.js';
 import type { OrderView } from '../application/orderView.js';
 import { type PlacedOrderAnswer, placeOrder } from '../application/placeOrder.js';
@@ -64,6 +66,7 @@ const OrderEventSchema = Type.Object({
   eventId: Uuid,
   type: Type.String(),
   version: Type.Integer(),
+  schemaVersion: Type.Integer({ minimum: 1, description: 'the shape of `data` (older stored events are upcast)' }),
   occurredAt: Type.String({ format: 'date-time' }),
   data: Type.Unknown(),
 });
@@ -197,11 +200,12 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
     },
     async (request) => {
       await visibleOrder(db, request, request.params.orderId);
-      const events = await readStream(db, streamIdOf(request.params.orderId));
+      const events = (await readStream(db, streamIdOf(request.params.orderId))).map((e) => upcastOrderEvent(e));
       return events.map((e) => ({
         eventId: e.eventId,
         type: e.eventType,
         version: e.version,
+        schemaVersion: schemaVersionOf(e),
         occurredAt: e.occurredAt,
         data: e.data,
       }));

@@ -1,5 +1,6 @@
 /** The order service's storage on PostgreSQL and PGlite: the event stream, the read model and the saga deadlines. */
 import { type Database, type Queryable, readStream, type StoredEvent, type Write } from '@commerce/kernel';
+import { upcastOrderEvent } from '../application/eventVersions.js';
 import type { OrderView } from '../application/orderView.js';
 import type { DeadlineKind, DueDeadline, OrderStore } from '../application/ports.js';
 import { streamIdOf } from '../application/ports.js';
@@ -14,7 +15,8 @@ import {
 } from '../domain/index.js';
 
 async function loadOrder(reader: Queryable, orderId: string): Promise<OrderState> {
-  const stored = await readStream(reader, streamIdOf(orderId));
+  // Older versions of an event are read in their current shape (application/eventVersions.ts).
+  const stored = (await readStream(reader, streamIdOf(orderId))).map((e) => upcastOrderEvent(e));
   return fold(stored.map((e) => ({ type: e.eventType, data: e.data, occurredAt: e.occurredAt }) as OrderStreamEvent));
 }
 
@@ -205,8 +207,8 @@ export async function recentCustomers(db: Queryable, limit: number): Promise<str
 }
 
 /** An order's event stream, oldest first, with each event's metadata (the console's timeline). */
-export function readOrderEvents(db: Queryable, orderId: string): Promise<StoredEvent[]> {
-  return readStream(db, streamIdOf(orderId));
+export async function readOrderEvents(db: Queryable, orderId: string): Promise<StoredEvent[]> {
+  return (await readStream(db, streamIdOf(orderId))).map((e) => upcastOrderEvent(e));
 }
 
 /** What the audit of SPEC §9 reads of the order service. */
