@@ -175,6 +175,8 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
       'GET /console': { auth: 'public', ok: 302 },
       'GET /console/': { auth: 'public' },
       'GET /console/*': { auth: 'public', request: { url: '/console/app.js' } },
+      'GET /console/vendor/uPlot.esm.js': { auth: 'public' },
+      'GET /console/vendor/uPlot.min.css': { auth: 'public' },
       'GET /admin/console-config': { auth: 'admin' },
       // Server-Sent Events never end: the admitted admin is checked by test/console (it reads the stream).
       'GET /admin/feed': {
