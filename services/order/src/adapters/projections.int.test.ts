@@ -207,6 +207,16 @@ function projectionsSuite(open: () => Promise<{ url?: string; drop(): Promise<vo
       }
       return n;
     })();
+    // Readers of both projections' routes all through the rebuild: every answer must be a 200.
+    const statuses: number[] = [];
+    const readers = ['/customers/late-1/order-summary', '/admin/analytics?period=day'].map((url) =>
+      (async () => {
+        while (arriving) {
+          statuses.push((await get(url, 'ops', 'admin')).statusCode);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })(),
+    );
     const progress: RebuildProgress[] = [];
     const done = await rebuildProjection(db, analyticsProjection, {
       batchSize: 50,
@@ -216,6 +226,9 @@ function projectionsSuite(open: () => Promise<{ url?: string; drop(): Promise<vo
     });
     arriving = false;
     expect(await arrivals).toBeGreaterThanOrEqual(3);
+    await Promise.all(readers);
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
     expect(done).toMatchObject({ projection: 'analytics', phase: 'swapped', resumed: false });
     expect(progress.length).toBeGreaterThan(1);
     expect(progress.some((p) => p.phase === 'building' && p.total > 0)).toBe(true);
