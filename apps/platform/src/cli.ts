@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadSettings, outboxStatus, PgDatabase, type Settings, signToken } from '@commerce/kernel';
 import { rebuildOrderProjections } from '@commerce/order';
+import { ARCHIVE_HELP, runArchiveCli } from './archiveCli.js';
 import { type AuditReport, formatAudit, runAudit } from './operator/audit.js';
 import { PROJECTIONS_HELP, runProjectionsCli } from './projectionsCli.js';
 import { DEMO_CUSTOMERS, DEMO_PRODUCTS } from './seed.js';
@@ -23,6 +24,7 @@ verbs:
   dlq list|show|replay|discard   inspect and act on dead-lettered messages
   replay projections         rebuild the order read model from the event store
   projections list|rebuild NAME   checkpoints, lag and state of the projections; rebuild one without downtime
+  archive --older-than 90d   move the event streams of orders final that long into the archive
   outbox status              unpublished rows and lag per service
   compensation retry ID      re-request the missing rollbacks of a COMPENSATION_FAILED order
 
@@ -42,6 +44,7 @@ commerce dlq replay QUEUE ID                sends the message back to QUEUE only
 commerce dlq discard QUEUE ID`,
   replay: `commerce replay projections   rebuild the order read model from the event store (ORDER_DATABASE_URL, or --url)`,
   projections: PROJECTIONS_HELP,
+  archive: ARCHIVE_HELP,
   outbox: `commerce outbox status [--json]   unpublished rows, oldest age and failing rows per service`,
   compensation: `commerce compensation retry ORDER_ID`,
 };
@@ -57,6 +60,7 @@ const options = {
   role: { type: 'string' },
   ttl: { type: 'string' },
   'max-age-ms': { type: 'string' },
+  'older-than': { type: 'string' },
 } as const;
 
 async function adminToken(settings: Settings, explicit?: string): Promise<string> {
@@ -241,6 +245,18 @@ export async function runCli(argv: string[]): Promise<number> {
         orderDbUrl: urls.order,
         withDb,
         api: async (method, path) => (await api(orderUrl, token, method, path)).body,
+        usage: (message) => new UsageError(message),
+        out: process.stdout,
+      });
+    }
+    case 'archive': {
+      const token = urls.order ? '' : await adminToken(settings, values.token);
+      return runArchiveCli({
+        olderThan: values['older-than'],
+        json,
+        orderDbUrl: urls.order,
+        withDb,
+        api: async (method, path, body) => (await api(orderUrl, token, method, path, body)).body,
         usage: (message) => new UsageError(message),
         out: process.stdout,
       });

@@ -11,7 +11,7 @@ import {
   type RebuildProgress,
   subscriptionStatus,
 } from '@commerce/kernel';
-import { analyticsProjection, orderMigrations } from '@commerce/order';
+import { analyticsProjection, orderMigrations, rebuildOrderProjections } from '@commerce/order';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, describeWith, waitFor } from '../../../test/support/services.js';
 
@@ -144,5 +144,24 @@ describeWith(['postgres'], 'commerce projections list | rebuild', () => {
       { status: 'COMPLETED', orders: 1500 + added - cancelled },
     ]);
     expect((await subscriptionStatus(db)).map((s) => s.name)).toEqual(['analytics']);
+  }, 120_000);
+
+  it('commerce archive --older-than 90d moves the streams of orders final that long, with JSON progress lines', async () => {
+    const rebuilt = await rebuildOrderProjections(db);
+    expect(rebuilt).toBeGreaterThan(1500);
+    const bad = cli(t.url, 'archive', '--older-than', 'soon');
+    expect(await bad.exited).toBe(2);
+    await db.query("UPDATE orders SET updated_at = updated_at - interval '91 days'");
+    const run = cli(t.url, 'archive', '--older-than', '90d', '--json');
+    expect(await run.exited).toBe(0);
+    const lines = run.lines.map((l) => JSON.parse(l) as { orders: number; total: number; done: boolean });
+    expect(lines.at(-1)).toMatchObject({ orders: rebuilt, total: rebuilt, done: true });
+    const left = await db.query<{ hot: number; archived: number }>(
+      `SELECT (SELECT count(*)::int FROM events) AS hot, (SELECT count(*)::int FROM events_archive) AS archived`,
+    );
+    expect(left.rows[0]).toEqual({ hot: 0, archived: 3 * rebuilt });
+    const again = cli(t.url, 'archive', '--older-than', '90d', '--json');
+    expect(await again.exited).toBe(0);
+    expect(JSON.parse(again.lines.at(-1) as string)).toMatchObject({ orders: 0, total: 0, done: true });
   }, 120_000);
 });

@@ -153,4 +153,28 @@ LANGUAGE plpgsql AS $fn$ BEGIN PERFORM pg_notify('commerce_events', 'appended');
 CREATE OR REPLACE TRIGGER events_notify AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION commerce_events_notify();
 `,
   },
+  {
+    version: 9,
+    name: 'event archive',
+    // Streams moved out of the hot table (an order service's `commerce archive`): same rows, same positions, so that
+    // readAll (subscriptions, rebuilds) merges them back in commit order; readArchivedStream reads one stream.
+    sql: `
+CREATE TABLE IF NOT EXISTS events_archive (
+  global_position bigint PRIMARY KEY,
+  stream_id text NOT NULL,
+  version integer NOT NULL,
+  event_id uuid NOT NULL,
+  event_type text NOT NULL,
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL,
+  occurred_at timestamptz NOT NULL,
+  recorded_at timestamptz NOT NULL,
+  tx_id xid8 NOT NULL,
+  archived_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT events_archive_event_id_unique UNIQUE (event_id),
+  CONSTRAINT events_archive_stream_version_unique UNIQUE (stream_id, version)
+);
+CREATE INDEX IF NOT EXISTS events_archive_commit_order ON events_archive (tx_id, global_position);
+`,
+  },
 ];

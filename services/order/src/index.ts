@@ -18,6 +18,7 @@ import { orderStore } from './adapters/store.js';
 import type { OrderDeps } from './application/ports.js';
 
 export * from './adapters/analyticsQueries.js';
+export * from './adapters/archive.js';
 export * from './adapters/consumer.js';
 export * from './adapters/deadlinePoller.js';
 export * from './adapters/migrations.js';

@@ -1,7 +1,7 @@
 import { CONSUMER_QUEUES } from '@commerce/contracts';
 import type { Database, Logger, MessageBus, ServiceName, Settings } from '@commerce/kernel';
 import { HttpProblem, outboxStatus } from '@commerce/kernel';
-import { rebuildOrderProjections } from '@commerce/order';
+import { archiveFinalOrders, rebuildOrderProjections } from '@commerce/order';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { runAudit } from './audit.js';
@@ -94,6 +94,20 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
       orderDb();
       return reply.code(202).send({ projection: name, rebuild: rebuilds?.start(projection) });
     },
+  );
+  app.post(
+    '/admin/archive',
+    {
+      ...admin,
+      schema: {
+        tags,
+        body: Type.Object(
+          { olderThanMs: Type.Integer({ minimum: 0, description: 'orders final for longer than this' }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => archiveFinalOrders(orderDb(), { olderThanMs: (req.body as { olderThanMs: number }).olderThanMs }),
   );
   app.get('/admin/audit', { ...admin, schema: { tags } }, async (req) => {
     const { order, inventory, payment } = deps.dbs;

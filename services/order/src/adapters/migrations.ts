@@ -120,4 +120,14 @@ CREATE TABLE IF NOT EXISTS analytics_compensations (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'archived orders',
+    // Set when `commerce archive` moved the order's stream to the kernel's events_archive (the row stays: reads of the
+    // order answer as before).
+    sql: `
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS archived_at timestamptz;
+CREATE INDEX IF NOT EXISTS orders_to_archive ON orders (updated_at) WHERE archived_at IS NULL;
+`,
+  },
 ];

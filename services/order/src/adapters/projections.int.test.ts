@@ -33,11 +33,14 @@ import {
   type TestDeps,
   testDeps,
 } from '../../test-fixtures/harness.js';
+import { upcastOrderEvent } from '../application/eventVersions.js';
 import { foldAnalytics } from '../application/projections.js';
 import { orderService } from '../index.js';
 import { analyticsReport } from './analyticsQueries.js';
+import { type ArchiveProgress, archiveFinalOrders } from './archive.js';
 import { orderMigrations } from './migrations.js';
 import { analyticsProjection, ORDER_PROJECTIONS } from './projections.js';
+import { auditOrders } from './store.js';
 
 const log = createLogger({ level: (process.env.TLOG as 'info') ?? 'silent' });
 const items = [
@@ -67,7 +70,10 @@ async function order(deps: TestDeps, customerId: string, ok: boolean, currency =
 async function freshFold(db: Database) {
   const all: StoredEvent[] = [];
   for (let page = await readAll(db); page.length > 0; page = await readAll(db, page.at(-1), 1000)) all.push(...page);
-  const c = foldAnalytics(all, new Map());
+  const c = foldAnalytics(
+    all.map((e) => upcastOrderEvent(e)),
+    new Map(),
+  );
   const since = new Date(0);
   const report = await analyticsReport(db, { period: 'hour', since, topProducts: 1000 });
   const byKey = <T>(rows: T[], key: (r: T) => string) => Object.fromEntries(rows.map((r) => [key(r), r]));
@@ -304,6 +310,65 @@ function projectionsSuite(open: () => Promise<{ url?: string; drop(): Promise<vo
     await db.query('DELETE FROM events WHERE event_id = $1', [future]);
     await resumeSubscription(db, 'analytics');
     await settled();
+  }, 60_000);
+
+  it('archives the streams of orders final for 90 days: the API still answers, a rebuild reads them, the audit is clean', async () => {
+    const ids = [
+      await order(deps, 'archived', true),
+      await order(deps, 'archived', false),
+      await order(deps, 'archived', true),
+    ];
+    const open = await placeOrder(deps, { principalSub: 'archived', customerId: 'archived', currency: 'EUR', items });
+    const pending = open.kind === 'created' ? open.order.orderId : '';
+    await settled();
+    const before = await Promise.all(
+      ids.map(async (id) => [
+        (await get(`/orders/${id}`, 'archived')).json(),
+        (await get(`/orders/${id}/events`, 'archived')).json(),
+      ]),
+    );
+    const reportBefore = await analyticsReport(db, { period: 'day', since: new Date(0), topProducts: 100 });
+    await db.query("UPDATE orders SET updated_at = updated_at - interval '100 days' WHERE order_id = ANY($1::uuid[])", [
+      [...ids, pending],
+    ]);
+
+    const progress: ArchiveProgress[] = [];
+    const done = await archiveFinalOrders(db, {
+      olderThanMs: 90 * 86_400_000,
+      batchSize: 2,
+      onProgress: (p) => progress.push(p),
+    });
+    expect(done).toMatchObject({ orders: 3, total: 3, done: true });
+    expect(progress.length).toBeGreaterThan(2);
+    const where = await db.query<{ hot: number; archived: number }>(
+      `SELECT (SELECT count(*)::int FROM events WHERE stream_id = ANY($1::text[])) AS hot,
+              (SELECT count(*)::int FROM events_archive WHERE stream_id = ANY($1::text[])) AS archived`,
+      [ids.map((id) => `order-${id}`)],
+    );
+    expect(where.rows[0]).toEqual({ hot: 0, archived: done.events });
+    // The pending order is not final: it stays.
+    expect((await get(`/orders/${pending}/events`, 'archived')).json()).toHaveLength(1);
+    expect((await archiveFinalOrders(db, { olderThanMs: 90 * 86_400_000 })).orders).toBe(0);
+
+    const after = await Promise.all(
+      ids.map(async (id) => [
+        (await get(`/orders/${id}`, 'archived')).json(),
+        (await get(`/orders/${id}/events`, 'archived')).json(),
+      ]),
+    );
+    expect(after.map(([, events]) => events)).toEqual(before.map(([, events]) => events));
+    expect(after.map(([o]) => o.status)).toEqual(before.map(([o]) => o.status));
+
+    await rebuildProjection(db, analyticsProjection, { log });
+    await settled();
+    const reportAfter = await analyticsReport(db, { period: 'day', since: new Date(0), topProducts: 100 });
+    expect(reportAfter.outcomes).toEqual(reportBefore.outcomes);
+    expect(reportAfter.sales).toEqual(reportBefore.sales);
+    const fold = await freshFold(db);
+    expect(fold.actual).toEqual(fold.expected);
+    const audit = await auditOrders(db);
+    expect(audit.repeatedEvents).toEqual([]);
+    expect(audit.versionGaps).toEqual([]);
   }, 60_000);
 }
 

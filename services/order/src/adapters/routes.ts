@@ -11,18 +11,16 @@ import {
   mayActFor,
   type Principal,
   ProblemSchema,
-  readStream,
   requestTraceparent,
   schemaVersionOf,
   typed,
 } from '@commerce/kernel';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { upcastOrderEvent } from '../application/eventVersions.js';
 import { cancelOrder, retryCompensation } from '../application/orderSaga.js';
 import type { OrderView } from '../application/orderView.js';
 import { type PlacedOrderAnswer, placeOrder } from '../application/placeOrder.js';
-import { type OrderDeps, streamIdOf } from '../application/ports.js';
+import type { OrderDeps } from '../application/ports.js';
 import {
   CompensationNotRetryableError,
   InvalidOrderError,
@@ -31,7 +29,7 @@ import {
   OrderNotCancellableError,
   OrderNotFoundError,
 } from '../domain/index.js';
-import { countOrdersByStatus, findOrder, listOrders } from './store.js';
+import { countOrdersByStatus, findOrder, listOrders, readOrderStream } from './store.js';
 
 const Status = Type.Union(
   ORDER_STATUSES.map((s) => Type.Literal(s)),
@@ -200,7 +198,8 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
     },
     async (request) => {
       await visibleOrder(db, request, request.params.orderId);
-      const events = (await readStream(db, streamIdOf(request.params.orderId))).map((e) => upcastOrderEvent(e));
+      // Archived orders' events come from the archive (store.readOrderStream).
+      const events = await readOrderStream(db, request.params.orderId);
       return events.map((e) => ({
         eventId: e.eventId,
         type: e.eventType,
