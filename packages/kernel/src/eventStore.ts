@@ -209,7 +209,8 @@ export async function readStream<T = unknown>(
  *    any transaction that writes later gets a larger id, so the set of rows below xmin never grows;
  *  - rows are ordered by (tx_id, global_position) and the position is that pair, so a row that
  *    becomes visible later always sorts after everything already returned.
- * Together: nothing is ever skipped and nothing is returned twice. The price is that events of
+ * Together: nothing is ever skipped and nothing is returned twice. Archived streams (events_archive, moved whole
+ * with their positions) are merged back in, so a reader from position 0 sees all history. The price is that events of
  * a committed transaction wait until every older transaction (of any database of the cluster)
  * has finished; keep transactions short. Called inside a transaction that has itself written
  * events, those events are not returned (that transaction is still running).
