@@ -133,6 +133,13 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
         ok: 409,
       },
       'GET /admin/orders/stats': { auth: 'admin' },
+      // Projections on subscriptions (services/order/src/adapters/projectionRoutes.ts).
+      'GET /customers/:customerId/order-summary': {
+        auth: 'signed-in',
+        request: { url: '/customers/cust-a/order-summary' },
+        expect: { customerB: 404 },
+      },
+      'GET /admin/analytics': { auth: 'admin' },
       // Platform operator routes (apps/platform/src/operator/adminRoutes.ts), served by the order service.
       'GET /admin/dead-letters': { auth: 'admin' },
       'GET /admin/dead-letters/:queue': {
@@ -156,12 +163,23 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
       },
       'GET /admin/outbox': { auth: 'admin' },
       'POST /admin/projections/replay': { auth: 'admin' },
+      'GET /admin/projections': { auth: 'admin' },
+      // Nothing is final for 10 years in a fresh database: the admin is let in, nothing moves.
+      'POST /admin/archive': { auth: 'admin', request: { payload: { olderThanMs: 315_360_000_000 } } },
+      // An unknown projection: the admin is let in and told 404 (no rebuild starts in the matrix).
+      'POST /admin/projections/:name/rebuild': {
+        auth: 'admin',
+        request: { url: '/admin/projections/no_such_projection/rebuild' },
+        ok: 404,
+      },
       // One database in this process: the audit answers that it needs all three (after auth).
       'GET /admin/audit': { auth: 'admin', ok: 501 },
       // The console (apps/platform/src/operator/consoleRoutes.ts): static files are public, every data route is admin.
       'GET /console': { auth: 'public', ok: 302 },
       'GET /console/': { auth: 'public' },
       'GET /console/*': { auth: 'public', request: { url: '/console/app.js' } },
+      'GET /console/vendor/uPlot.esm.js': { auth: 'public' },
+      'GET /console/vendor/uPlot.min.css': { auth: 'public' },
       'GET /admin/console-config': { auth: 'admin' },
       // Server-Sent Events never end: the admitted admin is checked by test/console (it reads the stream).
       'GET /admin/feed': {

@@ -155,6 +155,12 @@ export const SETTING_TESTS: Record<SettingName, SettingTest[]> = {
   OTEL_SERVICE_NAME: [otel],
   INVENTORY_URL: [peers],
   PAYMENT_URL: [peers],
+  SUBSCRIPTION_LEASE_MS: [
+    {
+      file: EMBEDDED,
+      test: 'SUBSCRIPTION_LEASE_MS=3000: the projections hold 3-second leases, and the order summary follows the orders',
+    },
+  ],
   COMMERCE_TOKEN: [
     {
       file: PROCESS,

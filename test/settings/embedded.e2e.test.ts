@@ -78,6 +78,7 @@ describe('the three services, embedded, with non-default settings', () => {
       MAX_DELIVERY_ATTEMPTS: '2',
       INBOX_RETENTION_MS: '3600000',
       IDEMPOTENCY_KEY_RETENTION_MS: '3600000',
+      SUBSCRIPTION_LEASE_MS: '3000',
     });
     [order, inventory] = [urlOf(p, 'order'), urlOf(p, 'inventory')];
   }, START_TIMEOUT_MS);
@@ -117,6 +118,21 @@ describe('the three services, embedded, with non-default settings', () => {
       async () => FINAL_STATUSES.includes((await http('GET', `${order}/orders/${placedOrderId}`, admin)).body.status),
       { timeoutMs: 50_000, what: 'the order to be final' },
     );
+  });
+
+  it('SUBSCRIPTION_LEASE_MS=3000: the projections hold 3-second leases, and the order summary follows the orders', async () => {
+    const leases = await dbOf(p, 'order').query<{ name: string; left_ms: number }>(
+      `SELECT name, extract(epoch FROM lease_expires_at - now()) * 1000 AS left_ms FROM subscription_checkpoints
+        WHERE owner IS NOT NULL ORDER BY name`,
+    );
+    expect(leases.rows.map((r) => r.name)).toEqual(['analytics', 'customer_history']);
+    // Renewed every lease / 3: never more than the 3 s ahead (the default, 10 s, would be at least 6.6 s ahead).
+    for (const r of leases.rows) expect(Number(r.left_ms)).toBeLessThanOrEqual(3100);
+    const summary = await waitFor(async () => {
+      const r = await http('GET', `${order}/customers/${CUSTOMER}/order-summary`, admin);
+      return r.body.lastOrder?.orderId === placedOrderId && r.body.lastOrder.status !== 'PENDING' ? r.body : undefined;
+    });
+    expect(summary.orders.total).toBeGreaterThanOrEqual(1);
   });
 
   it('RESERVATION_TTL_MS=1000: a reservation that nobody confirms is released after a second', async () => {

@@ -8,6 +8,7 @@ import './views/orderView.js';
 import './views/deadLettersView.js';
 import './views/stockView.js';
 import './views/healthView.js';
+import './views/analyticsView.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -26,6 +27,7 @@ function route() {
   else if (view === 'dead-letters') main.replaceChildren(h('dead-letters-view'));
   else if (view === 'stock') main.replaceChildren(h('stock-view'));
   else if (view === 'health') main.replaceChildren(h('health-view'));
+  else if (view === 'analytics') main.replaceChildren(h('analytics-view'));
   else main.replaceChildren(h('feed-view'));
 }
 

@@ -1,6 +1,6 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { type Envelope, EnvelopeSchema } from './envelope.js';
-import { EVENTS, type EventType } from './events.js';
+import { EVENTS, type EventType, SCHEMA_VERSION } from './events.js';
 
 /** Thrown for a message that must go straight to the dead-letter queue: retrying cannot fix it. */
 export class InvalidMessageError extends Error {
@@ -34,6 +34,11 @@ export function validateEnvelope(value: unknown): Envelope {
   if (!envelopeCheck.Check(value)) throw new InvalidMessageError(`envelope invalid: ${describe(envelopeCheck, value)}`);
   const check = dataChecks.get(value.eventType);
   if (!check) throw new InvalidMessageError(`unknown eventType ${JSON.stringify(value.eventType)}`);
+  // A newer producer's message: this consumer cannot know its shape, and retrying will not teach it (dead letter).
+  if (value.schemaVersion > SCHEMA_VERSION)
+    throw new InvalidMessageError(
+      `schemaVersion ${value.schemaVersion} of ${value.eventType} is newer than this consumer knows (${SCHEMA_VERSION})`,
+    );
   if (!check.Check(value.data))
     throw new InvalidMessageError(`data of ${value.eventType} invalid: ${describe(check, value.data)}`);
   return value as Envelope;

@@ -29,6 +29,11 @@ describe('parseEnvelope', () => {
     const bad = envelope({ eventType: 'PAYMENT_APPROVED', data: { amount: 1.5, currency: 'EUR' } });
     expect(() => parseEnvelope(JSON.stringify(bad))).toThrow(/\/amount/);
   });
+  it('rejects a schemaVersion newer than this consumer knows, naming it', () => {
+    expect(() => parseEnvelope(JSON.stringify(envelope({ schemaVersion: 2 })))).toThrow(
+      'schemaVersion 2 of ORDER_CONFIRMED is newer than this consumer knows (1)',
+    );
+  });
   it('rejects extra envelope fields and a non-uuid orderId', () => {
     expect(() => parseEnvelope(JSON.stringify(envelope({ extra: 1 })))).toThrow(InvalidMessageError);
     expect(() => parseEnvelope(JSON.stringify(envelope({ orderId: "1' OR 1=1" })))).toThrow(/orderId/);

@@ -56,6 +56,9 @@ export interface Settings {
   peerUrls: Partial<Record<'inventory' | 'payment', string>>;
   /** The bearer token the `commerce` CLI sends (read by the CLI only). */
   commerceToken?: string;
+  // Checkpointed subscriptions (subscription.ts) and the projections on them.
+  /** A subscription's lease: another instance takes over this long after its leader stopped renewing it. */
+  subscriptionLeaseMs: number;
 }
 
 export class ConfigError extends Error {
@@ -257,6 +260,13 @@ export const SETTINGS = Type.Object({
       doc: { cli: true },
     }),
   ),
+  // Checkpointed subscriptions (subscription.ts) and the projections on them.
+  SUBSCRIPTION_LEASE_MS: int(
+    1000,
+    10 * MS.min,
+    10_000,
+    'one process runs each subscription (projection); another takes over this long after it stopped renewing its lease',
+  ),
 });
 
 export type SettingName = keyof typeof SETTINGS.properties;
@@ -399,5 +409,6 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     otelServiceName: v.OTEL_SERVICE_NAME,
     peerUrls: { inventory: v.INVENTORY_URL, payment: v.PAYMENT_URL },
     commerceToken: v.COMMERCE_TOKEN,
+    subscriptionLeaseMs: v.SUBSCRIPTION_LEASE_MS,
   };
 }

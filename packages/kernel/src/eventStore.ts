@@ -85,6 +85,10 @@ interface EventRow {
 const COLUMNS =
   'global_position, tx_id::text AS tx_text, stream_id, version, event_id::text AS event_uuid, event_type, data, metadata, occurred_at, recorded_at';
 
+/** The stored columns, as both the hot table and the archive hold them. */
+const RAW_COLUMNS =
+  'global_position, stream_id, version, event_id, event_type, data, metadata, occurred_at, recorded_at, tx_id';
+
 function iso(v: Date | string): string {
   return v instanceof Date ? v.toISOString() : new Date(v).toISOString();
 }
@@ -205,7 +209,8 @@ export async function readStream<T = unknown>(
  *    any transaction that writes later gets a larger id, so the set of rows below xmin never grows;
  *  - rows are ordered by (tx_id, global_position) and the position is that pair, so a row that
  *    becomes visible later always sorts after everything already returned.
- * Together: nothing is ever skipped and nothing is returned twice. The price is that events of
+ * Together: nothing is ever skipped and nothing is returned twice. Archived streams (events_archive, moved whole
+ * with their positions) are merged back in, so a reader from position 0 sees all history. The price is that events of
  * a committed transaction wait until every older transaction (of any database of the cluster)
  * has finished; keep transactions short. Called inside a transaction that has itself written
  * events, those events are not returned (that transaction is still running).
@@ -217,13 +222,43 @@ export async function readAll<T = unknown>(
 ): Promise<StoredEvent<T>[]> {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError(`limit must be a positive integer, got ${limit}`);
   if (!/^\d+$/.test(after.txId)) throw new TypeError(`after.txId must be a decimal transaction id, got ${after.txId}`);
+  // The hot table and the archive (streams moved out whole, with their positions), merged in commit order.
   const res = await db.query<EventRow>(
-    `SELECT ${COLUMNS} FROM events
-      WHERE events.tx_id < pg_snapshot_xmin(pg_current_snapshot())
-        AND (events.tx_id, events.global_position) > ($1::xid8, $2::bigint)
-      ORDER BY events.tx_id, events.global_position
-      LIMIT $3`,
+    `SELECT ${COLUMNS} FROM (
+       (SELECT ${RAW_COLUMNS} FROM events
+         WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) AND (tx_id, global_position) > ($1::xid8, $2::bigint)
+         ORDER BY tx_id, global_position LIMIT $3)
+       UNION ALL
+       (SELECT ${RAW_COLUMNS} FROM events_archive
+         WHERE (tx_id, global_position) > ($1::xid8, $2::bigint)
+         ORDER BY tx_id, global_position LIMIT $3)
+     ) AS events
+     ORDER BY events.tx_id, events.global_position
+     LIMIT $3`,
     [after.txId, after.globalPosition, limit],
   );
   return res.rows.map((r) => toStored<T>(r));
+}
+
+/** The events of one archived stream (moved out of the hot table whole), oldest first; [] when none are. */
+export async function readArchivedStream<T = unknown>(db: Queryable, streamId: string): Promise<StoredEvent<T>[]> {
+  const res = await db.query<EventRow>(
+    `SELECT ${COLUMNS} FROM events_archive AS events WHERE stream_id = $1 ORDER BY events.version`,
+    [streamId],
+  );
+  return res.rows.map((r) => toStored<T>(r));
+}
+
+/**
+ * Moves whole streams from the hot table into the archive, in the caller's transaction: same rows, same positions.
+ * Answers how many events moved.
+ */
+export async function archiveStreams(tx: Queryable, streamIds: readonly string[]): Promise<number> {
+  if (streamIds.length === 0) return 0;
+  const moved = await tx.query(
+    `WITH gone AS (DELETE FROM events WHERE stream_id = ANY($1::text[]) RETURNING ${RAW_COLUMNS})
+     INSERT INTO events_archive (${RAW_COLUMNS}) SELECT ${RAW_COLUMNS} FROM gone`,
+    [streamIds],
+  );
+  return moved.rowCount;
 }

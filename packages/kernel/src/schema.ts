@@ -114,4 +114,67 @@ CREATE TABLE IF NOT EXISTS rollback_markers (
 );
 `,
   },
+  {
+    version: 8,
+    name: 'subscriptions',
+    // Checkpointed subscriptions (subscription.ts): one row per named subscription holds its position in readAll
+    // order, its lease (one instance runs it at a time) and the event it is failing on; events a subscription gave
+    // up on are parked with the reason. A statement-level trigger wakes the subscriptions at the commit of every
+    // append (NOTIFY is delivered at commit, dropped on rollback; same-payload notifications of one transaction fold).
+    sql: `
+CREATE TABLE IF NOT EXISTS subscription_checkpoints (
+  name text PRIMARY KEY,
+  tx_id xid8 NOT NULL DEFAULT '0'::xid8,
+  global_position bigint NOT NULL DEFAULT 0,
+  events_handled bigint NOT NULL DEFAULT 0,
+  owner text,
+  lease_expires_at timestamptz NOT NULL DEFAULT now(),
+  state text NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'stopped')),
+  failing_event_id uuid,
+  failing_attempts integer NOT NULL DEFAULT 0,
+  last_error text,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS subscription_parked (
+  subscription text NOT NULL,
+  event_id uuid NOT NULL,
+  stream_id text NOT NULL,
+  version integer NOT NULL,
+  event_type text NOT NULL,
+  global_position bigint NOT NULL,
+  tx_id xid8 NOT NULL,
+  attempts integer NOT NULL,
+  reason text NOT NULL,
+  parked_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (subscription, event_id)
+);
+CREATE OR REPLACE FUNCTION commerce_events_notify() RETURNS trigger
+LANGUAGE plpgsql AS $fn$ BEGIN PERFORM pg_notify('commerce_events', 'appended'); RETURN NULL; END $fn$;
+CREATE OR REPLACE TRIGGER events_notify AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION commerce_events_notify();
+`,
+  },
+  {
+    version: 9,
+    name: 'event archive',
+    // Streams moved out of the hot table (an order service's `commerce archive`): same rows, same positions, so that
+    // readAll (subscriptions, rebuilds) merges them back in commit order; readArchivedStream reads one stream.
+    sql: `
+CREATE TABLE IF NOT EXISTS events_archive (
+  global_position bigint PRIMARY KEY,
+  stream_id text NOT NULL,
+  version integer NOT NULL,
+  event_id uuid NOT NULL,
+  event_type text NOT NULL,
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL,
+  occurred_at timestamptz NOT NULL,
+  recorded_at timestamptz NOT NULL,
+  tx_id xid8 NOT NULL,
+  archived_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT events_archive_event_id_unique UNIQUE (event_id),
+  CONSTRAINT events_archive_stream_version_unique UNIQUE (stream_id, version)
+);
+CREATE INDEX IF NOT EXISTS events_archive_commit_order ON events_archive (tx_id, global_position);
+`,
+  },
 ];

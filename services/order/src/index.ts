@@ -1,6 +1,8 @@
 /** The order service's composition root: its store, routes, saga consumer and deadline poller. */
 import {
+  type EventSubscription,
   pickSettings,
+  projectionSubscription,
   type RunningParts,
   type ServiceContext,
   type ServiceModule,
@@ -9,24 +11,37 @@ import {
 import { subscribeSaga } from './adapters/consumer.js';
 import { deadlinePollIntervalMs, startDeadlinePoller } from './adapters/deadlinePoller.js';
 import { orderMigrations } from './adapters/migrations.js';
+import { registerProjectionRoutes } from './adapters/projectionRoutes.js';
+import { ORDER_PROJECTIONS } from './adapters/projections.js';
 import { registerAsyncApiRoute, registerOrderRoutes } from './adapters/routes.js';
 import { orderStore } from './adapters/store.js';
 import type { OrderDeps } from './application/ports.js';
 
+export * from './adapters/analyticsQueries.js';
+export * from './adapters/archive.js';
 export * from './adapters/consumer.js';
 export * from './adapters/deadlinePoller.js';
 export * from './adapters/migrations.js';
+export * from './adapters/projections.js';
 export * from './adapters/routes.js';
 export * from './adapters/store.js';
+export * from './application/eventVersions.js';
 export * from './application/orderChanges.js';
 export * from './application/orderSaga.js';
 export * from './application/orderView.js';
 export * from './application/placeOrder.js';
 export * from './application/ports.js';
+export * from './application/projections.js';
 export * from './domain/index.js';
 
 /** The settings the order service reads; the composition root hands it these and nothing else. */
-const ORDER_SETTINGS = ['sagaTimeoutMs', 'compensationTimeoutMs', 'orderPartitions', 'maxDeliveryAttempts'] as const;
+const ORDER_SETTINGS = [
+  'sagaTimeoutMs',
+  'compensationTimeoutMs',
+  'orderPartitions',
+  'maxDeliveryAttempts',
+  'subscriptionLeaseMs',
+] as const;
 export type OrderSettings = Pick<Settings, (typeof ORDER_SETTINGS)[number]>;
 
 export function orderDeps(ctx: Pick<ServiceContext<OrderSettings>, 'settings' | 'now' | 'newId'>): OrderDeps {
@@ -47,6 +62,7 @@ export const orderService: ServiceModule<OrderSettings> = {
   async routes(app, ctx) {
     await registerOrderRoutes(app, orderDeps(ctx), ctx.db);
     registerAsyncApiRoute(app, ctx.settings.orderPartitions);
+    await registerProjectionRoutes(app, ctx.db);
   },
   async start(ctx): Promise<RunningParts> {
     const deps = orderDeps(ctx);
@@ -59,8 +75,20 @@ export const orderService: ServiceModule<OrderSettings> = {
       maxAttempts: ctx.settings.maxDeliveryAttempts,
     });
     const poller = startDeadlinePoller(ctx.db, deps, ctx.log, deadlinePollIntervalMs(ctx.settings.sagaTimeoutMs));
+    // The projections on subscriptions to the event store: one process of the service runs each (a lease).
+    const projections: EventSubscription[] = ORDER_PROJECTIONS.map((p) =>
+      projectionSubscription(p, {
+        db: ctx.db,
+        instanceId: ctx.instanceId,
+        leaseMs: ctx.settings.subscriptionLeaseMs,
+        maxAttempts: ctx.settings.maxDeliveryAttempts,
+        log: ctx.log,
+      }),
+    );
+    for (const s of projections) await s.start();
     return {
       async stop() {
+        for (const s of projections) await s.stop();
         await poller.stop();
         await subscription.close();
       },

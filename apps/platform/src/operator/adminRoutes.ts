@@ -1,11 +1,12 @@
 import { CONSUMER_QUEUES } from '@commerce/contracts';
-import type { Database, MessageBus, ServiceName, Settings } from '@commerce/kernel';
+import type { Database, Logger, MessageBus, ServiceName, Settings } from '@commerce/kernel';
 import { HttpProblem, outboxStatus } from '@commerce/kernel';
-import { rebuildOrderProjections } from '@commerce/order';
+import { archiveFinalOrders, rebuildOrderProjections } from '@commerce/order';
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { runAudit } from './audit.js';
 import { OPERATOR_DOCS } from './operatorSchemas.js';
+import { listProjections, PROJECTION_NAMES, ProjectionRebuilds, projectionNamed } from './projectionRebuilds.js';
 
 /** A string, read as a number of milliseconds (anything else means the default, as it always has). */
 const AuditQuery = Type.Object({
@@ -25,6 +26,7 @@ export interface AdminDeps {
   dbs: Partial<Record<ServiceName, Database>>;
   /** SAGA_TIMEOUT_MS: how old an unfinished order may be before the audit calls it stuck. */
   settings: Pick<Settings, 'sagaTimeoutMs'>;
+  log: Logger;
 }
 
 /**
@@ -99,6 +101,47 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
       if (!order) throw new HttpProblem(501, 'Not Implemented', 'this process does not hold the order database');
       return await rebuildOrderProjections(order);
     },
+  );
+  const rebuilds = deps.dbs.order ? new ProjectionRebuilds(deps.dbs.order, deps.log) : undefined;
+  const orderDb = () => {
+    if (!deps.dbs.order) throw new HttpProblem(501, 'Not Implemented', 'this process does not hold the order database');
+    return deps.dbs.order;
+  };
+  app.get(
+    '/admin/projections',
+    admin('listProjections', 'Every projection with its checkpoint, lag and state'),
+    async () => ({ projections: await listProjections(orderDb(), rebuilds?.all) }),
+  );
+  const rebuild = admin('rebuildProjection', 'Rebuild a projection into shadow tables, then swap');
+  app.post(
+    '/admin/projections/:name/rebuild',
+    {
+      ...rebuild,
+      schema: { ...rebuild.schema, params: Type.Object({ name: Type.String({ pattern: '^[a-z][a-z0-9_]{0,40}$' }) }) },
+    },
+    async (req, reply) => {
+      const { name } = req.params as { name: string };
+      const projection = projectionNamed(name);
+      if (!projection)
+        throw HttpProblem.notFound(`no projection ${name}: expected one of ${PROJECTION_NAMES.join(', ')}`);
+      orderDb();
+      return reply.code(202).send({ projection: name, rebuild: rebuilds?.start(projection) });
+    },
+  );
+  const archive = admin('archiveOrders', 'Move the event streams of orders final for long enough to the archive');
+  app.post(
+    '/admin/archive',
+    {
+      ...archive,
+      schema: {
+        ...archive.schema,
+        body: Type.Object(
+          { olderThanMs: Type.Integer({ minimum: 0, description: 'orders final for longer than this' }) },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (req) => archiveFinalOrders(orderDb(), { olderThanMs: (req.body as { olderThanMs: number }).olderThanMs }),
   );
   const audit = admin('runAudit', 'Check the invariants of SPEC §9');
   app.get('/admin/audit', { ...audit, schema: { ...audit.schema, querystring: AuditQuery } }, async (req) => {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { HttpProblem } from '@commerce/kernel';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -23,11 +24,26 @@ const CONSOLE_CSP =
   "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const SAFE_PATH = /^[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*\.[a-z]{2,4}$/;
 
+/** The charting library of the analytics page (uPlot, a dependency of this package), served as it ships. */
+const require = createRequire(import.meta.url);
+const VENDOR: Record<string, { file: string; type: string }> = {
+  'uPlot.esm.js': { file: require.resolve('uplot/dist/uPlot.esm.js'), type: TYPES['.js'] as string },
+  'uPlot.min.css': { file: require.resolve('uplot/dist/uPlot.min.css'), type: TYPES['.css'] as string },
+};
+
 /** Static files at /console: public (the page holds no data, every data call is an admin route). */
 export async function registerConsoleFiles(app: FastifyInstance): Promise<void> {
   const statics = { config: { auth: 'public' as const, rateLimit: false as const }, schema: { hide: true } };
   app.get('/console', statics, async (_req, reply) => reply.redirect('/console/', 302));
   app.get('/console/', statics, async (_req, reply) => sendStatic(reply, 'index.html'));
+  for (const [name, v] of Object.entries(VENDOR))
+    app.get(`/console/vendor/${name}`, statics, async (_req, reply) =>
+      reply
+        .type(v.type)
+        .header('cache-control', 'no-cache')
+        .header('content-security-policy', CONSOLE_CSP)
+        .send(await readFile(v.file)),
+    );
   app.get('/console/*', statics, async (req, reply) => sendStatic(reply, (req.params as { '*': string })['*']));
 }
 

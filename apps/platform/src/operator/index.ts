@@ -34,7 +34,7 @@ export interface OperatorDeps {
 }
 
 export async function registerOperatorRoutes(app: FastifyInstance, deps: OperatorDeps): Promise<void> {
-  await registerAdminRoutes(app, { bus: deps.bus, dbs: deps.dbs, settings: deps.settings });
+  await registerAdminRoutes(app, { bus: deps.bus, dbs: deps.dbs, settings: deps.settings, log: deps.log });
   await registerConsoleRoutes(app, {
     db: deps.dbs.order,
     log: deps.log,

@@ -135,6 +135,26 @@ export const OPERATOR_DOCS = {
     ...ok('Number of orders whose read model was rebuilt', Type.Integer({ minimum: 0 })),
     problems: [501],
   },
+  listProjections: ok(
+    'Every projection: checkpoint, lag (events and seconds), state, and a rebuild in progress',
+    Type.Object({ projections: Type.Array(Type.Unknown()) }, { title: 'Projections' }),
+  ),
+  rebuildProjection: {
+    responses: {
+      202: {
+        description: 'The rebuild started (or the one already running); follow it with GET /admin/projections',
+        schema: Type.Object(
+          { projection: Type.String(), rebuild: Type.Optional(Type.Unknown()) },
+          { title: 'ProjectionRebuild' },
+        ),
+      },
+    },
+    problems: [404, 501],
+  },
+  archiveOrders: {
+    ...ok('What was archived in this run', Type.Unknown()),
+    problems: [501],
+  },
   runAudit: { ...ok('The invariants of SPEC §9, checked now', AuditReport), problems: [501] },
   getConsoleConfig: ok("The console's settings", ConsoleConfig),
   streamConsoleFeed: {

@@ -61,4 +61,73 @@ ALTER TABLE idempotency_keys DROP COLUMN order_id;
 ALTER TABLE idempotency_keys ALTER COLUMN result SET NOT NULL;
 `,
   },
+  {
+    version: 3,
+    name: 'projections on subscriptions: customer order history, sales analytics',
+    // Written by subscriptions (adapters/projections.ts), not inline: they may lag the event store by a batch. A
+    // rebuild copies these definitions (CREATE TABLE … LIKE) into its shadow schema.
+    sql: `
+CREATE TABLE IF NOT EXISTS customer_orders (
+  order_id uuid PRIMARY KEY,
+  customer_id text NOT NULL,
+  currency text NOT NULL,
+  total_amount bigint NOT NULL,
+  status text NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customer_orders_by_customer ON customer_orders (customer_id, created_at DESC, order_id DESC);
+CREATE TABLE IF NOT EXISTS analytics_orders (
+  order_id uuid PRIMARY KEY,
+  currency text NOT NULL,
+  total_amount bigint NOT NULL,
+  items jsonb NOT NULL,
+  created_at timestamptz NOT NULL,
+  final_status text
+);
+CREATE TABLE IF NOT EXISTS analytics_sales (
+  period text NOT NULL CHECK (period IN ('hour', 'day')),
+  bucket timestamptz NOT NULL,
+  currency text NOT NULL,
+  orders_placed bigint NOT NULL DEFAULT 0,
+  amount_placed bigint NOT NULL DEFAULT 0,
+  orders_completed bigint NOT NULL DEFAULT 0,
+  revenue bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (period, bucket, currency)
+);
+CREATE TABLE IF NOT EXISTS analytics_outcomes (
+  status text PRIMARY KEY,
+  orders bigint NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS analytics_latency (
+  hour timestamptz NOT NULL,
+  le_ms integer NOT NULL,
+  orders bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (hour, le_ms)
+);
+CREATE TABLE IF NOT EXISTS analytics_products (
+  product_id text NOT NULL,
+  currency text NOT NULL,
+  units bigint NOT NULL DEFAULT 0,
+  revenue bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (product_id, currency)
+);
+CREATE TABLE IF NOT EXISTS analytics_compensations (
+  kind text NOT NULL CHECK (kind IN ('started', 'reason', 'failed')),
+  reason text NOT NULL,
+  orders bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (kind, reason)
+);
+`,
+  },
+  {
+    version: 4,
+    name: 'archived orders',
+    // Set when `commerce archive` moved the order's stream to the kernel's events_archive (the row stays: reads of the
+    // order answer as before).
+    sql: `
+ALTER TABLE orders ADD COLUMN IF NOT EXISTS archived_at timestamptz;
+CREATE INDEX IF NOT EXISTS orders_to_archive ON orders (updated_at) WHERE archived_at IS NULL;
+`,
+  },
 ];

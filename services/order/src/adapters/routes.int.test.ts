@@ -63,6 +63,8 @@ describeWith(['postgres'], 'order API on PostgreSQL', () => {
         eventId: expect.any(String),
         type: 'ORDER_CREATED',
         version: 1,
+        // Stored at the current version of ORDER_CREATED's data (application/eventVersions.ts).
+        schemaVersion: 2,
         occurredAt: expect.any(String),
         data: { customerId: 'alice', currency: 'EUR', items, totalAmount: 6497 },
       },

@@ -11,8 +11,8 @@ import {
   mayActFor,
   type Principal,
   ProblemSchema,
-  readStream,
   requestTraceparent,
+  schemaVersionOf,
   typed,
 } from '@commerce/kernel';
 import { type Static, Type } from '@sinclair/typebox';
@@ -20,7 +20,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { cancelOrder, retryCompensation } from '../application/orderSaga.js';
 import type { OrderView } from '../application/orderView.js';
 import { type PlacedOrderAnswer, placeOrder } from '../application/placeOrder.js';
-import { type OrderDeps, streamIdOf } from '../application/ports.js';
+import type { OrderDeps } from '../application/ports.js';
 import {
   CompensationNotRetryableError,
   InvalidOrderError,
@@ -29,7 +29,7 @@ import {
   OrderNotCancellableError,
   OrderNotFoundError,
 } from '../domain/index.js';
-import { countOrdersByStatus, findOrder, listOrders } from './store.js';
+import { countOrdersByStatus, findOrder, listOrders, readOrderStream } from './store.js';
 
 const Status = Type.Union(
   ORDER_STATUSES.map((s) => Type.Literal(s)),
@@ -88,6 +88,7 @@ const OrderEventSchema = Type.Object(
     eventId: Uuid,
     type: Type.String(),
     version: Type.Integer(),
+    schemaVersion: Type.Integer({ minimum: 1, description: 'the shape of `data` (older stored events are upcast)' }),
     occurredAt: Type.String({ format: 'date-time' }),
     data: Type.Unknown(),
   },
@@ -234,11 +235,13 @@ export async function registerOrderRoutes(fastify: FastifyInstance, deps: OrderD
     },
     async (request) => {
       await visibleOrder(db, request, request.params.orderId);
-      const events = await readStream(db, streamIdOf(request.params.orderId));
+      // Archived orders' events come from the archive (store.readOrderStream).
+      const events = await readOrderStream(db, request.params.orderId);
       return events.map((e) => ({
         eventId: e.eventId,
         type: e.eventType,
         version: e.version,
+        schemaVersion: schemaVersionOf(e),
         occurredAt: e.occurredAt,
         data: e.data,
       }));

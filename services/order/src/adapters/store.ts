@@ -1,5 +1,13 @@
 /** The order service's storage on PostgreSQL and PGlite: the event stream, the read model and the saga deadlines. */
-import { type Database, type Queryable, readStream, type StoredEvent, type Write } from '@commerce/kernel';
+import {
+  type Database,
+  type Queryable,
+  readArchivedStream,
+  readStream,
+  type StoredEvent,
+  type Write,
+} from '@commerce/kernel';
+import { upcastOrderEvent } from '../application/eventVersions.js';
 import type { OrderView } from '../application/orderView.js';
 import type { DeadlineKind, DueDeadline, OrderStore } from '../application/ports.js';
 import { streamIdOf } from '../application/ports.js';
@@ -13,8 +21,18 @@ import {
   paymentStatusOf,
 } from '../domain/index.js';
 
+/**
+ * An order's events, oldest first, in their current shape (application/eventVersions.ts), from the archive when the
+ * order was archived (`commerce archive` moves a stream out whole).
+ */
+export async function readOrderStream(reader: Queryable, orderId: string): Promise<StoredEvent[]> {
+  const hot = await readStream(reader, streamIdOf(orderId));
+  const stored = hot.length > 0 ? hot : await readArchivedStream(reader, streamIdOf(orderId));
+  return stored.map((e) => upcastOrderEvent(e));
+}
+
 async function loadOrder(reader: Queryable, orderId: string): Promise<OrderState> {
-  const stored = await readStream(reader, streamIdOf(orderId));
+  const stored = await readOrderStream(reader, orderId);
   return fold(stored.map((e) => ({ type: e.eventType, data: e.data, occurredAt: e.occurredAt }) as OrderStreamEvent));
 }
 
@@ -206,7 +224,7 @@ export async function recentCustomers(db: Queryable, limit: number): Promise<str
 
 /** An order's event stream, oldest first, with each event's metadata (the console's timeline). */
 export function readOrderEvents(db: Queryable, orderId: string): Promise<StoredEvent[]> {
-  return readStream(db, streamIdOf(orderId));
+  return readOrderStream(db, orderId);
 }
 
 /** What the audit of SPEC §9 reads of the order service. */
@@ -223,12 +241,14 @@ export interface OrderAuditFacts {
 export async function auditOrders(snapshot: Queryable): Promise<OrderAuditFacts> {
   const orders = await snapshot.query<OrderRow>(`SELECT ${COLUMNS} FROM orders ORDER BY created_at`);
   const repeated = await snapshot.query<{ stream_id: string; event_type: string; n: number }>(
-    `SELECT stream_id, event_type, count(*)::int AS n FROM events
+    `SELECT stream_id, event_type, count(*)::int AS n
+       FROM (SELECT stream_id, event_type FROM events UNION ALL SELECT stream_id, event_type FROM events_archive) AS e
       WHERE event_type IN ('ORDER_CREATED', 'ORDER_CONFIRMED', 'ORDER_COMPLETED', 'ORDER_CANCELLED', 'ORDER_COMPENSATED')
       GROUP BY stream_id, event_type HAVING count(*) > 1`,
   );
   const gaps = await snapshot.query<{ stream_id: string; n: number; top: number }>(
-    `SELECT stream_id, count(*)::int AS n, max(version)::int AS top FROM events
+    `SELECT stream_id, count(*)::int AS n, max(version)::int AS top
+       FROM (SELECT stream_id, version FROM events UNION ALL SELECT stream_id, version FROM events_archive) AS e
       GROUP BY stream_id HAVING count(*) <> max(version)`,
   );
   return {
@@ -244,7 +264,8 @@ export async function auditOrders(snapshot: Queryable): Promise<OrderAuditFacts>
  */
 export async function rebuildOrderProjections(db: Database): Promise<number> {
   const streams = await db.query<{ stream_id: string }>(
-    "SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE 'order-%' ORDER BY stream_id",
+    `SELECT stream_id FROM events WHERE stream_id LIKE 'order-%'
+     UNION SELECT stream_id FROM events_archive WHERE stream_id LIKE 'order-%' ORDER BY stream_id`,
   );
   let n = 0;
   for (const { stream_id } of streams.rows) {

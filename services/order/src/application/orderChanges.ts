@@ -1,4 +1,4 @@
-import { CONSUMER_QUEUES, type EventType, SCHEMA_VERSION } from '@commerce/contracts';
+import { CONSUMER_QUEUES, type EventType } from '@commerce/contracts';
 import {
   type Change,
   type Decision,
@@ -9,6 +9,7 @@ import {
   type Write,
 } from '@commerce/kernel';
 import { fold, initialState, type OrderState, type OrderStreamEvent } from '../domain/index.js';
+import { orderEventVersion } from './eventVersions.js';
 import { type OrderDeps, streamIdOf } from './ports.js';
 
 /** The saga's inbox consumer: its queue's name (one name per consumer, in the contracts). */
@@ -76,7 +77,7 @@ export function decideChange(
       occurredAt: e.occurredAt,
       causationId: recorded ? null : cause.causationId,
       traceparent: cause.traceparent,
-      metadata: { source: recorded ? cause.result?.source : 'order', schemaVersion: SCHEMA_VERSION },
+      metadata: { source: recorded ? cause.result?.source : 'order', schemaVersion: orderEventVersion(e.type) },
     };
   });
   const state = fold(events, before);
