@@ -3,8 +3,9 @@
  * service's resident memory, and the saga with each RabbitMQ queue type.
  */
 import pg from 'pg';
-import type { Platform } from './lib/platform.js';
-import { round, sleep } from './lib/stats.js';
+import { type Platform, seed, startDistributed, watchFinals } from './lib/platform.js';
+import { type LatencySummary, round, sleep } from './lib/stats.js';
+import { idleOrders, outboxLags, type SagaResult, sagaRun } from './scenarios.js';
 
 const SERVICES = ['order', 'inventory', 'payment'] as const;
 
@@ -67,6 +68,34 @@ export async function residentMemoryMb(p: Platform): Promise<Record<string, numb
     const text = await fetch(`${url}/metrics`).then((r) => r.text());
     const line = text.split('\n').find((l) => l.startsWith('process_resident_memory_bytes'));
     out[s] = round(Number(line?.split(' ').pop() ?? Number.NaN) / 1024 / 1024, 1);
+  }
+  return out;
+}
+
+/** The saga on classic queues (QUEUE_TYPE=classic), to set against the default quorum queues: idle lag, then rates. */
+export async function classicQueueSaga(o: {
+  warmupSeconds: number;
+  idle: { count: number; gapMs: number };
+  rates: number[];
+  seconds: number;
+}): Promise<{ idleLag?: LatencySummary; runs: SagaResult[] }> {
+  const out: { idleLag?: LatencySummary; runs: SagaResult[] } = { runs: [] };
+  const env = { QUEUE_TYPE: 'classic' };
+  const p = await startDistributed({
+    services: ['order', 'inventory', 'payment'],
+    envFor: { order: env, inventory: env, payment: env },
+  });
+  const watcher = await watchFinals(p.amqpUrl);
+  try {
+    await seed(p.urls, p.adminToken);
+    await sagaRun(p.urls.order!, p.adminToken, watcher.finals, 50, o.warmupSeconds);
+    await sleep(500);
+    out.idleLag = await outboxLags(p, await idleOrders(p, watcher.finals, o.idle.count, o.idle.gapMs));
+    for (const rate of o.rates)
+      out.runs.push(await sagaRun(p.urls.order!, p.adminToken, watcher.finals, rate, o.seconds));
+  } finally {
+    await watcher.close();
+    await p.stop();
   }
   return out;
 }

@@ -3,7 +3,8 @@
  * CPU profiles of the service processes (bench/results/profiles) and lists their hottest functions.
  * SPEC §8: figures are ratios and latencies from one run on this machine; nothing here is asserted in tests.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { describeMachine } from './lib/machine.js';
@@ -12,7 +13,12 @@ import { seed, startDistributed, watchFinals } from './lib/platform.js';
 import { topSelfTime } from './lib/profile.js';
 import { round, sleep } from './lib/stats.js';
 import { latencyChart } from './lib/svg.js';
-import { residentMemoryMb, type TransactionsPerOrder, transactionsPerOrder } from './platformFigures.js';
+import {
+  classicQueueSaga,
+  residentMemoryMb,
+  type TransactionsPerOrder,
+  transactionsPerOrder,
+} from './platformFigures.js';
 import {
   type CreateResult,
   createRun,
@@ -175,29 +181,35 @@ async function main() {
 
   // 2c. The saga on classic queues (QUEUE_TYPE=classic), to set against the default quorum queues above.
   log(`[${elapsed()}] saga scenario, classic queues`);
-  const classic: { idleLag?: Awaited<ReturnType<typeof outboxLags>>; runs: SagaResult[] } = { runs: [] };
-  {
-    const env = { QUEUE_TYPE: 'classic' };
-    const p = await startDistributed({
-      services: ['order', 'inventory', 'payment'],
-      envFor: { order: env, inventory: env, payment: env },
-    });
-    const watcher = await watchFinals(p.amqpUrl);
-    try {
-      await seed(p.urls, p.adminToken);
-      await sagaRun(p.urls.order!, p.adminToken, watcher.finals, 50, cfg.sagaWarmupSeconds);
-      await sleep(500);
-      classic.idleLag = await outboxLags(p, await idleOrders(p, watcher.finals, cfg.idle.count, cfg.idle.gapMs));
-      for (const rate of cfg.classicRates)
-        classic.runs.push(await sagaRun(p.urls.order!, p.adminToken, watcher.finals, rate, cfg.sagaSeconds));
-    } finally {
-      await watcher.close();
-      await p.stop();
-    }
-  }
+  const classic = await classicQueueSaga({
+    warmupSeconds: cfg.sagaWarmupSeconds,
+    idle: cfg.idle,
+    rates: cfg.classicRates,
+    seconds: cfg.sagaSeconds,
+  });
 
   log(`[${elapsed()}] embedded scenario`);
   const embedded = await embeddedSaga(cfg.embeddedRates, cfg.embeddedSeconds);
+
+  // 2d. Projections on subscriptions (bench/projections.ts, its own process and database): commit → checkpoint lag
+  // at 100 orders/s, and a rebuild of `analytics` over many orders while orders keep arriving.
+  log(`[${elapsed()}] projections scenario`);
+  const projectionArgs = quick ? ['--orders', '2000', '--seconds', '5'] : ['--orders', '20000', '--seconds', '30'];
+  const proj = spawnSync(
+    process.execPath,
+    [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'projections.ts'),
+      '--rate',
+      '100',
+      ...projectionArgs,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (proj.status !== 0) throw new Error(`bench/projections.ts failed (${proj.status}):\n${proj.stdout}`);
+  const projections = JSON.parse(readFileSync(join(RESULTS, 'projections.json'), 'utf8'));
 
   // 3. Report.
   machine.loadAverage.end = round(loadavg()[0]!, 2);
@@ -287,6 +299,7 @@ async function main() {
     createWithSaga: createWithSaga && { ...createWithSaga, ratioToBaselineB: createRatio },
     classicQueues: { idleLag: classic.idleLag, runs: classic.runs.map(({ orderIds: _ids, ...s }) => s) },
     embedded: embedded.map(({ orderIds: _ids, ...s }) => s),
+    projections,
     targets,
     ...(profile
       ? {
@@ -369,6 +382,11 @@ async function main() {
     );
   log(
     `outbox lag (commit → first consumer): idle p50 ${idleLag?.p50} ms p99 ${idleLag?.p99} ms; at ${loadLag?.rate}/s p50 ${loadLag?.p50} ms p99 ${loadLag?.p99} ms`,
+  );
+  for (const [name, l] of Object.entries(projections.lag as Record<string, { p50: number; p99: number }>))
+    log(`projection ${name} at 100 orders/s: commit → checkpoint p50 ${l.p50} ms, p99 ${l.p99} ms`);
+  log(
+    `projection rebuild: ${projections.rebuild.orders} orders in ${projections.rebuild.rebuildSeconds} s, answers ${JSON.stringify(projections.rebuild.answers)}, equal to a fresh fold: ${projections.rebuild.equalToFreshFold}`,
   );
   log('targets');
   for (const t of targets) log(`  ${t.met ? 'met   ' : 'MISSED'} ${t.target}: ${t.measured}`);
