@@ -86,6 +86,19 @@ function subscriptionSuite(open: () => Promise<{ db: Database; drop(): Promise<v
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('with gatherMs, reads the events of many commits in one batch (one transaction) after a wake-up', async () => {
+    const batches: number[] = [];
+    await run({}, { gatherMs: 300, onBatch: (b) => batches.push(b.events) });
+    await appendOne(db, 'TEST_EVENT');
+    await waitFor(async () => (await appliedCount(db)) === 1, { what: 'the first event' });
+    batches.length = 0;
+    // Ten commits one after another, well inside the gathering time once the first one woke it.
+    for (let i = 0; i < 10; i++) await appendOne(db, 'TEST_EVENT');
+    await waitFor(async () => (await appliedCount(db)) === 11, { what: 'the ten events' });
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(10);
+    expect(batches.length).toBeLessThanOrEqual(2);
+  });
+
   it('retries a failing event with backoff, then parks it with its reason and goes on', async () => {
     let attempts = 0;
     await run({
