@@ -349,3 +349,48 @@ describe('deploy/terraform: formatting', () => {
     expect(output.trim()).toBe('');
   });
 });
+
+describe('deploy/terraform: service discovery and the operator path (issue 24)', () => {
+  it('ECS Service Connect over a Cloud Map namespace; the order service reaches inventory and payment by name', () => {
+    expect(example.resources).toContain('aws_service_discovery_http_namespace.this');
+    expect(example.variables.service_discovery_namespace?.default).toBe('commerce.internal');
+    const cluster = resource(example, 'aws_ecs_cluster', 'this');
+    expect(JSON.stringify(cluster.service_connect_defaults)).toContain(
+      tf('aws_service_discovery_http_namespace.this.arn'),
+    );
+    const e = mod('ecs-service');
+    const service = resource(e, 'aws_ecs_service', 'this');
+    const sc = JSON.stringify(service.dynamic);
+    expect(sc).toContain('service_connect_configuration');
+    expect(sc).toContain('client_alias');
+    expect(String(resource(e, 'aws_ecs_task_definition', 'this').container_definitions)).toContain(
+      'name = local.port_name',
+    );
+    const call = example.modules.service as Block;
+    expect(JSON.stringify(call.service_connect)).toContain('aws_service_discovery_http_namespace.this.arn');
+    expect(String(call.environment)).toContain('local.peer_environment');
+    const text = allText(example);
+    expect(text).toMatch(/INVENTORY_URL\s*=\s*local\.service_urls\.inventory/);
+    expect(text).toMatch(/PAYMENT_URL\s*=\s*local\.service_urls\.payment/);
+    expect(text).toContain(`"http://${tf('local.discovery_names[s]')}:${tf('local.ports[s]')}"`);
+    expect(text).toContain(`"${tf('s')}.${tf('var.service_discovery_namespace')}"`);
+    // Peers reach each other's service port: a shared task group, admitted by every service.
+    expect(resource(e, 'aws_vpc_security_group_ingress_rule', 'from_peers').referenced_security_group_id).toBe(
+      tf('var.peer_security_group_ids[count.index]'),
+    );
+    expect(call.peer_security_group_ids).toEqual([tf('aws_security_group.platform_tasks.id')]);
+  });
+
+  it('operator path: no public route to /console or /admin; ECS Exec on the tasks; one-off tasks can run scripts', () => {
+    for (const svc of Object.values((example.modules.alb?.services ?? {}) as Record<string, Block>))
+      for (const p of svc.path_patterns as string[]) expect(p).not.toMatch(/console|admin/);
+    expect(example.modules.service?.enable_execute_command).toBe(tf('var.enable_execute_command'));
+    expect(example.variables.enable_execute_command?.default).toBe(true);
+    const e = mod('ecs-service');
+    expect(resource(e, 'aws_ecs_service', 'this').enable_execute_command).toBe(tf('var.enable_execute_command'));
+    const container = String(resource(e, 'aws_ecs_task_definition', 'this').container_definitions);
+    expect(container).toMatch(/entryPoint\s*=\s*\["\/usr\/bin\/tini", "--", "node"\]/);
+    expect(container).toContain('concat(["apps/platform/dist/main.js"], var.command)');
+    expect(readFileSync(join(ROOT, 'deploy/Dockerfile'), 'utf8')).toMatch(/^COPY .*deploy\/migrate\.mjs/m);
+  });
+});

@@ -318,3 +318,19 @@ variable "secrets_recovery_window_days" {
     error_message = "secrets_recovery_window_days must be 0 or between 7 and 30."
   }
 }
+
+variable "service_discovery_namespace" {
+  type        = string
+  description = "Cloud Map namespace of ECS Service Connect: each service is reachable inside the VPC as <service>.<namespace> (e.g. inventory.commerce.internal)."
+  default     = "commerce.internal"
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", var.service_discovery_namespace))
+    error_message = "service_discovery_namespace must be a dotted DNS name such as commerce.internal."
+  }
+}
+
+variable "enable_execute_command" {
+  type        = bool
+  description = "Allow ECS Exec (and SSM port forwarding) into the tasks: the operator path to the commerce CLI, /console and /admin (docs/deployment.md). Every session is logged by CloudTrail."
+  default     = true
+}
