@@ -5,11 +5,12 @@
  * described, the root example's variables are validated, and the pieces the deployment must have are there.
  * Also `terraform fmt -check` when the terraform binary exists.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TERRAFORM_PATH } from '../support/pieces.js';
 import { ROOT } from './composeEnv.js';
 
 const require = createRequire(import.meta.url);
@@ -17,7 +18,7 @@ const hcl = require('hcl2-parser') as { parseToObject(input: string): [unknown, 
 
 const TF_ROOT = join(ROOT, 'deploy/terraform');
 const EXAMPLE = join(TF_ROOT, 'examples/aws');
-const TERRAFORM = '/usr/local/bin/terraform';
+const TERRAFORM = TERRAFORM_PATH;
 
 type Block = Record<string, unknown>;
 /** hcl2json shape: { variable: { name: [body] }, resource: { type: { name: [body] } }, locals: [body], ... } */
@@ -175,6 +176,18 @@ describe('deploy/terraform: structure', () => {
         }
       });
 
+      it('has a README listing exactly its variables and outputs, generated and current', () => {
+        const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+        const listed = (kind: 'input' | 'output') =>
+          [...readme.matchAll(new RegExp(`<a name="${kind}_([\\w-]+)"></a>`, 'g'))].map((x) => x[1]).sort();
+        expect(listed('input')).toEqual(Object.keys(m.variables).sort());
+        expect(listed('output')).toEqual(Object.keys(m.outputs).sort());
+        for (const [v, body] of Object.entries(m.variables)) {
+          const row = readme.split('\n').find((l) => l.includes(`<a name="input_${v}"></a>`)) ?? '';
+          expect(row.endsWith(`| ${'default' in body ? 'no' : 'yes'} |`), `${name} README: ${v} required?`).toBe(true);
+        }
+      });
+
       it('pins its providers', () => {
         const settingsBlock = (Object.values(m.files).flatMap((p) => (p.terraform ?? []) as Block[]) ?? [])[0];
         expect(settingsBlock, 'no terraform {} block').toBeDefined();
@@ -326,6 +339,21 @@ describe('deploy/terraform: what the deployment promises', () => {
     expect(fromAlb.from_port).toBe(tf('var.container_port'));
     // Each database admits the tasks of its own service only.
     expect(String(example.modules.database?.client_security_group_ids)).toContain('if svc.service == each.key');
+  });
+});
+
+describe('deploy/terraform: generated READMEs and the lock file', () => {
+  it('every README section is what `npm run docs:terraform` writes', () => {
+    const r = spawnSync(process.execPath, [join(TF_ROOT, 'docs.mjs'), '--check'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it('commits a .terraform.lock.hcl pinning hashicorp/aws in every example root', () => {
+    for (const dir of moduleDirs.filter((d) => d.includes('/examples/'))) {
+      const lock = readFileSync(join(dir, '.terraform.lock.hcl'), 'utf8');
+      expect(lock).toMatch(/provider "registry\.terraform\.io\/hashicorp\/aws" \{\n\s+version\s+= "5\.\d+\.\d+"/);
+      expect(lock).toMatch(/"h1:[A-Za-z0-9+/=]+"/);
+    }
   });
 });
 
