@@ -8,6 +8,8 @@
 #  3. Roll: update every service to its new revision and wait until it is stable. A deployment that fails its health
 #     checks is rolled back by the ECS deployment circuit breaker; this script then fails, naming the service.
 # Why this order is safe: docs/deployment.md, "Releases" (migrations are additive; the running tasks keep working).
+# SKIP_MIGRATIONS=1 skips step 2: the standby region (docs/multi-region.md), whose databases are read replicas that
+# receive the primary's schema through replication.
 set -euo pipefail
 cluster="${1:?usage: release.sh CLUSTER IMAGE}"
 image="${2:?usage: release.sh CLUSTER IMAGE}"
@@ -30,7 +32,7 @@ for svc in "${services[@]}"; do
 
   platform=$(jq -r '.containerDefinitions[0].command[-1]' <<<"$new")
   container=$(jq -r '.containerDefinitions[0].name' <<<"$new")
-  [ -n "${migrated[$platform]:-}" ] && continue
+  if [ "${SKIP_MIGRATIONS:-0}" = "1" ] || [ -n "${migrated[$platform]:-}" ]; then continue; fi
   log "migrating the $platform database (one-off task of the new revision)"
   network=$(jq -c '.networkConfiguration' <<<"$desc")
   overrides=$(jq -nc --arg c "$container" --arg s "$platform" '{containerOverrides: [{name: $c, command: ["deploy/migrate.mjs", $s]}]}')

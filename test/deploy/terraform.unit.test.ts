@@ -91,6 +91,7 @@ const moduleDirs = [
 const modules = new Map(moduleDirs.map((d) => [d, loadModule(d)]));
 const META = new Set(['source', 'version', 'providers', 'count', 'for_each', 'depends_on']);
 const example = modules.get(EXAMPLE) as TfModule;
+const secondary = modules.get(join(TF_ROOT, 'examples/aws-secondary')) as TfModule;
 const mod = (name: string) => modules.get(join(TF_ROOT, 'modules', name)) as TfModule;
 /** The single body of `resource "type" "name"` in a module. */
 function resource(m: TfModule, type: string, name: string): Block {
@@ -112,6 +113,7 @@ describe('deploy/terraform: structure', () => {
     expect(moduleDirs.map((d) => relative(TF_ROOT, d)).sort()).toEqual(
       [
         'examples/aws',
+        'examples/aws-secondary',
         'modules/alarms',
         'modules/alb',
         'modules/ecr',
@@ -198,11 +200,12 @@ describe('deploy/terraform: structure', () => {
     });
   }
 
-  it('validates every root variable that is not a plain switch', () => {
-    for (const [v, body] of Object.entries(example.variables)) {
-      if (body.type === tf('bool')) continue;
-      expect(body.validation, `examples/aws variable ${v} has no validation`).toBeDefined();
-    }
+  it('validates every root variable that is not a plain switch, in both roots', () => {
+    for (const root of [example, secondary])
+      for (const [v, body] of Object.entries(root.variables)) {
+        if (body.type === tf('bool')) continue;
+        expect(body.validation, `${relative(TF_ROOT, root.dir)} variable ${v} has no validation`).toBeDefined();
+      }
   });
 
   it('outputs the API URL', () => {
@@ -289,7 +292,9 @@ describe('deploy/terraform: what the deployment promises', () => {
   });
 
   it('ecr: repository with a lifecycle policy', () => {
-    expect(mod('ecr').resources).toEqual(new Set(['aws_ecr_repository.this', 'aws_ecr_lifecycle_policy.this']));
+    expect(mod('ecr').resources).toEqual(
+      new Set(['aws_ecr_repository.this', 'aws_ecr_lifecycle_policy.this', 'aws_ecr_replication_configuration.this']),
+    );
   });
 
   it('alarms: CPU, memory, ALB 5xx, dead letters and outbox lag, all to one SNS topic', () => {
@@ -420,5 +425,67 @@ describe('deploy/terraform: service discovery and the operator path (issue 24)',
     expect(container).toMatch(/entryPoint\s*=\s*\["\/usr\/bin\/tini", "--", "node"\]/);
     expect(container).toContain('concat(["apps/platform/dist/main.js"], var.command)');
     expect(readFileSync(join(ROOT, 'deploy/Dockerfile'), 'utf8')).toMatch(/^COPY .*deploy\/migrate\.mjs/m);
+  });
+});
+
+describe('deploy/terraform: the second region (issue 24, docs/multi-region.md)', () => {
+  it('the standby root uses the same modules as the primary, no others', () => {
+    const sources = (m: TfModule) => new Set(Object.values(m.modules).map((b) => String(b.source)));
+    const primary = sources(example);
+    for (const s of sources(secondary)) expect(primary, `aws-secondary uses ${s}`).toContain(s);
+    for (const s of primary) if (s !== '../../modules/ecr') expect(sources(secondary)).toContain(s);
+  });
+
+  it('each service database is a cross-region read replica of the primary, promoted by failover = true', () => {
+    const db = resource(mod('rds'), 'aws_db_instance', 'this');
+    expect(db.replicate_source_db).toBe(tf('var.replicate_source_db'));
+    expect(mod('rds').outputs.arn?.value).toBe(tf('aws_db_instance.this.arn'));
+    const call = secondary.modules.database as Block;
+    expect(call.for_each).toBe(tf('toset(local.services)'));
+    expect(call.replicate_source_db).toBe(tf('var.failover ? null : var.primary_database_arns[each.key]'));
+    expect(call.kms_key_id).toBe(tf('var.db_kms_key_arn'));
+    expect(example.outputs.database_arns?.value).toContain('m.arn');
+    // Replica lag (the recovery point) alarms while the region is a standby.
+    expect(resource(secondary, 'aws_cloudwatch_metric_alarm', 'replica_lag').metric_name).toBe('ReplicaLag');
+    // Until failover the services run no task: nothing writes to a replica.
+    expect(allText(secondary)).toContain('var.failover ? s : merge(s, { min_capacity = 0, desired_count = 0 })');
+  });
+
+  it('Amazon MQ and Redis of its own; image and shared secrets replicated from the primary', () => {
+    expect(Object.keys(secondary.modules)).toEqual(expect.arrayContaining(['mq', 'redis', 'network', 'alb', 'alarms']));
+    expect(example.modules.ecr?.replication_regions).toBe(tf('var.standby_region == null ? [] : [var.standby_region]'));
+    expect(example.modules.credentials?.replica_regions).toBe(
+      tf('var.standby_region == null ? [] : [var.standby_region]'),
+    );
+    expect(JSON.stringify(resource(mod('secrets'), 'aws_secretsmanager_secret', 'generated').dynamic)).toContain(
+      'replica',
+    );
+    expect(String(secondary.modules.service?.image)).toContain(`dkr.ecr.${tf('var.aws_region')}.amazonaws.com`);
+    expect(allText(secondary)).toMatch(
+      /JWT_SECRET\s*=\s*data\.aws_secretsmanager_secret\.replicated\["jwt-secret"\]\.arn/,
+    );
+  });
+
+  it('Route 53 failover on the ALB health: PRIMARY in the primary root, SECONDARY in the standby root', () => {
+    for (const [root, name, type] of [
+      [example, 'api_primary', 'PRIMARY'],
+      [secondary, 'api_secondary', 'SECONDARY'],
+    ] as const) {
+      const r = resource(root, 'aws_route53_record', name);
+      expect(JSON.stringify(r.failover_routing_policy)).toContain(`"type":"${type}"`);
+      const alias = (r.alias as Block[])[0] as Block;
+      expect(alias.name).toBe(tf('module.alb.dns_name'));
+      expect(alias.evaluate_target_health).toBe(true);
+      expect(r.name).toBe(tf('var.api_domain_name'));
+    }
+  });
+
+  it('docs/multi-region.md has the failure model, the design, RPO/RTO and a runbook, and the README links it', () => {
+    const doc = readFileSync(join(ROOT, 'docs/multi-region.md'), 'utf8');
+    for (const heading of ['## Failure model', '## Design', '## RPO and RTO', '## Across a failover', '## Runbook'])
+      expect(doc).toContain(heading);
+    for (const piece of ['read replica', 'Amazon MQ', 'ECR replication', 'Route 53', 'outbox', 'inbox'])
+      expect(doc).toContain(piece);
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('(docs/multi-region.md)');
   });
 });

@@ -80,8 +80,9 @@ module "network" {
 }
 
 module "ecr" {
-  source = "../../modules/ecr"
-  name   = "${var.name}-platform"
+  source              = "../../modules/ecr"
+  name                = "${var.name}-platform"
+  replication_regions = var.standby_region == null ? [] : [var.standby_region]
 }
 
 # Generated credentials: JWT signing secret, one password per database, broker password, Redis AUTH token.
@@ -97,6 +98,7 @@ module "credentials" {
     },
   )
   recovery_window_in_days = var.secrets_recovery_window_days
+  replica_regions         = var.standby_region == null ? [] : [var.standby_region]
 }
 
 # Connection URLs, composed from the endpoints and the generated credentials: what the services read.
@@ -248,4 +250,22 @@ module "alarms" {
   mq_virtual_host           = local.mq_vhost
   dead_letter_queues        = local.dead_letter_list
   outbox_services           = local.services
+}
+
+# Route 53 failover (docs/multi-region.md): this region's ALB answers while it has healthy targets; when it has none
+# (evaluate_target_health), Route 53 answers with the standby region's SECONDARY record (examples/aws-secondary).
+resource "aws_route53_record" "api_primary" {
+  count          = var.route53_zone_id != null && var.api_domain_name != null ? 1 : 0
+  zone_id        = var.route53_zone_id
+  name           = var.api_domain_name
+  type           = "A"
+  set_identifier = "${local.prefix}-primary"
+  failover_routing_policy {
+    type = "PRIMARY"
+  }
+  alias {
+    name                   = module.alb.dns_name
+    zone_id                = module.alb.zone_id
+    evaluate_target_health = true
+  }
 }

@@ -74,3 +74,8 @@ output "task_network" {
     security_groups = { for key, m in module.service : key => [m.security_group_id, aws_security_group.platform_tasks.id] }
   }
 }
+
+output "database_arns" {
+  description = "ARN of each service's PostgreSQL: the standby region's primary_database_arns (its read replicas' sources)."
+  value       = { for s, m in module.database : s => m.arn }
+}

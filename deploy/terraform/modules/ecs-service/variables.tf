@@ -120,11 +120,11 @@ variable "desired_count" {
 
 variable "min_capacity" {
   type        = number
-  description = "Fewest tasks autoscaling keeps."
+  description = "Fewest tasks autoscaling keeps (0 only in a standby region, whose services wait at zero tasks)."
   default     = 2
   validation {
-    condition     = var.min_capacity >= 1
-    error_message = "min_capacity must be at least 1."
+    condition     = var.min_capacity >= 0
+    error_message = "min_capacity must not be negative."
   }
 }
 
