@@ -5,11 +5,12 @@
  * described, the root example's variables are validated, and the pieces the deployment must have are there.
  * Also `terraform fmt -check` when the terraform binary exists.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TERRAFORM_PATH } from '../support/pieces.js';
 import { ROOT } from './composeEnv.js';
 
 const require = createRequire(import.meta.url);
@@ -17,7 +18,7 @@ const hcl = require('hcl2-parser') as { parseToObject(input: string): [unknown, 
 
 const TF_ROOT = join(ROOT, 'deploy/terraform');
 const EXAMPLE = join(TF_ROOT, 'examples/aws');
-const TERRAFORM = '/usr/local/bin/terraform';
+const TERRAFORM = TERRAFORM_PATH;
 
 type Block = Record<string, unknown>;
 /** hcl2json shape: { variable: { name: [body] }, resource: { type: { name: [body] } }, locals: [body], ... } */
@@ -90,6 +91,7 @@ const moduleDirs = [
 const modules = new Map(moduleDirs.map((d) => [d, loadModule(d)]));
 const META = new Set(['source', 'version', 'providers', 'count', 'for_each', 'depends_on']);
 const example = modules.get(EXAMPLE) as TfModule;
+const secondary = modules.get(join(TF_ROOT, 'examples/aws-secondary')) as TfModule;
 const mod = (name: string) => modules.get(join(TF_ROOT, 'modules', name)) as TfModule;
 /** The single body of `resource "type" "name"` in a module. */
 function resource(m: TfModule, type: string, name: string): Block {
@@ -111,6 +113,7 @@ describe('deploy/terraform: structure', () => {
     expect(moduleDirs.map((d) => relative(TF_ROOT, d)).sort()).toEqual(
       [
         'examples/aws',
+        'examples/aws-secondary',
         'modules/alarms',
         'modules/alb',
         'modules/ecr',
@@ -175,6 +178,18 @@ describe('deploy/terraform: structure', () => {
         }
       });
 
+      it('has a README listing exactly its variables and outputs, generated and current', () => {
+        const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+        const listed = (kind: 'input' | 'output') =>
+          [...readme.matchAll(new RegExp(`<a name="${kind}_([\\w-]+)"></a>`, 'g'))].map((x) => x[1]).sort();
+        expect(listed('input')).toEqual(Object.keys(m.variables).sort());
+        expect(listed('output')).toEqual(Object.keys(m.outputs).sort());
+        for (const [v, body] of Object.entries(m.variables)) {
+          const row = readme.split('\n').find((l) => l.includes(`<a name="input_${v}"></a>`)) ?? '';
+          expect(row.endsWith(`| ${'default' in body ? 'no' : 'yes'} |`), `${name} README: ${v} required?`).toBe(true);
+        }
+      });
+
       it('pins its providers', () => {
         const settingsBlock = (Object.values(m.files).flatMap((p) => (p.terraform ?? []) as Block[]) ?? [])[0];
         expect(settingsBlock, 'no terraform {} block').toBeDefined();
@@ -185,11 +200,12 @@ describe('deploy/terraform: structure', () => {
     });
   }
 
-  it('validates every root variable that is not a plain switch', () => {
-    for (const [v, body] of Object.entries(example.variables)) {
-      if (body.type === tf('bool')) continue;
-      expect(body.validation, `examples/aws variable ${v} has no validation`).toBeDefined();
-    }
+  it('validates every root variable that is not a plain switch, in both roots', () => {
+    for (const root of [example, secondary])
+      for (const [v, body] of Object.entries(root.variables)) {
+        if (body.type === tf('bool')) continue;
+        expect(body.validation, `${relative(TF_ROOT, root.dir)} variable ${v} has no validation`).toBeDefined();
+      }
   });
 
   it('outputs the API URL', () => {
@@ -276,7 +292,9 @@ describe('deploy/terraform: what the deployment promises', () => {
   });
 
   it('ecr: repository with a lifecycle policy', () => {
-    expect(mod('ecr').resources).toEqual(new Set(['aws_ecr_repository.this', 'aws_ecr_lifecycle_policy.this']));
+    expect(mod('ecr').resources).toEqual(
+      new Set(['aws_ecr_repository.this', 'aws_ecr_lifecycle_policy.this', 'aws_ecr_replication_configuration.this']),
+    );
   });
 
   it('alarms: CPU, memory, ALB 5xx, dead letters and outbox lag, all to one SNS topic', () => {
@@ -329,6 +347,21 @@ describe('deploy/terraform: what the deployment promises', () => {
   });
 });
 
+describe('deploy/terraform: generated READMEs and the lock file', () => {
+  it('every README section is what `npm run docs:terraform` writes', () => {
+    const r = spawnSync(process.execPath, [join(TF_ROOT, 'docs.mjs'), '--check'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+  });
+
+  it('commits a .terraform.lock.hcl pinning hashicorp/aws in every example root', () => {
+    for (const dir of moduleDirs.filter((d) => d.includes('/examples/'))) {
+      const lock = readFileSync(join(dir, '.terraform.lock.hcl'), 'utf8');
+      expect(lock).toMatch(/provider "registry\.terraform\.io\/hashicorp\/aws" \{\n\s+version\s+= "5\.\d+\.\d+"/);
+      expect(lock).toMatch(/"h1:[A-Za-z0-9+/=]+"/);
+    }
+  });
+});
+
 describe('deploy/terraform: formatting', () => {
   it('is `terraform fmt` clean', () => {
     if (!existsSync(TERRAFORM)) {
@@ -347,5 +380,112 @@ describe('deploy/terraform: formatting', () => {
       throw new Error(`terraform fmt -check failed (exit ${e.status}); unformatted files:\n${e.stdout}`);
     }
     expect(output.trim()).toBe('');
+  });
+});
+
+describe('deploy/terraform: service discovery and the operator path (issue 24)', () => {
+  it('ECS Service Connect over a Cloud Map namespace; the order service reaches inventory and payment by name', () => {
+    expect(example.resources).toContain('aws_service_discovery_http_namespace.this');
+    expect(example.variables.service_discovery_namespace?.default).toBe('commerce.internal');
+    const cluster = resource(example, 'aws_ecs_cluster', 'this');
+    expect(JSON.stringify(cluster.service_connect_defaults)).toContain(
+      tf('aws_service_discovery_http_namespace.this.arn'),
+    );
+    const e = mod('ecs-service');
+    const service = resource(e, 'aws_ecs_service', 'this');
+    const sc = JSON.stringify(service.dynamic);
+    expect(sc).toContain('service_connect_configuration');
+    expect(sc).toContain('client_alias');
+    expect(String(resource(e, 'aws_ecs_task_definition', 'this').container_definitions)).toContain(
+      'name = local.port_name',
+    );
+    const call = example.modules.service as Block;
+    expect(JSON.stringify(call.service_connect)).toContain('aws_service_discovery_http_namespace.this.arn');
+    expect(String(call.environment)).toContain('local.peer_environment');
+    const text = allText(example);
+    expect(text).toMatch(/INVENTORY_URL\s*=\s*local\.service_urls\.inventory/);
+    expect(text).toMatch(/PAYMENT_URL\s*=\s*local\.service_urls\.payment/);
+    expect(text).toContain(`"http://${tf('local.discovery_names[s]')}:${tf('local.ports[s]')}"`);
+    expect(text).toContain(`"${tf('s')}.${tf('var.service_discovery_namespace')}"`);
+    // Peers reach each other's service port: a shared task group, admitted by every service.
+    expect(resource(e, 'aws_vpc_security_group_ingress_rule', 'from_peers').referenced_security_group_id).toBe(
+      tf('var.peer_security_group_ids[count.index]'),
+    );
+    expect(call.peer_security_group_ids).toEqual([tf('aws_security_group.platform_tasks.id')]);
+  });
+
+  it('operator path: no public route to /console or /admin; ECS Exec on the tasks; one-off tasks can run scripts', () => {
+    for (const svc of Object.values((example.modules.alb?.services ?? {}) as Record<string, Block>))
+      for (const p of svc.path_patterns as string[]) expect(p).not.toMatch(/console|admin/);
+    expect(example.modules.service?.enable_execute_command).toBe(tf('var.enable_execute_command'));
+    expect(example.variables.enable_execute_command?.default).toBe(true);
+    const e = mod('ecs-service');
+    expect(resource(e, 'aws_ecs_service', 'this').enable_execute_command).toBe(tf('var.enable_execute_command'));
+    const container = String(resource(e, 'aws_ecs_task_definition', 'this').container_definitions);
+    expect(container).toMatch(/entryPoint\s*=\s*\["\/usr\/bin\/tini", "--", "node"\]/);
+    expect(container).toContain('concat(["apps/platform/dist/main.js"], var.command)');
+    expect(readFileSync(join(ROOT, 'deploy/Dockerfile'), 'utf8')).toMatch(/^COPY .*deploy\/migrate\.mjs/m);
+  });
+});
+
+describe('deploy/terraform: the second region (issue 24, docs/multi-region.md)', () => {
+  it('the standby root uses the same modules as the primary, no others', () => {
+    const sources = (m: TfModule) => new Set(Object.values(m.modules).map((b) => String(b.source)));
+    const primary = sources(example);
+    for (const s of sources(secondary)) expect(primary, `aws-secondary uses ${s}`).toContain(s);
+    for (const s of primary) if (s !== '../../modules/ecr') expect(sources(secondary)).toContain(s);
+  });
+
+  it('each service database is a cross-region read replica of the primary, promoted by failover = true', () => {
+    const db = resource(mod('rds'), 'aws_db_instance', 'this');
+    expect(db.replicate_source_db).toBe(tf('var.replicate_source_db'));
+    expect(mod('rds').outputs.arn?.value).toBe(tf('aws_db_instance.this.arn'));
+    const call = secondary.modules.database as Block;
+    expect(call.for_each).toBe(tf('toset(local.services)'));
+    expect(call.replicate_source_db).toBe(tf('var.failover ? null : var.primary_database_arns[each.key]'));
+    expect(call.kms_key_id).toBe(tf('var.db_kms_key_arn'));
+    expect(example.outputs.database_arns?.value).toContain('m.arn');
+    // Replica lag (the recovery point) alarms while the region is a standby.
+    expect(resource(secondary, 'aws_cloudwatch_metric_alarm', 'replica_lag').metric_name).toBe('ReplicaLag');
+    // Until failover the services run no task: nothing writes to a replica.
+    expect(allText(secondary)).toContain('var.failover ? s : merge(s, { min_capacity = 0, desired_count = 0 })');
+  });
+
+  it('Amazon MQ and Redis of its own; image and shared secrets replicated from the primary', () => {
+    expect(Object.keys(secondary.modules)).toEqual(expect.arrayContaining(['mq', 'redis', 'network', 'alb', 'alarms']));
+    expect(example.modules.ecr?.replication_regions).toBe(tf('var.standby_region == null ? [] : [var.standby_region]'));
+    expect(example.modules.credentials?.replica_regions).toBe(
+      tf('var.standby_region == null ? [] : [var.standby_region]'),
+    );
+    expect(JSON.stringify(resource(mod('secrets'), 'aws_secretsmanager_secret', 'generated').dynamic)).toContain(
+      'replica',
+    );
+    expect(String(secondary.modules.service?.image)).toContain(`dkr.ecr.${tf('var.aws_region')}.amazonaws.com`);
+    expect(allText(secondary)).toMatch(
+      /JWT_SECRET\s*=\s*data\.aws_secretsmanager_secret\.replicated\["jwt-secret"\]\.arn/,
+    );
+  });
+
+  it('Route 53 failover on the ALB health: PRIMARY in the primary root, SECONDARY in the standby root', () => {
+    for (const [root, name, type] of [
+      [example, 'api_primary', 'PRIMARY'],
+      [secondary, 'api_secondary', 'SECONDARY'],
+    ] as const) {
+      const r = resource(root, 'aws_route53_record', name);
+      expect(JSON.stringify(r.failover_routing_policy)).toContain(`"type":"${type}"`);
+      const alias = (r.alias as Block[])[0] as Block;
+      expect(alias.name).toBe(tf('module.alb.dns_name'));
+      expect(alias.evaluate_target_health).toBe(true);
+      expect(r.name).toBe(tf('var.api_domain_name'));
+    }
+  });
+
+  it('docs/multi-region.md has the failure model, the design, RPO/RTO and a runbook, and the README links it', () => {
+    const doc = readFileSync(join(ROOT, 'docs/multi-region.md'), 'utf8');
+    for (const heading of ['## Failure model', '## Design', '## RPO and RTO', '## Across a failover', '## Runbook'])
+      expect(doc).toContain(heading);
+    for (const piece of ['read replica', 'Amazon MQ', 'ECR replication', 'Route 53', 'outbox', 'inbox'])
+      expect(doc).toContain(piece);
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('(docs/multi-region.md)');
   });
 });

@@ -1,10 +1,11 @@
 /**
  * What the suites need from the machine beyond Node: the three servers, the two RabbitMQ plugins the tests and the
- * platform use, and a Chromium for the console's browser test. Each piece says how to provide it, so that a skipped
+ * platform use, a Chromium for the console's browser test, and terraform with a provider mirror (terraform validate). Each piece says how to provide it, so that a skipped
  * or failed suite names what to install or enable (.ci/run does all of it).
  */
 import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { join } from 'node:path';
 import { PARTITION_EXCHANGE, requireExchangeTypes } from '@commerce/kernel';
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -12,12 +13,15 @@ export const AMQP_BASE = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.
 export const RABBIT_API = process.env.TEST_RABBIT_API ?? 'http://guest:guest@127.0.0.1:15672/api';
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const TERRAFORM_PATH = process.env.TERRAFORM_PATH ?? '/usr/local/bin/terraform';
+/** A local provider mirror holding hashicorp/aws (deploy/terraform/validate-offline.sh validates against it). */
+export const TF_PLUGIN_DIR = process.env.TF_PLUGIN_DIR ?? '/opt/tf-plugins';
 
 /** Where the run's global setup leaves its probe (JSON Piece[]) for the forks. */
 export const MISSING_ENV = 'COMMERCE_TEST_MISSING';
 
 /** What a suite can ask for in describeWith. */
-export type ServiceKind = 'postgres' | 'rabbitmq' | 'redis' | 'chromium';
+export type ServiceKind = 'postgres' | 'rabbitmq' | 'redis' | 'chromium' | 'terraform';
 
 export interface Piece {
   /** The group of suites that need it. */
@@ -58,6 +62,12 @@ const PIECES = {
     kind: 'chromium',
     what: `Chromium at ${CHROMIUM_PATH} (the console's browser test)`,
     provide: 'apt-get install chromium, or set CHROMIUM_PATH',
+  },
+  terraform: {
+    kind: 'terraform',
+    what: `terraform at ${TERRAFORM_PATH} and a provider mirror with hashicorp/aws at ${TF_PLUGIN_DIR} (terraform validate)`,
+    provide:
+      'install terraform (or set TERRAFORM_PATH), and `terraform providers mirror DIR` in deploy/terraform/examples/aws where the registry is reachable (set TF_PLUGIN_DIR=DIR)',
   },
 } as const satisfies Record<string, Piece>;
 
@@ -116,6 +126,8 @@ export async function missingPieces(): Promise<Piece[]> {
     if (!hash) missing.push(PIECES.consistentHash);
   }
   if (!existsSync(CHROMIUM_PATH)) missing.push(PIECES.chromium);
+  if (!existsSync(TERRAFORM_PATH) || !existsSync(join(TF_PLUGIN_DIR, 'registry.terraform.io/hashicorp/aws')))
+    missing.push(PIECES.terraform);
   return missing;
 }
 

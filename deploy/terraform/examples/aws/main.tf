@@ -21,6 +21,17 @@ locals {
     payment      = { service = "payment", load_balanced = true }
   }
 
+  # Service discovery (ECS Service Connect over a Cloud Map namespace): each service is published as
+  # <service>.<namespace>, e.g. inventory.commerce.internal, on its own port.
+  discovery_names = { for s in local.services : s => "${s}.${var.service_discovery_namespace}" }
+  service_urls    = { for s in local.services : s => "http://${local.discovery_names[s]}:${local.ports[s]}" }
+  # The order service's console proxy reaches inventory and payment through Service Connect (not secrets: URLs
+  # inside the VPC without credentials).
+  peer_environment = {
+    INVENTORY_URL = local.service_urls.inventory
+    PAYMENT_URL   = local.service_urls.payment
+  }
+
   # Plain settings (SPEC §3). Everything secret is in local.service_secrets.
   common_environment = {
     HOST               = "0.0.0.0"
@@ -69,8 +80,9 @@ module "network" {
 }
 
 module "ecr" {
-  source = "../../modules/ecr"
-  name   = "${var.name}-platform"
+  source              = "../../modules/ecr"
+  name                = "${var.name}-platform"
+  replication_regions = var.standby_region == null ? [] : [var.standby_region]
 }
 
 # Generated credentials: JWT signing secret, one password per database, broker password, Redis AUTH token.
@@ -86,6 +98,7 @@ module "credentials" {
     },
   )
   recovery_window_in_days = var.secrets_recovery_window_days
+  replica_regions         = var.standby_region == null ? [] : [var.standby_region]
 }
 
 # Connection URLs, composed from the endpoints and the generated credentials: what the services read.
@@ -113,11 +126,32 @@ module "alb" {
   }
 }
 
+# The Cloud Map namespace behind ECS Service Connect (API-only discovery: Service Connect's proxy resolves the names).
+resource "aws_service_discovery_http_namespace" "this" {
+  name        = var.service_discovery_namespace
+  description = "${local.prefix}: ECS Service Connect names of the platform's services"
+}
+
 resource "aws_ecs_cluster" "this" {
   name = local.prefix
   setting {
     name  = "containerInsights"
     value = "enabled"
+  }
+  service_connect_defaults {
+    namespace = aws_service_discovery_http_namespace.this.arn
+  }
+}
+
+# Every platform task wears this group; each service admits it on its own port (Service Connect traffic between
+# services, e.g. the order console proxy to inventory and payment). It has no ingress of its own.
+resource "aws_security_group" "platform_tasks" {
+  name_prefix = "${local.prefix}-tasks-"
+  description = "${local.prefix}: every platform task (peers admit it on their service port)"
+  vpc_id      = module.network.vpc_id
+  tags        = { Name = "${local.prefix}-tasks" }
+  lifecycle {
+    create_before_destroy = true
   }
 }
 
@@ -138,11 +172,21 @@ module "service" {
   desired_count        = var.service_sizes[each.key].desired_count
   min_capacity         = var.service_sizes[each.key].min_capacity
   max_capacity         = var.service_sizes[each.key].max_capacity
-  environment          = local.common_environment
+  environment          = each.value.service == "order" ? merge(local.common_environment, local.peer_environment) : local.common_environment
   secrets              = local.service_secrets[each.key]
   vpc_id               = module.network.vpc_id
   subnet_ids           = module.network.private_subnet_ids
   log_retention_days   = var.log_retention_days
+  # The operator path: ECS Exec (SSM) into a task, no public route to /console or /admin (docs/deployment.md).
+  enable_execute_command        = var.enable_execute_command
+  additional_security_group_ids = [aws_security_group.platform_tasks.id]
+  peer_security_group_ids       = [aws_security_group.platform_tasks.id]
+  # Only the instance behind the load balancer is published; the extra order workers are clients only.
+  service_connect = {
+    namespace_arn  = aws_service_discovery_http_namespace.this.arn
+    discovery_name = each.value.load_balanced ? each.value.service : null
+    dns_name       = each.value.load_balanced ? local.discovery_names[each.value.service] : null
+  }
   load_balancer = each.value.load_balanced ? {
     target_group_arn  = module.alb.target_group_arns[each.value.service]
     security_group_id = module.alb.security_group_id
@@ -206,4 +250,22 @@ module "alarms" {
   mq_virtual_host           = local.mq_vhost
   dead_letter_queues        = local.dead_letter_list
   outbox_services           = local.services
+}
+
+# Route 53 failover (docs/multi-region.md): this region's ALB answers while it has healthy targets; when it has none
+# (evaluate_target_health), Route 53 answers with the standby region's SECONDARY record (examples/aws-secondary).
+resource "aws_route53_record" "api_primary" {
+  count          = var.route53_zone_id != null && var.api_domain_name != null ? 1 : 0
+  zone_id        = var.route53_zone_id
+  name           = var.api_domain_name
+  type           = "A"
+  set_identifier = "${local.prefix}-primary"
+  failover_routing_policy {
+    type = "PRIMARY"
+  }
+  alias {
+    name                   = module.alb.dns_name
+    zone_id                = module.alb.zone_id
+    evaluate_target_health = true
+  }
 }

@@ -52,3 +52,30 @@ output "database_endpoints" {
   description = "Host name of each service's PostgreSQL."
   value       = { for s, m in module.database : s => m.address }
 }
+
+output "service_discovery" {
+  description = "Service Connect name and URL of each service inside the VPC (the order service's INVENTORY_URL and PAYMENT_URL)."
+  value       = { namespace = aws_service_discovery_http_namespace.this.name, urls = local.service_urls }
+}
+
+output "ecs_services" {
+  description = "Per ECS service: its name, container name and task definition, for ECS Exec, one-off tasks and the release script."
+  value = { for key, m in module.service : key => {
+    service         = m.service_name
+    container       = m.container_name
+    task_definition = m.task_definition_arn
+  } }
+}
+
+output "task_network" {
+  description = "Subnets and security groups for one-off tasks (migrations, operator tasks): aws ecs run-task --network-configuration."
+  value = {
+    subnets         = module.network.private_subnet_ids
+    security_groups = { for key, m in module.service : key => [m.security_group_id, aws_security_group.platform_tasks.id] }
+  }
+}
+
+output "database_arns" {
+  description = "ARN of each service's PostgreSQL: the standby region's primary_database_arns (its read replicas' sources)."
+  value       = { for s, m in module.database : s => m.arn }
+}

@@ -318,3 +318,39 @@ variable "secrets_recovery_window_days" {
     error_message = "secrets_recovery_window_days must be 0 or between 7 and 30."
   }
 }
+
+variable "service_discovery_namespace" {
+  type        = string
+  description = "Cloud Map namespace of ECS Service Connect: each service is reachable inside the VPC as <service>.<namespace> (e.g. inventory.commerce.internal)."
+  default     = "commerce.internal"
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", var.service_discovery_namespace))
+    error_message = "service_discovery_namespace must be a dotted DNS name such as commerce.internal."
+  }
+}
+
+variable "enable_execute_command" {
+  type        = bool
+  description = "Allow ECS Exec (and SSM port forwarding) into the tasks: the operator path to the commerce CLI, /console and /admin (docs/deployment.md). Every session is logged by CloudTrail."
+  default     = true
+}
+
+variable "standby_region" {
+  type        = string
+  description = "Region of the warm standby (examples/aws-secondary): the image and the generated secrets are replicated there. null for a single region."
+  default     = null
+  validation {
+    condition     = var.standby_region == null || can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.standby_region))
+    error_message = "standby_region must be an AWS region name such as eu-central-1."
+  }
+}
+
+variable "route53_zone_id" {
+  type        = string
+  description = "Hosted zone of api_domain_name: with both set, a PRIMARY failover alias record points at this region's ALB. null leaves DNS to you."
+  default     = null
+  validation {
+    condition     = var.route53_zone_id == null || can(regex("^Z[A-Z0-9]{1,31}$", var.route53_zone_id))
+    error_message = "route53_zone_id must be a Route 53 hosted zone id (Z...)."
+  }
+}

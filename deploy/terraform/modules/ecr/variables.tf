@@ -33,6 +33,22 @@ variable "untagged_expiry_days" {
   }
 }
 
+variable "keep_any_images" {
+  type        = number
+  description = "How many images of any other tag (the pipeline's commit tags) to keep; must exceed keep_tagged_images."
+  default     = 100
+  validation {
+    condition     = var.keep_any_images >= 1
+    error_message = "keep_any_images must be at least 1."
+  }
+}
+
+variable "replication_regions" {
+  type        = list(string)
+  description = "Regions this repository's images are replicated to (the standby region). This sets the account's registry replication configuration in the current region."
+  default     = []
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every resource."

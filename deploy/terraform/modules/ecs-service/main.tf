@@ -2,6 +2,7 @@ data "aws_region" "current" {}
 
 locals {
   container_name = var.name
+  port_name      = "http"
   has_lb         = var.load_balancer != null
   # A list (not a map) so that ARNs unknown until apply can still be iterated over.
   secret_arns = distinct([for arn in values(var.secrets) : arn])
@@ -122,6 +123,18 @@ resource "aws_vpc_security_group_ingress_rule" "from_alb" {
 
 # Outbound: the database, broker and cache admit this group by id; AWS APIs (ECR, Secrets Manager, logs,
 # CloudWatch) are reached over HTTPS through the NAT gateways.
+# Service Connect: callers inside the VPC (the order service's console proxy) reach the service port from the
+# security groups named in peer_security_group_ids.
+resource "aws_vpc_security_group_ingress_rule" "from_peers" {
+  count                        = length(var.peer_security_group_ids)
+  security_group_id            = aws_security_group.service.id
+  description                  = "Service port from peer services (Service Connect)"
+  referenced_security_group_id = var.peer_security_group_ids[count.index]
+  ip_protocol                  = "tcp"
+  from_port                    = var.container_port
+  to_port                      = var.container_port
+}
+
 resource "aws_vpc_security_group_egress_rule" "all" {
   security_group_id = aws_security_group.service.id
   description       = "Outbound to dependencies and AWS APIs"
@@ -145,13 +158,17 @@ resource "aws_ecs_task_definition" "this" {
   }
   container_definitions = jsonencode([
     {
-      name                   = local.container_name
-      image                  = var.image
-      command                = var.command
+      name  = local.container_name
+      image = var.image
+      # The entry point is named here (the image's own, minus the launcher) so that a one-off task of this very
+      # task definition can run another script of the image with a command override, e.g. the database migrations
+      # before a deployment: `--overrides '{"containerOverrides":[{"name":…,"command":["deploy/migrate.mjs","order"]}]}'`.
+      entryPoint             = ["/usr/bin/tini", "--", "node"]
+      command                = concat(["apps/platform/dist/main.js"], var.command)
       essential              = true
       readonlyRootFilesystem = false
       stopTimeout            = var.stop_timeout_seconds
-      portMappings           = [{ containerPort = var.container_port, protocol = "tcp" }]
+      portMappings           = [{ name = local.port_name, containerPort = var.container_port, protocol = "tcp", appProtocol = "http" }]
       environment            = [for k in sort(keys(var.environment)) : { name = k, value = var.environment[k] }]
       secrets                = [for k in sort(keys(var.secrets)) : { name = k, valueFrom = var.secrets[k] }]
       healthCheck = {
@@ -188,12 +205,40 @@ resource "aws_ecs_service" "this" {
   health_check_grace_period_seconds  = local.has_lb ? 60 : null
   network_configuration {
     subnets          = var.subnet_ids
-    security_groups  = [aws_security_group.service.id]
+    security_groups  = concat([aws_security_group.service.id], var.additional_security_group_ids)
     assign_public_ip = false
   }
   deployment_circuit_breaker {
     enable   = true
     rollback = true
+  }
+  # ECS Service Connect (backed by the Cloud Map namespace): every service is a client of the namespace; one with
+  # a discovery_name is also reachable at http://<dns_name>:<container_port> from the others.
+  dynamic "service_connect_configuration" {
+    for_each = var.service_connect == null ? [] : [var.service_connect]
+    content {
+      enabled   = true
+      namespace = service_connect_configuration.value.namespace_arn
+      dynamic "service" {
+        for_each = service_connect_configuration.value.discovery_name == null ? [] : [service_connect_configuration.value]
+        content {
+          port_name      = local.port_name
+          discovery_name = service.value.discovery_name
+          client_alias {
+            port     = var.container_port
+            dns_name = service.value.dns_name
+          }
+        }
+      }
+      log_configuration {
+        log_driver = "awslogs"
+        options = {
+          awslogs-group         = aws_cloudwatch_log_group.this.name
+          awslogs-region        = data.aws_region.current.name
+          awslogs-stream-prefix = "service-connect"
+        }
+      }
+    }
   }
   dynamic "load_balancer" {
     for_each = local.has_lb ? [var.load_balancer] : []

@@ -22,3 +22,13 @@ output "log_group_name" {
   description = "CloudWatch log group of the service."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "container_name" {
+  description = "Name of the container in the task definition (for ECS Exec and run-task overrides)."
+  value       = local.container_name
+}
+
+output "task_definition_arn" {
+  description = "ARN of the task definition revision the service runs (one-off tasks such as migrations run it too)."
+  value       = aws_ecs_task_definition.this.arn
+}

@@ -120,11 +120,11 @@ variable "desired_count" {
 
 variable "min_capacity" {
   type        = number
-  description = "Fewest tasks autoscaling keeps."
+  description = "Fewest tasks autoscaling keeps (0 only in a standby region, whose services wait at zero tasks)."
   default     = 2
   validation {
-    condition     = var.min_capacity >= 1
-    error_message = "min_capacity must be at least 1."
+    condition     = var.min_capacity >= 0
+    error_message = "min_capacity must not be negative."
   }
 }
 
@@ -186,6 +186,32 @@ variable "enable_execute_command" {
   type        = bool
   description = "Allow `aws ecs execute-command` into running tasks (for operators running `commerce` CLI verbs)."
   default     = false
+}
+
+variable "service_connect" {
+  type = object({
+    namespace_arn  = string
+    discovery_name = optional(string)
+    dns_name       = optional(string)
+  })
+  description = "ECS Service Connect: the Cloud Map namespace ARN; with discovery_name and dns_name (e.g. inventory, inventory.commerce.internal) the service is also published there. null disables it."
+  default     = null
+  validation {
+    condition     = var.service_connect == null ? true : ((var.service_connect.discovery_name == null) == (var.service_connect.dns_name == null))
+    error_message = "service_connect.discovery_name and service_connect.dns_name are given together or not at all."
+  }
+}
+
+variable "peer_security_group_ids" {
+  type        = list(string)
+  description = "Security groups admitted on container_port besides the load balancer's: the callers that reach this service through Service Connect."
+  default     = []
+}
+
+variable "additional_security_group_ids" {
+  type        = list(string)
+  description = "More security groups attached to the tasks (e.g. the group every platform task shares, which peers admit)."
+  default     = []
 }
 
 variable "tags" {

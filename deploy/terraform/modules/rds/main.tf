@@ -1,3 +1,9 @@
+locals {
+  # A cross-region read replica (the standby region, docs/multi-region.md) inherits engine version, database, user
+  # and password from its source; promoting it (replicate_source_db removed) makes it a standalone primary.
+  replica = var.replicate_source_db != null
+}
+
 resource "aws_db_subnet_group" "this" {
   name_prefix = "${var.identifier}-"
   subnet_ids  = var.subnet_ids
@@ -44,11 +50,12 @@ resource "aws_db_parameter_group" "this" {
 resource "aws_db_instance" "this" {
   identifier                      = var.identifier
   engine                          = "postgres"
-  engine_version                  = var.engine_version
+  engine_version                  = local.replica ? null : var.engine_version
+  replicate_source_db             = var.replicate_source_db
   instance_class                  = var.instance_class
-  db_name                         = var.database_name
-  username                        = var.username
-  password                        = var.password
+  db_name                         = local.replica ? null : var.database_name
+  username                        = local.replica ? null : var.username
+  password                        = local.replica ? null : var.password
   port                            = 5432
   allocated_storage               = var.allocated_storage_gb
   max_allocated_storage           = var.max_allocated_storage_gb
@@ -72,4 +79,14 @@ resource "aws_db_instance" "this" {
   enabled_cloudwatch_logs_exports = ["postgresql"]
   apply_immediately               = false
   tags                            = var.tags
+  lifecycle {
+    precondition {
+      condition     = local.replica || var.password != null
+      error_message = "password is required unless replicate_source_db makes this a read replica."
+    }
+    precondition {
+      condition     = !local.replica || var.kms_key_id != null
+      error_message = "A cross-region encrypted read replica needs kms_key_id: a KMS key in this region."
+    }
+  }
 }

@@ -27,3 +27,13 @@ output "security_group_id" {
   description = "Security group of the database."
   value       = aws_security_group.db.id
 }
+
+output "arn" {
+  description = "ARN of the instance (the standby region's replica names it as replicate_source_db)."
+  value       = aws_db_instance.this.arn
+}
+
+output "replica_of" {
+  description = "ARN of the source instance while this is a read replica; null for a primary (or once promoted)."
+  value       = aws_db_instance.this.replicate_source_db == "" ? null : aws_db_instance.this.replicate_source_db
+}

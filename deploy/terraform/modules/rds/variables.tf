@@ -24,8 +24,19 @@ variable "username" {
 
 variable "password" {
   type        = string
-  description = "Master password (from the secrets module; never typed into a tfvars file)."
+  description = "Master password (from the secrets module; never typed into a tfvars file). null only for a read replica, which inherits its source's."
   sensitive   = true
+  default     = null
+}
+
+variable "replicate_source_db" {
+  type        = string
+  description = "ARN of the DB instance to replicate (a cross-region read replica for the standby region); null for a primary. Setting it to null on an existing replica promotes it."
+  default     = null
+  validation {
+    condition     = var.replicate_source_db == null || can(regex("^arn:aws[a-z-]*:rds:[a-z0-9-]+:[0-9]{12}:db:[a-z][a-z0-9-]*$", var.replicate_source_db))
+    error_message = "replicate_source_db must be an RDS DB instance ARN (arn:aws:rds:REGION:ACCOUNT:db:ID)."
+  }
 }
 
 variable "engine_version" {

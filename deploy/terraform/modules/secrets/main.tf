@@ -13,6 +13,13 @@ resource "aws_secretsmanager_secret" "generated" {
   kms_key_id              = var.kms_key_id
   recovery_window_in_days = var.recovery_window_in_days
   tags                    = var.tags
+  # Replicated to the standby region (same name there): one JWT secret and one password per database for both.
+  dynamic "replica" {
+    for_each = toset(var.replica_regions)
+    content {
+      region = replica.value
+    }
+  }
 }
 
 resource "aws_secretsmanager_secret_version" "generated" {

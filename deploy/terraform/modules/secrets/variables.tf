@@ -48,6 +48,12 @@ variable "recovery_window_in_days" {
   }
 }
 
+variable "replica_regions" {
+  type        = list(string)
+  description = "Regions the generated secrets are replicated to under the same name (the standby region). Provided secrets are not replicated: their values (URLs) are per region."
+  default     = []
+}
+
 variable "tags" {
   type        = map(string)
   description = "Tags added to every resource."
