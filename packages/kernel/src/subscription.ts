@@ -87,6 +87,8 @@ export class EventSubscription {
   private readonly heartbeatMs: number;
   private readonly batchSize: number;
   private readonly gatherMs: number;
+  /** Pauses to end at once when the subscription stops. */
+  private readonly stopWaiters = new Set<() => void>();
   private readonly pollIntervalMs: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
@@ -158,6 +160,8 @@ export class EventSubscription {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const done of this.stopWaiters) done();
+    this.stopWaiters.clear();
     if (this.heartbeat) clearTimeout(this.heartbeat);
     this.wake();
     await this.loop;
@@ -174,6 +178,22 @@ export class EventSubscription {
   private wake(): void {
     this.woken = true;
     this.wakeUp?.();
+  }
+
+  /** Waits ms whatever arrives (a NOTIFY meanwhile is remembered: the next sleep returns at once); stop ends it. */
+  private pause(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.stopWaiters.delete(done);
+        resolve();
+      }, ms);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.stopWaiters.add(done);
+    });
   }
 
   /** Waits for a wake-up (NOTIFY, lease taken, stop) or ms, whichever comes first. */
@@ -260,16 +280,19 @@ export class EventSubscription {
           this.isolateUntil = undefined;
           // Committed events an older transaction holds back come soon: look again shortly, not at the next poll.
           if (await eventsHeldBack(this.db, this.position)) {
-            await this.sleep(heldBackDelay);
+            if (this.gatherMs > 0) await this.pause(Math.max(heldBackDelay, this.gatherMs));
+            else await this.sleep(heldBackDelay);
             heldBackDelay = Math.min(heldBackDelay * 2, 500);
           } else {
             await this.sleep(this.pollIntervalMs);
-            if (this.gatherMs > 0 && !this.stopped) await new Promise((r) => setTimeout(r, this.gatherMs));
+            if (this.gatherMs > 0) await this.pause(this.gatherMs);
           }
           continue;
         }
         heldBackDelay = 10;
         await this.apply(batch, single);
+        // Caught up: a subscription that gathers waits before reading again (under load every commit wakes it).
+        if (this.gatherMs > 0 && batch.length < this.batchSize && !single) await this.pause(this.gatherMs);
         // Yield to timers and I/O between batches: PGlite answers without a trip through the event loop, so a long
         // catch-up would otherwise starve the process's HTTP server.
         await new Promise((resolve) => setImmediate(resolve));
