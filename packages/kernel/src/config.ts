@@ -3,8 +3,11 @@
  * table come (`npm run docs:settings`). A bad value stops the start with one line naming the setting and what was
  * expected; so do contradictions between settings.
  */
-import { type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { int, MS, oneOf, optionalInt, type SettingDoc, url } from './settingTypes.js';
+
+export type { SettingDoc } from './settingTypes.js';
 
 export type ServiceName = 'order' | 'inventory' | 'payment';
 export const SERVICE_NAMES: readonly ServiceName[] = ['order', 'inventory', 'payment'];
@@ -66,46 +69,6 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
-
-/** How a setting appears in the README table, beyond its `description` (the meaning) and `default`. */
-export interface SettingDoc {
-  /** Settings with the same row share one README row, under the first one's meaning (the three ports). */
-  row?: string;
-  /** The default as the README shows it, when it is not the schema's `default` (a computed one). */
-  shownDefault?: string;
-  /** Read by the `commerce` CLI, not by the services. */
-  cli?: boolean;
-}
-
-interface Extra {
-  doc?: SettingDoc;
-  /** Never echoed in an error message. */
-  secret?: boolean;
-}
-
-const MS = { s: 1000, min: 60_000, h: 3_600_000, day: 86_400_000 };
-
-function int(min: number, max: number, def: number, description: string, extra: Extra = {}) {
-  return Type.Integer({ minimum: min, maximum: max, default: def, description, ...extra });
-}
-
-/** An integer setting without a fixed default (it is computed from another one). */
-function optionalInt(min: number, max: number, description: string, extra: Extra = {}) {
-  return Type.Optional(Type.Integer({ minimum: min, maximum: max, description, ...extra }));
-}
-
-function url(protocols: readonly string[], description: string, extra: Extra = {}) {
-  return Type.Optional(
-    Type.String({ pattern: `^(${protocols.join('|')}):`, protocols, description, secret: true, ...extra }),
-  );
-}
-
-function oneOf<const T extends readonly string[]>(values: T, def: T[number], description: string) {
-  return Type.Union(
-    values.map((v) => Type.Literal(v)),
-    { default: def, description },
-  ) as TUnion<TLiteral<T[number]>[]>;
-}
 
 /**
  * Every setting: its environment variable, default, bounds or format, and its meaning (the README's wording).
