@@ -87,8 +87,6 @@ export class EventSubscription {
   private readonly heartbeatMs: number;
   private readonly batchSize: number;
   private readonly gatherMs: number;
-  /** Pauses to end at once when the subscription stops. */
-  private readonly stopWaiters = new Set<() => void>();
   private readonly pollIntervalMs: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
@@ -110,7 +108,7 @@ export class EventSubscription {
   private tickRunning: Promise<void> | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private woken = false;
-  private wakeUp: (() => void) | undefined;
+  private sleeper: { done: () => void; wakeable: boolean } | undefined;
 
   constructor(def: SubscriptionDefinition, o: SubscriptionOptions) {
     if (!/^[a-z][a-z0-9_.-]{0,62}$/.test(def.name))
@@ -160,10 +158,8 @@ export class EventSubscription {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const done of this.stopWaiters) done();
-    this.stopWaiters.clear();
     if (this.heartbeat) clearTimeout(this.heartbeat);
-    this.wake();
+    this.wake(true);
     await this.loop;
     await this.tickRunning;
     await this.unlisten?.().catch(() => {});
@@ -175,42 +171,31 @@ export class EventSubscription {
     }
   }
 
-  private wake(): void {
+  /** NOTIFY, lease taken: ends a sleep that may be woken; `force` (stop) ends any. */
+  private wake(force = false): void {
     this.woken = true;
-    this.wakeUp?.();
+    if (this.sleeper && (this.sleeper.wakeable || force)) this.sleeper.done();
   }
 
-  /** Waits ms whatever arrives (a NOTIFY meanwhile is remembered: the next sleep returns at once); stop ends it. */
-  private pause(ms: number): Promise<void> {
+  /**
+   * Waits ms, or until a wake-up when `wakeable` (the default). A pause that may not be woken (gathering) keeps a
+   * NOTIFY that arrives meanwhile: the next wakeable sleep returns at once. Stop ends either.
+   */
+  private sleep(ms: number, wakeable = true): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.stopWaiters.delete(done);
-        resolve();
-      }, ms);
-      const done = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.stopWaiters.add(done);
-    });
-  }
-
-  /** Waits for a wake-up (NOTIFY, lease taken, stop) or ms, whichever comes first. */
-  private sleep(ms: number): Promise<void> {
-    if (this.woken || this.stopped) {
+    if (wakeable && this.woken) {
       this.woken = false;
       return Promise.resolve();
     }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        this.wakeUp = undefined;
-        this.woken = false;
+        this.sleeper = undefined;
+        if (wakeable) this.woken = false;
         resolve();
       };
       const timer = setTimeout(done, ms);
-      this.wakeUp = done;
+      this.sleeper = { done, wakeable };
     });
   }
 
@@ -280,19 +265,19 @@ export class EventSubscription {
           this.isolateUntil = undefined;
           // Committed events an older transaction holds back come soon: look again shortly, not at the next poll.
           if (await eventsHeldBack(this.db, this.position)) {
-            if (this.gatherMs > 0) await this.pause(Math.max(heldBackDelay, this.gatherMs));
+            if (this.gatherMs > 0) await this.sleep(Math.max(heldBackDelay, this.gatherMs), false);
             else await this.sleep(heldBackDelay);
             heldBackDelay = Math.min(heldBackDelay * 2, 500);
           } else {
             await this.sleep(this.pollIntervalMs);
-            if (this.gatherMs > 0) await this.pause(this.gatherMs);
+            if (this.gatherMs > 0) await this.sleep(this.gatherMs, false);
           }
           continue;
         }
         heldBackDelay = 10;
         await this.apply(batch, single);
         // Caught up: a subscription that gathers waits before reading again (under load every commit wakes it).
-        if (this.gatherMs > 0 && batch.length < this.batchSize && !single) await this.pause(this.gatherMs);
+        if (this.gatherMs > 0 && batch.length < this.batchSize && !single) await this.sleep(this.gatherMs, false);
         // Yield to timers and I/O between batches: PGlite answers without a trip through the event loop, so a long
         // catch-up would otherwise starve the process's HTTP server.
         await new Promise((resolve) => setImmediate(resolve));
