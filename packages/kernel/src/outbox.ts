@@ -35,20 +35,9 @@ export async function enqueueOutbox(
     envelope: m.envelope,
     traceparent: m.traceparent ?? null,
   }));
-  if (options.wake === false) {
-    await tx.query(
-      `INSERT INTO outbox (message_id, exchange, routing_key, partition_key, envelope, traceparent)
-       SELECT (x.m->'envelope'->>'eventId')::uuid, x.m->>'exchange', x.m->>'routingKey', x.m->'envelope'->>'orderId',
-              x.m->'envelope', x.m->>'traceparent'
-         FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(m, ord)
-        ORDER BY x.ord
-       ON CONFLICT (message_id) DO NOTHING`,
-      [JSON.stringify(docs)],
-    );
-    return;
-  }
-  // One round trip: the insert and the wake-up NOTIFY (payload constant, so that PostgreSQL folds the notifications
-  // of one transaction; it is delivered at commit and dropped on rollback).
+  // One round trip: the insert and, unless `wake` is off, the wake-up NOTIFY (payload constant, so that PostgreSQL
+  // folds the notifications of one transaction; it is delivered at commit and dropped on rollback). The insert runs
+  // either way: a data-modifying WITH always runs to completion, whether or not the outer query reads it.
   await tx.query(
     `WITH inserted AS (
        INSERT INTO outbox (message_id, exchange, routing_key, partition_key, envelope, traceparent)
@@ -58,8 +47,8 @@ export async function enqueueOutbox(
         ORDER BY x.ord
        ON CONFLICT (message_id) DO NOTHING
        RETURNING 1)
-     SELECT pg_notify($2, 'enqueued') FROM (SELECT count(*) FROM inserted) AS done`,
-    [JSON.stringify(docs), OUTBOX_CHANNEL],
+     SELECT pg_notify($2, 'enqueued') FROM (SELECT count(*) FROM inserted) AS done WHERE $3::boolean`,
+    [JSON.stringify(docs), OUTBOX_CHANNEL, options.wake !== false],
   );
 }
 
@@ -117,19 +106,14 @@ export interface OutboxRow {
  * that dispatch at commit left behind). Callers hold the relay lock (see OutboxRelay).
  */
 export async function claimOutboxBatch(q: Queryable, limit: number, olderThanMs = 0): Promise<OutboxRow[]> {
-  const res =
-    olderThanMs > 0
-      ? await q.query<OutboxRow>(
-          `SELECT id, exchange, routing_key, envelope, traceparent, created_at
-             FROM outbox WHERE published_at IS NULL AND created_at <= now() - make_interval(secs => $2::float8 / 1000)
-            ORDER BY id LIMIT $1`,
-          [limit, olderThanMs],
-        )
-      : await q.query<OutboxRow>(
-          `SELECT id, exchange, routing_key, envelope, traceparent, created_at
-             FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1`,
-          [limit],
-        );
+  const res = await q.query<OutboxRow>(
+    `SELECT id, exchange, routing_key, envelope, traceparent, created_at
+       FROM outbox
+      WHERE published_at IS NULL
+        AND ($2::float8 = 0 OR created_at <= now() - make_interval(secs => $2::float8 / 1000))
+      ORDER BY id LIMIT $1`,
+    [limit, olderThanMs],
+  );
   return res.rows.map((r) => ({ ...r, id: Number(r.id) }));
 }
 
