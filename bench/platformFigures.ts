@@ -3,9 +3,10 @@
  * service's resident memory, and the saga with each RabbitMQ queue type.
  */
 import pg from 'pg';
-import { type Platform, seed, startDistributed, watchFinals } from './lib/platform.js';
+import { metricTotal } from '../test/support/metrics.js';
+import type { Platform } from './lib/platform.js';
 import { type LatencySummary, round, sleep } from './lib/stats.js';
-import { idleOrders, outboxLags, type SagaResult, sagaRun } from './scenarios.js';
+import { idleOrders, outboxLags, type SagaResult, sagaRun, withWarmSaga } from './scenarios.js';
 
 const SERVICES = ['order', 'inventory', 'payment'] as const;
 
@@ -66,8 +67,7 @@ export async function residentMemoryMb(p: Platform): Promise<Record<string, numb
     const url = p.urls[s];
     if (!url) continue;
     const text = await fetch(`${url}/metrics`).then((r) => r.text());
-    const line = text.split('\n').find((l) => l.startsWith('process_resident_memory_bytes'));
-    out[s] = round(Number(line?.split(' ').pop() ?? Number.NaN) / 1024 / 1024, 1);
+    out[s] = round((metricTotal(text, 'process_resident_memory_bytes') ?? Number.NaN) / 1024 / 1024, 1);
   }
   return out;
 }
@@ -79,23 +79,11 @@ export async function classicQueueSaga(o: {
   rates: number[];
   seconds: number;
 }): Promise<{ idleLag?: LatencySummary; runs: SagaResult[] }> {
-  const out: { idleLag?: LatencySummary; runs: SagaResult[] } = { runs: [] };
   const env = { QUEUE_TYPE: 'classic' };
-  const p = await startDistributed({
-    services: ['order', 'inventory', 'payment'],
-    envFor: { order: env, inventory: env, payment: env },
+  return withWarmSaga({ envFor: { order: env, inventory: env, payment: env } }, o.warmupSeconds, async (p, finals) => {
+    const idleLag = await outboxLags(p, await idleOrders(p, finals, o.idle.count, o.idle.gapMs));
+    const runs: SagaResult[] = [];
+    for (const rate of o.rates) runs.push(await sagaRun(p.urls.order!, p.adminToken, finals, rate, o.seconds));
+    return { idleLag, runs };
   });
-  const watcher = await watchFinals(p.amqpUrl);
-  try {
-    await seed(p.urls, p.adminToken);
-    await sagaRun(p.urls.order!, p.adminToken, watcher.finals, 50, o.warmupSeconds);
-    await sleep(500);
-    out.idleLag = await outboxLags(p, await idleOrders(p, watcher.finals, o.idle.count, o.idle.gapMs));
-    for (const rate of o.rates)
-      out.runs.push(await sagaRun(p.urls.order!, p.adminToken, watcher.finals, rate, o.seconds));
-  } finally {
-    await watcher.close();
-    await p.stop();
-  }
-  return out;
 }

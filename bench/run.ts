@@ -9,9 +9,9 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { describeMachine } from './lib/machine.js';
 import { createScratchDatabase, FULL_ORDER_TXS, ORDER_CREATE_TX, type PgbenchResult, pgbench } from './lib/pgbench.js';
-import { seed, startDistributed, watchFinals } from './lib/platform.js';
+import { startDistributed } from './lib/platform.js';
 import { topSelfTime } from './lib/profile.js';
-import { round, sleep } from './lib/stats.js';
+import { round } from './lib/stats.js';
 import { latencyChart } from './lib/svg.js';
 import {
   classicQueueSaga,
@@ -29,6 +29,7 @@ import {
   pacedCreateRun,
   type SagaResult,
   sagaRun,
+  withWarmSaga,
 } from './scenarios.js';
 
 const quick = process.argv.includes('--quick');
@@ -122,28 +123,23 @@ async function main() {
   let txPerOrder: TransactionsPerOrder | undefined;
   let soak: { rate: number; seconds: number; result: SagaResult; rssMb: Record<string, number> } | undefined;
   let createWithSaga: CreateResult | undefined;
-  {
-    const p = await startDistributed({
-      services: ['order', 'inventory', 'payment'],
+  // Warm-up: the saga at 50/s for sagaWarmupSeconds (withWarmSaga says why).
+  await withWarmSaga(
+    {
       nodeArgsFor: {
         order: profArgs('saga-order'),
         inventory: profArgs('saga-inventory'),
         payment: profArgs('saga-payment'),
       },
-    });
-    const watcher = await watchFinals(p.amqpUrl);
-    try {
-      await seed(p.urls, p.adminToken);
-      // Warm-up: 500 orders at 50/s, so that the measured runs find the services' code compiled (V8 optimizes
-      // hot functions after some thousand calls; a deployed service has long done so) and the pools filled.
-      await sagaRun(p.urls.order!, p.adminToken, watcher.finals, 50, cfg.sagaWarmupSeconds);
-      await sleep(500);
-      idleLag = await outboxLags(p, await idleOrders(p, watcher.finals, cfg.idle.count, cfg.idle.gapMs));
+    },
+    cfg.sagaWarmupSeconds,
+    async (p, finals) => {
+      idleLag = await outboxLags(p, await idleOrders(p, finals, cfg.idle.count, cfg.idle.gapMs));
       for (const rate of cfg.rates) {
         log(`[${elapsed()}]   saga at ${rate}/s`);
         let r: SagaResult | undefined;
         const run = async () => {
-          r = await sagaRun(p.urls.order!, p.adminToken, watcher.finals, rate, cfg.sagaSeconds);
+          r = await sagaRun(p.urls.order!, p.adminToken, finals, rate, cfg.sagaSeconds);
           return { completed: r.orderIds.length - r.unfinished };
         };
         if (rate === 100) txPerOrder = await transactionsPerOrder(p, run);
@@ -163,21 +159,18 @@ async function main() {
         const mid = Math.round((lo + hi) / 2 / 5) * 5;
         if (!Number.isFinite(lo) || !Number.isFinite(hi) || mid <= lo || mid >= hi) break;
         log(`[${elapsed()}]   saga at ${mid}/s (between ${lo}/s and ${hi}/s)`);
-        saga.push(await sagaRun(p.urls.order!, p.adminToken, watcher.finals, mid, cfg.sagaSeconds));
+        saga.push(await sagaRun(p.urls.order!, p.adminToken, finals, mid, cfg.sagaSeconds));
       }
       saga.sort((a, b) => a.rate - b.rate);
       // Memory after a long steady load (a leak shows as growth here, not in the short steps above).
       log(`[${elapsed()}]   soak: saga at 50/s for ${cfg.soakSeconds} s`);
-      const soaked = await sagaRun(p.urls.order!, p.adminToken, watcher.finals, 50, cfg.soakSeconds);
+      const soaked = await sagaRun(p.urls.order!, p.adminToken, finals, 50, cfg.soakSeconds);
       soak = { rate: 50, seconds: cfg.soakSeconds, result: soaked, rssMb: await residentMemoryMb(p) };
       // POST /orders at 8 connections while every order's saga runs (last: it leaves a backlog behind).
       log(`[${elapsed()}]   create with the whole platform, 8 connections`);
       createWithSaga = await createRun(p.urls.order!, p.adminToken, 8, cfg.seconds);
-    } finally {
-      await watcher.close();
-      await p.stop();
-    }
-  }
+    },
+  );
 
   // 2c. The saga on classic queues (QUEUE_TYPE=classic), to set against the default quorum queues above.
   log(`[${elapsed()}] saga scenario, classic queues`);

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { http, startProcess } from '../test/support/platform.js';
-import { type Platform, pollFinals, seed, watchFinals } from './lib/platform.js';
+import {
+  type Platform,
+  type PlatformOptions,
+  pollFinals,
+  seed,
+  startDistributed,
+  watchFinals,
+} from './lib/platform.js';
 import { type LatencySummary, round, sleep, summarize } from './lib/stats.js';
 import { randomOrder } from './lib/workload.js';
 
@@ -301,6 +308,33 @@ export async function embeddedSaga(rates: number[], seconds: number): Promise<Sa
   } finally {
     await proc.stop().catch(() => proc.kill());
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The three services started (`options`), seeded, and warmed up with the saga at 50 orders/s for `warmupSeconds`, so
+ * that the measured runs find the services' code compiled (V8 optimizes hot functions after some thousand calls; a
+ * deployed service has long done so) and the pools filled; then `measure` runs with the final events as they are seen.
+ * Stopped (and its databases and vhost dropped) whatever happens.
+ */
+export async function withWarmSaga<T>(
+  options: Omit<PlatformOptions, 'services'>,
+  warmupSeconds: number,
+  measure: (p: Platform, finals: Map<string, number>) => Promise<T>,
+): Promise<T> {
+  const p = await startDistributed({ services: ['order', 'inventory', 'payment'], ...options });
+  try {
+    const watcher = await watchFinals(p.amqpUrl);
+    try {
+      await seed(p.urls, p.adminToken);
+      await sagaRun(p.urls.order!, p.adminToken, watcher.finals, 50, warmupSeconds);
+      await sleep(500);
+      return await measure(p, watcher.finals);
+    } finally {
+      await watcher.close();
+    }
+  } finally {
+    await p.stop();
   }
 }
 

@@ -11,9 +11,9 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { type Platform, seed, startDistributed, watchFinals } from './lib/platform.js';
+import type { Platform } from './lib/platform.js';
 import { percentile } from './lib/stats.js';
-import { idleOrders, sagaRun } from './scenarios.js';
+import { idleOrders, sagaRun, withWarmSaga } from './scenarios.js';
 
 const RESULTS = join(import.meta.dirname, 'results');
 const arg = (name: string, def: string) => {
@@ -115,22 +115,19 @@ async function hops(p: Platform, ids: string[]): Promise<Record<string, number>>
   );
 }
 
-const p = await startDistributed({ services: ['order', 'inventory', 'payment'] });
-const watcher = await watchFinals(p.amqpUrl);
 const report: { date: string; idleHopsP50Ms?: Record<string, number>; rates: unknown[] } = {
   date: new Date().toISOString(),
   rates: [],
 };
-try {
-  await seed(p.urls, p.adminToken);
-  await sagaRun(p.urls.order as string, p.adminToken, watcher.finals, 50, 6); // warm-up: JIT, pools, plans
-  await new Promise((r) => setTimeout(r, 1000));
-  report.idleHopsP50Ms = await hops(p, await idleOrders(p, watcher.finals, 60, 30));
+// Warm-up: JIT, pools, plans (6 s at 50/s), then a second of quiet before the idle orders.
+await withWarmSaga({}, 6, async (p, finals) => {
+  await new Promise((r) => setTimeout(r, 500));
+  report.idleHopsP50Ms = await hops(p, await idleOrders(p, finals, 60, 30));
   console.log('one order at idle, p50 of each hop (ms):');
   for (const [hop, ms] of Object.entries(report.idleHopsP50Ms)) console.log(`  ${hop.padEnd(48)} ${ms}`);
   for (const rate of rates) {
     const before = cpuSeconds();
-    const run = await sagaRun(p.urls.order as string, p.adminToken, watcher.finals, rate, seconds);
+    const run = await sagaRun(p.urls.order as string, p.adminToken, finals, rate, seconds);
     await new Promise((r) => setTimeout(r, 2000));
     const after = cpuSeconds();
     const perOrder: Record<string, number> = {};
@@ -146,8 +143,5 @@ try {
   }
   writeFileSync(join(RESULTS, 'steady.json'), `${JSON.stringify(report, null, 2)}\n`);
   console.log('wrote bench/results/steady.json');
-} finally {
-  await watcher.close();
-  await p.stop();
-}
+});
 process.exit(0);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import amqp, { type Channel, type ChannelModel } from 'amqplib';
 import pg from 'pg';
+import { metricTotal } from '../support/metrics.js';
 import { type PlatformProcess, ROOT, type Service, startDistributed, token } from '../support/platform.js';
 import { PG_ADMIN_URL, RABBIT_API, REDIS_URL, uniqueName, waitFor } from '../support/services.js';
 
@@ -776,9 +777,7 @@ export async function sampleInboxDuplicates(p: FaultPlatform): Promise<{ stop():
           .then((r) => (r.ok ? r.text() : ''))
           .catch(() => '');
         if (!text) return;
-        let total = 0;
-        for (const line of text.split('\n'))
-          if (line.startsWith('commerce_inbox_duplicates_total{')) total += Number(line.split(' ').pop());
+        const total = metricTotal(text, 'commerce_inbox_duplicates_total') ?? 0;
         const s = seen.get(url);
         if (!s) seen.set(url, { base: first ? total : 0, last: total });
         else if (total < s.last) {
