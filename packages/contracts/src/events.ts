@@ -1,5 +1,5 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { Currency, EntityId, Money } from './envelope.js';
+import { Currency, EntityId, Money, Uuid } from './envelope.js';
 
 export const OrderItem = Type.Object(
   {
@@ -21,6 +21,29 @@ export const PaymentFailureReason = Type.Union([
   Type.Literal('INSUFFICIENT_FUNDS'),
   Type.Literal('UNKNOWN_CUSTOMER'),
   Type.Literal('CURRENCY_MISMATCH'),
+]);
+/** One returned line: a product of the order, how many units, and the unit price the order paid (minor units). */
+export const ReturnItem = Type.Object(
+  {
+    productId: EntityId,
+    quantity: Type.Integer({ minimum: 1, maximum: 1000 }),
+    unitPrice: Money,
+  },
+  { additionalProperties: false, title: 'ReturnItem' },
+);
+export type ReturnItem = Static<typeof ReturnItem>;
+const ReturnItems = Type.Array(ReturnItem, { minItems: 1, maxItems: 100 });
+/** Why inventory could not restock a return: no such product any more, not sold to this order, more than sold. */
+export const RestockFailureReason = Type.Union([
+  Type.Literal('UNKNOWN_PRODUCT'),
+  Type.Literal('NOT_SOLD'),
+  Type.Literal('EXCEEDS_SOLD'),
+]);
+/** Why payment could not refund a return: nothing paid for the order, another currency, more than paid. */
+export const PartialRefundFailureReason = Type.Union([
+  Type.Literal('NOT_PAID'),
+  Type.Literal('CURRENCY_MISMATCH'),
+  Type.Literal('EXCEEDS_PAID'),
 ]);
 const Reasons = Type.Array(Type.String({ maxLength: 200 }), { maxItems: 20 });
 const Empty = Type.Object({}, { additionalProperties: false });
@@ -76,6 +99,55 @@ export const EVENTS = {
     data: Type.Object({ reason: PaymentFailureReason }, { additionalProperties: false }),
   },
   PAYMENT_REFUNDED: { exchange: 'payment_events', data: Amount },
+  // Returns (issue 21, saga-protocol.md "Returns"): after COMPLETED, restock first, then refund.
+  ORDER_RETURN_REQUESTED: {
+    exchange: 'order_events',
+    data: Type.Object(
+      {
+        returnId: Uuid,
+        customerId: EntityId,
+        currency: Currency,
+        items: ReturnItems,
+        amount: Money,
+        reason: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  INVENTORY_RETURN_RESTOCKED: {
+    exchange: 'inventory_events',
+    data: Type.Object({ returnId: Uuid, items: ReturnItems }, { additionalProperties: false }),
+  },
+  INVENTORY_RETURN_RESTOCK_FAILED: {
+    exchange: 'inventory_events',
+    data: Type.Object(
+      { returnId: Uuid, reason: RestockFailureReason, productIds: Type.Array(EntityId, { maxItems: 100 }) },
+      { additionalProperties: false },
+    ),
+  },
+  ORDER_RETURN_REFUND_REQUESTED: {
+    exchange: 'order_events',
+    data: Type.Object(
+      { returnId: Uuid, customerId: EntityId, amount: Money, currency: Currency },
+      { additionalProperties: false },
+    ),
+  },
+  PAYMENT_PARTIALLY_REFUNDED: {
+    exchange: 'payment_events',
+    data: Type.Object({ returnId: Uuid, amount: Money, currency: Currency }, { additionalProperties: false }),
+  },
+  PAYMENT_PARTIAL_REFUND_FAILED: {
+    exchange: 'payment_events',
+    data: Type.Object({ returnId: Uuid, reason: PartialRefundFailureReason }, { additionalProperties: false }),
+  },
+  ORDER_RETURN_COMPLETED: {
+    exchange: 'order_events',
+    data: Type.Object({ returnId: Uuid, amount: Money }, { additionalProperties: false }),
+  },
+  ORDER_RETURN_FAILED: {
+    exchange: 'order_events',
+    data: Type.Object({ returnId: Uuid, reasons: Reasons }, { additionalProperties: false }),
+  },
 } as const satisfies Record<string, { exchange: Exchange; data: TSchema }>;
 
 export type Exchange = 'order_events' | 'inventory_events' | 'payment_events';
@@ -100,10 +172,21 @@ export const CONSUMER_BINDINGS: Record<
   keyof typeof CONSUMER_QUEUES,
   readonly { exchange: Exchange; routingKey: string }[]
 > = {
-  inventory: ['order.created', 'order.confirmed', 'order.cancelled', 'order.inventory.rollback.requested'].map(
+  inventory: [
+    'order.created',
+    'order.confirmed',
+    'order.cancelled',
+    'order.inventory.rollback.requested',
+    'order.return.requested',
+  ].map(
     (routingKey) => ({ exchange: 'order_events' as const, routingKey }),
   ),
-  payment: ['order.created', 'order.cancelled', 'order.payment.rollback.requested'].map((routingKey) => ({
+  payment: [
+    'order.created',
+    'order.cancelled',
+    'order.payment.rollback.requested',
+    'order.return.refund.requested',
+  ].map((routingKey) => ({
     exchange: 'order_events' as const,
     routingKey,
   })),

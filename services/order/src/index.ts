@@ -13,6 +13,7 @@ import { deadlinePollIntervalMs, startDeadlinePoller } from './adapters/deadline
 import { orderMigrations } from './adapters/migrations.js';
 import { registerProjectionRoutes } from './adapters/projectionRoutes.js';
 import { ORDER_PROJECTIONS } from './adapters/projections.js';
+import { registerReturnRoutes } from './adapters/returnRoutes.js';
 import { registerAsyncApiRoute, registerOrderRoutes } from './adapters/routes.js';
 import { orderStore } from './adapters/store.js';
 import type { OrderDeps } from './application/ports.js';
@@ -23,6 +24,7 @@ export * from './adapters/consumer.js';
 export * from './adapters/deadlinePoller.js';
 export * from './adapters/migrations.js';
 export * from './adapters/projections.js';
+export * from './adapters/returnRoutes.js';
 export * from './adapters/routes.js';
 export * from './adapters/store.js';
 export * from './application/eventVersions.js';
@@ -32,6 +34,7 @@ export * from './application/orderView.js';
 export * from './application/placeOrder.js';
 export * from './application/ports.js';
 export * from './application/projections.js';
+export * from './application/returns.js';
 export * from './domain/index.js';
 
 /** The settings the order service reads; the composition root hands it these and nothing else. */
@@ -64,6 +67,7 @@ export const orderService: ServiceModule<OrderSettings> = {
   settingsOf: (settings) => pickSettings(settings, ORDER_SETTINGS),
   async routes(app, ctx) {
     await registerOrderRoutes(app, orderDeps(ctx), ctx.db);
+    await registerReturnRoutes(app, orderDeps(ctx), ctx.db);
     registerAsyncApiRoute(app, ctx.settings.orderPartitions);
     await registerProjectionRoutes(app, ctx.db);
   },

@@ -10,6 +10,7 @@ import {
 } from '@commerce/kernel';
 import { handleSagaResult } from '../application/orderSaga.js';
 import type { OrderDeps } from '../application/ports.js';
+import { handleReturnResult } from '../application/returns.js';
 
 export const SAGA_QUEUE = CONSUMER_QUEUES.orderSaga;
 
@@ -19,7 +20,9 @@ export function sagaHandler(deps: OrderDeps, ctx: ConsumerContext) {
   return async (delivery: Delivery): Promise<void> => {
     const { envelope } = delivery;
     // The consumer's span (child of the message's trace) when the bus opened one.
-    const change = handleSagaResult(deps, envelope, currentTraceparent() ?? delivery.traceparent);
+    const traceparent = currentTraceparent() ?? delivery.traceparent;
+    const change =
+      handleSagaResult(deps, envelope, traceparent) ?? handleReturnResult(deps, envelope, traceparent);
     if (!change) {
       ctx.log.debug({ eventType: envelope.eventType }, 'order saga: not a result it reacts to');
       return;

@@ -130,4 +130,11 @@ ALTER TABLE orders ADD COLUMN IF NOT EXISTS archived_at timestamptz;
 CREATE INDEX IF NOT EXISTS orders_to_archive ON orders (updated_at) WHERE archived_at IS NULL;
 `,
   },
+  {
+    version: 5,
+    name: 'returns of completed orders',
+    // The read model row carries the order's returns (issue 21): GET /orders/{id}/returns and the return fields of
+    // GET /orders/{id} read them, the audit checks them against inventory's restocks and payment's refunds.
+    sql: `ALTER TABLE orders ADD COLUMN IF NOT EXISTS returns jsonb NOT NULL DEFAULT '[]'::jsonb;`,
+  },
 ];

@@ -61,6 +61,13 @@ const OrderSchema = Type.Object(
     inventory: Type.Object({ status: Type.String() }),
     payment: Type.Object({ status: Type.String() }),
     reasons: Type.Array(Type.String()),
+    returnStatus: Type.Union([Type.Literal('NONE'), Type.Literal('PARTIALLY_RETURNED'), Type.Literal('RETURNED')], {
+      description: 'returns of a COMPLETED order; `status` stays COMPLETED (final)',
+    }),
+    returned: Type.Array(Type.Object({ productId: EntityId, quantity: Type.Integer({ minimum: 1 }) }), {
+      description: 'units returned per product (completed returns)',
+    }),
+    refundedAmount: Type.Integer({ minimum: 0, description: 'refunded by completed returns, integer minor units' }),
   },
   {
     description: 'an order',
@@ -79,6 +86,9 @@ const OrderSchema = Type.Object(
         inventory: { status: 'PENDING' },
         payment: { status: 'PENDING' },
         reasons: [],
+        returnStatus: 'NONE',
+        returned: [],
+        refundedAmount: 0,
       },
     ],
   },

@@ -8,7 +8,7 @@ import {
   type Write,
 } from '@commerce/kernel';
 import { upcastOrderEvent } from '../application/eventVersions.js';
-import type { OrderView } from '../application/orderView.js';
+import { returnFieldsOf, type OrderView } from '../application/orderView.js';
 import type { DeadlineKind, DueDeadline, OrderStore } from '../application/ports.js';
 import { streamIdOf } from '../application/ports.js';
 import {
@@ -16,6 +16,7 @@ import {
   inventoryStatusOf,
   ORDER_STATUSES,
   type OrderState,
+  type OrderReturn,
   type OrderStatus,
   type OrderStreamEvent,
   paymentStatusOf,
@@ -53,12 +54,12 @@ export const orderStore: OrderStore = {
     if (s.status === null || s.createdAt === null) throw new Error(`order ${orderId} has no state to project`);
     return {
       sql: `INSERT INTO orders (order_id, customer_id, status, currency, items, total_amount, inventory_status,
-                                payment_status, reasons, version, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10, $11, $12)
+                                payment_status, reasons, version, created_at, updated_at, returns)
+            VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9::jsonb, $10, $11, $12, $13::jsonb)
             ON CONFLICT (order_id) DO UPDATE SET
               status = EXCLUDED.status, inventory_status = EXCLUDED.inventory_status,
               payment_status = EXCLUDED.payment_status, reasons = EXCLUDED.reasons, version = EXCLUDED.version,
-              updated_at = EXCLUDED.updated_at
+              updated_at = EXCLUDED.updated_at, returns = EXCLUDED.returns
             WHERE orders.version < EXCLUDED.version`,
       params: [
         orderId,
@@ -73,6 +74,7 @@ export const orderStore: OrderStore = {
         s.version,
         s.createdAt,
         s.updatedAt ?? s.createdAt,
+        JSON.stringify(s.returns),
       ],
     };
   },
@@ -105,6 +107,7 @@ interface OrderRow {
   version: number;
   created_at: Date | string;
   updated_at: Date | string;
+  returns: OrderReturn[] | null;
 }
 
 const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
@@ -123,11 +126,12 @@ function toView(r: OrderRow): OrderView {
     inventory: { status: r.inventory_status },
     payment: { status: r.payment_status },
     reasons: r.reasons,
+    ...returnFieldsOf({ items: r.items, returns: r.returns ?? [] }),
   };
 }
 
 const COLUMNS = `order_id::text AS order_id, customer_id, status, currency, items, total_amount, inventory_status,
-  payment_status, reasons, version, created_at, updated_at`;
+  payment_status, reasons, version, created_at, updated_at, returns`;
 
 export async function findOrder(db: Queryable, orderId: string): Promise<OrderView | undefined> {
   const res = await db.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE order_id = $1`, [orderId]);
@@ -227,6 +231,14 @@ export function readOrderEvents(db: Queryable, orderId: string): Promise<StoredE
   return readOrderStream(db, orderId);
 }
 
+/** An order's returns, oldest first (GET /orders/{id}/returns); undefined for an unknown order. */
+export async function findOrderReturns(db: Queryable, orderId: string): Promise<OrderReturn[] | undefined> {
+  const res = await db.query<{ returns: OrderReturn[] | null }>('SELECT returns FROM orders WHERE order_id = $1', [
+    orderId,
+  ]);
+  return res.rows[0] ? (res.rows[0].returns ?? []) : undefined;
+}
+
 /** What the audit of SPEC §9 reads of the order service. */
 export interface OrderAuditFacts {
   /** Every order, oldest first. */
@@ -235,6 +247,8 @@ export interface OrderAuditFacts {
   repeatedEvents: { streamId: string; eventType: string; count: number }[];
   /** Streams whose number of events is not their last version. */
   versionGaps: { streamId: string; count: number; lastVersion: number }[];
+  /** The returns of every order that has any (issue 21). */
+  returns: { orderId: string; returns: OrderReturn[] }[];
 }
 
 /** Read inside the caller's snapshot (one repeatable-read transaction), so the three parts agree. */
@@ -253,6 +267,9 @@ export async function auditOrders(snapshot: Queryable): Promise<OrderAuditFacts>
   );
   return {
     orders: orders.rows.map(toView),
+    returns: orders.rows
+      .filter((r) => (r.returns ?? []).length > 0)
+      .map((r) => ({ orderId: r.order_id, returns: r.returns ?? [] })),
     repeatedEvents: repeated.rows.map((r) => ({ streamId: r.stream_id, eventType: r.event_type, count: Number(r.n) })),
     versionGaps: gaps.rows.map((r) => ({ streamId: r.stream_id, count: Number(r.n), lastVersion: Number(r.top) })),
   };

@@ -1,4 +1,4 @@
-import { CONSUMER_QUEUES, type EventType } from '@commerce/contracts';
+import { CONSUMER_QUEUES, EVENTS, type EventType } from '@commerce/contracts';
 import {
   type Change,
   type Decision,
@@ -37,7 +37,8 @@ export interface OrderChange {
 
 export type Decide = (state: OrderState, now: string) => OrderStreamEvent[];
 
-const isOrderEvent = (t: string) => t.startsWith('ORDER_');
+/** The order service publishes the events of its exchange; the answers it records stay in the stream. */
+const isOrderEvent = (t: string) => EVENTS[t as EventType]?.exchange === 'order_events';
 
 /**
  * One change of one order: load its stream, decide, and write the new events at the version decided on, the read

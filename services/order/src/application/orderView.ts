@@ -1,4 +1,12 @@
-import { inventoryStatusOf, type OrderState, type OrderStatus, paymentStatusOf } from '../domain/index.js';
+import {
+  inventoryStatusOf,
+  type OrderReturnStatus,
+  type OrderState,
+  type OrderStatus,
+  paymentStatusOf,
+  returnedSummary,
+  returnStatusOf,
+} from '../domain/index.js';
 
 /** What the API answers for an order (SPEC §4), and what the read model holds. */
 export interface OrderView {
@@ -14,6 +22,12 @@ export interface OrderView {
   inventory: { status: string };
   payment: { status: string };
   reasons: string[];
+  /** Returns (issue 21): NONE, PARTIALLY_RETURNED or RETURNED, beside `status` (which stays COMPLETED). */
+  returnStatus: OrderReturnStatus;
+  /** Units returned per product (completed returns). */
+  returned: { productId: string; quantity: number }[];
+  /** What the completed returns refunded, integer minor units. */
+  refundedAmount: number;
 }
 
 const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
@@ -34,5 +48,14 @@ export function viewOf(orderId: string, s: OrderState): OrderView | undefined {
     inventory: { status: inventoryStatusOf(s) },
     payment: { status: paymentStatusOf(s) },
     reasons: s.reasons,
+    ...returnFieldsOf(s),
   };
+}
+
+/** The return fields of an order's view, from its returns. */
+export function returnFieldsOf(s: Pick<OrderState, 'items' | 'returns'>): Pick<
+  OrderView,
+  'returnStatus' | 'returned' | 'refundedAmount'
+> {
+  return { returnStatus: returnStatusOf(s.items, s.returns), ...returnedSummary(s.returns) };
 }

@@ -1,5 +1,6 @@
 import { CURRENCIES, type EventData, type EventType, MAX_AMOUNT, type OrderItem } from '@commerce/contracts';
 import { InvalidOrderError, OrderAlreadyExistsError, type OrderFieldError } from './errors.js';
+import { evolveReturns, type OrderReturn } from './returnState.js';
 
 export type OrderStatus =
   | 'PENDING'
@@ -40,6 +41,8 @@ export interface OrderState {
   inventoryUndo: UndoStatus;
   paymentUndo: UndoStatus;
   reasons: string[];
+  /** Returns of a COMPLETED order (returnState.ts), oldest first. */
+  returns: OrderReturn[];
   version: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -65,6 +68,7 @@ export function initialState(): OrderState {
     inventoryUndo: 'NOT_REQUESTED',
     paymentUndo: 'NOT_REQUESTED',
     reasons: [],
+    returns: [],
     version: 0,
     createdAt: null,
     updatedAt: null,
@@ -155,6 +159,16 @@ export function evolve(state: OrderState, event: OrderStreamEvent): OrderState {
       };
     case 'PAYMENT_REFUNDED':
       return { ...s, paymentUndo: s.paymentUndo === 'REQUESTED' ? 'DONE' : s.paymentUndo };
+    case 'ORDER_RETURN_REQUESTED':
+    case 'INVENTORY_RETURN_RESTOCKED':
+    case 'INVENTORY_RETURN_RESTOCK_FAILED':
+    case 'ORDER_RETURN_REFUND_REQUESTED':
+    case 'PAYMENT_PARTIALLY_REFUNDED':
+    case 'PAYMENT_PARTIAL_REFUND_FAILED':
+    case 'ORDER_RETURN_COMPLETED':
+    case 'ORDER_RETURN_FAILED':
+      // Returns never change the order's status: COMPLETED stays final (SPEC §6); returnState.ts keeps the rest.
+      return { ...s, returns: evolveReturns(s.returns, event) };
   }
 }
 

@@ -1,0 +1,208 @@
+/** Returns of a COMPLETED order (issue 21): POST /orders/{id}/returns, GET /orders/{id}/returns[/{returnId}]. */
+import { EntityId, ReturnItem, Uuid } from '@commerce/contracts';
+import {
+  commitChange,
+  type Database,
+  HttpProblem,
+  mayActFor,
+  type Principal,
+  ProblemSchema,
+  typed,
+} from '@commerce/kernel';
+import { type Static, Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { OrderView } from '../application/orderView.js';
+import type { OrderDeps } from '../application/ports.js';
+import { requestReturn } from '../application/returns.js';
+import {
+  InvalidOrderError,
+  MAX_ITEMS,
+  OrderNotFoundError,
+  OrderNotReturnableError,
+  type OrderReturn,
+  RETURN_STATUSES,
+  ReturnExceedsRemainingError,
+} from '../domain/index.js';
+import { traceparentOf } from './routes.js';
+import { findOrder, findOrderReturns } from './store.js';
+
+const Quantity = Type.Object(
+  { productId: EntityId, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) },
+  { additionalProperties: false, title: 'ReturnLine' },
+);
+const ReturnBody = Type.Object(
+  {
+    items: Type.Array(Quantity, { minItems: 1, maxItems: MAX_ITEMS, description: 'one line per product of the order' }),
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  },
+  {
+    additionalProperties: false,
+    title: 'RequestReturnRequest',
+    examples: [{ items: [{ productId: 'sku-1', quantity: 1 }], reason: 'too small' }],
+  },
+);
+export const ReturnSchema = Type.Object(
+  {
+    returnId: Uuid,
+    orderId: Uuid,
+    status: Type.Union(
+      RETURN_STATUSES.map((s) => Type.Literal(s)),
+      { title: 'ReturnStatus' },
+    ),
+    currency: Type.String(),
+    items: Type.Array(ReturnItem, { description: 'the returned units, at the unit price the order paid' }),
+    amount: Type.Integer({ description: 'Σ quantity × unitPrice: what the refund gives back, integer minor units' }),
+    reason: Type.Union([Type.String(), Type.Null()]),
+    restocked: Type.Union([Type.Boolean(), Type.Null()], { description: "inventory's answer (null: not yet)" }),
+    refunded: Type.Union([Type.Boolean(), Type.Null()], { description: "payment's answer (null: not yet)" }),
+    reasons: Type.Array(Type.String(), { description: 'why a FAILED return failed' }),
+    requestedAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { title: 'OrderReturn', description: 'a return of a COMPLETED order' },
+);
+const ReturnList = Type.Object({ items: Type.Array(ReturnSchema) }, { title: 'OrderReturnList' });
+const Returnable = Type.Array(Type.Object({ productId: EntityId, quantity: Type.Integer({ minimum: 0 }) }));
+const ReturnConflict = Type.Composite([ProblemSchema, Type.Object({ returnable: Type.Optional(Returnable) })], {
+  additionalProperties: true,
+  title: 'ReturnConflictProblem',
+  description: 'application/problem+json; `returnable` lists what can still be returned when too much was asked',
+});
+const OrderIdParams = Type.Object({ orderId: Uuid });
+const ReturnParams = Type.Object({ orderId: Uuid, returnId: Uuid });
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
+
+type ReturnView = Static<typeof ReturnSchema>;
+
+const iso = (v: string) => new Date(v).toISOString();
+function returnView(order: Pick<OrderView, 'orderId' | 'currency'>, r: OrderReturn): ReturnView {
+  return {
+    returnId: r.returnId,
+    orderId: order.orderId,
+    status: r.status,
+    currency: order.currency,
+    items: r.items,
+    amount: r.amount,
+    reason: r.reason,
+    restocked: r.restocked,
+    refunded: r.refunded,
+    reasons: r.reasons,
+    requestedAt: iso(r.requestedAt),
+    updatedAt: iso(r.updatedAt),
+  };
+}
+
+function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw HttpProblem.unauthorized('a bearer token is required');
+  return request.principal;
+}
+
+async function visibleOrder(db: Database, request: FastifyRequest, orderId: string): Promise<OrderView> {
+  const order = await findOrder(db, orderId);
+  if (!order || !mayActFor(principalOf(request), order.customerId))
+    throw HttpProblem.notFound(`order ${orderId} not found`);
+  return order;
+}
+
+function returnProblem(err: unknown): never {
+  if (err instanceof InvalidOrderError)
+    throw HttpProblem.badRequest(
+      `invalid body: ${err.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
+      err.errors,
+    );
+  if (err instanceof ReturnExceedsRemainingError)
+    throw new HttpProblem(409, 'Conflict', err.message, undefined, undefined, { returnable: err.returnable });
+  if (err instanceof OrderNotReturnableError) throw HttpProblem.conflict(err.message);
+  if (err instanceof OrderNotFoundError) throw HttpProblem.notFound(`order ${err.orderId} not found`);
+  throw err;
+}
+
+/** Several requests on one order at once each decide on the stream they read: the losers decide again. */
+const RETURN_COMMIT_ATTEMPTS = 20;
+
+export async function registerReturnRoutes(fastify: FastifyInstance, deps: OrderDeps, db: Database): Promise<void> {
+  const app = typed(fastify);
+  const tags = ['orders'];
+
+  app.post(
+    '/orders/:orderId/returns',
+    {
+      config: { auth: 'signed-in', openapi: { headers: { 202: ['Location'] } } },
+      schema: {
+        operationId: 'requestReturn',
+        tags,
+        summary: 'Return units of a COMPLETED order: they are restocked, then their paid value is refunded',
+        description:
+          'Answers 202 with the return (status REQUESTED) and its Location. Several returns per order are allowed, up ' +
+          'to the units bought; asking back more than can still be returned answers 409 with `returnable`. An order ' +
+          'that is not COMPLETED answers 409.',
+        params: OrderIdParams,
+        body: ReturnBody,
+        response: { 202: ReturnSchema, 409: ReturnConflict, ...errors(400, 401, 404, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const { orderId } = request.params;
+      const order = await visibleOrder(db, request, orderId);
+      const returnId = deps.newId();
+      const out = await commitChange(
+        db,
+        requestReturn(deps, {
+          orderId,
+          returnId,
+          items: request.body.items,
+          reason: request.body.reason ?? null,
+          traceparent: traceparentOf(request),
+        }),
+        { attempts: RETURN_COMMIT_ATTEMPTS },
+      ).catch(returnProblem);
+      if (out.kind !== 'applied') throw new Error(`a return request cannot be ${out.kind}`);
+      const made = out.result.state.returns.find((r) => r.returnId === returnId);
+      if (!made) throw new Error(`return ${returnId} was not recorded`);
+      return reply
+        .code(202)
+        .header('location', `/orders/${orderId}/returns/${returnId}`)
+        .send(returnView(order, made));
+    },
+  );
+
+  app.get(
+    '/orders/:orderId/returns',
+    {
+      config: { auth: 'signed-in' },
+      schema: {
+        operationId: 'listReturns',
+        tags,
+        summary: "The order's returns, oldest first",
+        params: OrderIdParams,
+        response: { 200: ReturnList, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const order = await visibleOrder(db, request, request.params.orderId);
+      const returns = (await findOrderReturns(db, order.orderId)) ?? [];
+      return { items: returns.map((r) => returnView(order, r)) };
+    },
+  );
+
+  app.get(
+    '/orders/:orderId/returns/:returnId',
+    {
+      config: { auth: 'signed-in' },
+      schema: {
+        operationId: 'getReturn',
+        tags,
+        summary: 'One return of an order',
+        params: ReturnParams,
+        response: { 200: ReturnSchema, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const { orderId, returnId } = request.params;
+      const order = await visibleOrder(db, request, orderId);
+      const found = (await findOrderReturns(db, orderId))?.find((r) => r.returnId === returnId);
+      if (!found) throw HttpProblem.notFound(`return ${returnId} of order ${orderId} not found`);
+      return returnView(order, found);
+    },
+  );
+}

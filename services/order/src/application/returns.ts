@@ -1,0 +1,78 @@
+/** The use cases of returns (issue 21): a return request, and the saga's reaction to inventory's and payment's answers. */
+import type { Envelope } from '@commerce/contracts';
+import type { Change } from '@commerce/kernel';
+import {
+  decideReturn,
+  decideReturnResult,
+  isReturnResult,
+  type OrderState,
+  type ReturnResultReceived,
+  returnResultIgnoredBecause,
+} from '../domain/index.js';
+import { changeOrder, type OrderChange, SAGA_CONSUMER } from './orderChanges.js';
+import type { SagaResultChange } from './orderSaga.js';
+import type { OrderDeps } from './ports.js';
+
+export interface ReturnRequest {
+  orderId: string;
+  /** Made by the caller (the route): the decider never makes ids. */
+  returnId: string;
+  items: readonly { productId: string; quantity: number }[];
+  reason?: string | null;
+  traceparent?: string;
+}
+
+/** POST /orders/{id}/returns: ORDER_RETURN_REQUESTED, published to inventory (restock first, saga-protocol.md). */
+export function requestReturn(deps: OrderDeps, req: ReturnRequest): Change<OrderState, OrderChange> {
+  return changeOrder(
+    deps,
+    req.orderId,
+    (state, now) =>
+      decideReturn(
+        { type: 'RequestReturn', orderId: req.orderId, returnId: req.returnId, items: req.items, reason: req.reason },
+        state,
+        now,
+      ),
+    { causationId: null, traceparent: req.traceparent },
+  );
+}
+
+/**
+ * The saga's reaction to an answer about a return: record it and decide the return's next step, with the message's
+ * inbox record. Undefined for a message that is not about a return.
+ */
+export function handleReturnResult(
+  deps: OrderDeps,
+  envelope: Envelope,
+  traceparent?: string,
+): Change<OrderState, SagaResultChange> | undefined {
+  if (!isReturnResult(envelope.eventType)) return undefined;
+  const command = {
+    type: 'ReturnResultReceived',
+    orderId: envelope.orderId,
+    eventType: envelope.eventType,
+    data: envelope.data,
+  } as ReturnResultReceived;
+  let ignored: string | undefined;
+  const change = changeOrder(
+    deps,
+    envelope.orderId,
+    (state, now) => {
+      ignored = state.status === null ? undefined : returnResultIgnoredBecause(state, command);
+      return decideReturnResult(command, state, now);
+    },
+    {
+      causationId: envelope.eventId,
+      traceparent,
+      result: { eventId: envelope.eventId, eventType: envelope.eventType, source: envelope.source },
+      inbox: { consumer: SAGA_CONSUMER, messageId: envelope.eventId },
+    },
+  );
+  return {
+    ...change,
+    decide: (state) => {
+      const decision = change.decide(state);
+      return { ...decision, result: { ...decision.result, ignored } };
+    },
+  };
+}
