@@ -178,9 +178,7 @@ export const CONSUMER_BINDINGS: Record<
     'order.cancelled',
     'order.inventory.rollback.requested',
     'order.return.requested',
-  ].map(
-    (routingKey) => ({ exchange: 'order_events' as const, routingKey }),
-  ),
+  ].map((routingKey) => ({ exchange: 'order_events' as const, routingKey })),
   payment: [
     'order.created',
     'order.cancelled',

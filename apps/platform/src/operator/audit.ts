@@ -11,6 +11,7 @@ import { auditStock } from '@commerce/inventory';
 import type { Database, Queryable } from '@commerce/kernel';
 import { auditOrders, FINAL_STATUSES } from '@commerce/order';
 import { auditMoney, type MoneyAuditFacts } from '@commerce/payment';
+import { auditReturns, restockedByOrder, soldAfterReturns } from './auditReturns.js';
 
 export interface Breach {
   invariant: 1 | 2 | 3 | 4 | 5;
@@ -71,9 +72,12 @@ export async function runAudit(
   const ledger = new Map(inv.movementTotals.map((l) => [l.productId, l]));
   const heldReserved = new Map<string, number>();
   const heldSold = new Map<string, number>();
+  // Units a return restocked are no longer sold (issue 21).
+  const restocked = restockedByOrder(inv);
   for (const r of inv.reservations) {
     const into = r.status === 'RESERVED' ? heldReserved : r.status === 'COMMITTED' ? heldSold : undefined;
-    if (into) for (const line of r.lines) into.set(line.productId, (into.get(line.productId) ?? 0) + line.quantity);
+    const lines = r.status === 'COMMITTED' ? soldAfterReturns(r.lines, restocked.get(r.orderId)) : r.lines;
+    if (into) for (const line of lines) into.set(line.productId, (into.get(line.productId) ?? 0) + line.quantity);
   }
   for (const p of inv.products) {
     const l = ledger.get(p.productId) ?? { available: 0, reserved: 0, sold: 0 };
@@ -126,7 +130,13 @@ export async function runAudit(
           orderId: o.orderId,
           message: `order ${o.orderId} is COMPLETED but its stock is ${r?.status ?? 'not reserved'}`,
         });
-      if (p?.status !== 'APPROVED' || p.amount !== o.totalAmount || p.refundedAmount !== 0)
+      // Returns refund part of it (issue 21): at least what the order recorded, never more than was paid.
+      if (
+        p?.status !== 'APPROVED' ||
+        p.amount !== o.totalAmount ||
+        p.refundedAmount < o.refundedAmount ||
+        p.refundedAmount > p.amount
+      )
         breaches.push({
           invariant: 4,
           orderId: o.orderId,
@@ -162,6 +172,9 @@ export async function runAudit(
         customerId: p.customerId,
         message: `payment taken for order ${p.orderId}, which the order service does not know: a lost order`,
       });
+
+  // Returns (issue 21): refunded ≤ paid, restocked ≤ sold, completed returns exact, failed ones moved no money.
+  breaches.push(...auditReturns(order, inv, pay));
 
   // 5. No effect applied twice.
   for (const t of inv.repeatedMovements)

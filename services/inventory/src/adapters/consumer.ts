@@ -13,7 +13,9 @@ import { INVENTORY_CONSUMER } from '../application/orderMessage.js';
 import type { InventoryDeps } from '../application/ports.js';
 import { releaseStock } from '../application/releaseStock.js';
 import { reserveStock } from '../application/reserveStock.js';
+import { restockReturn } from '../application/restockReturn.js';
 import type { InventoryCommand, InventoryOrderState, InventoryReply, OrderLine } from '../domain/reservation.js';
+import type { RestockReply, RestockState } from '../domain/returnRestock.js';
 
 /** The order events inventory reacts to (saga-protocol.md). */
 export const INVENTORY_BINDINGS = [...CONSUMER_BINDINGS.inventory];
@@ -41,10 +43,17 @@ export function inventoryCommandOf(e: Envelope, ttlMs: number): InventoryCommand
 export function inventoryChangeOf(
   deps: InventoryDeps,
   delivery: { envelope: Envelope; traceparent?: string },
-): Change<InventoryOrderState, InventoryReply | undefined> | undefined {
+):
+  | Change<InventoryOrderState, InventoryReply | undefined>
+  | Change<RestockState, RestockReply | undefined>
+  | undefined {
   const e = delivery.envelope;
-  const command = inventoryCommandOf(e, deps.reservationTtlMs);
   const message = orderMessageOf(delivery);
+  if (e.eventType === 'ORDER_RETURN_REQUESTED') {
+    const data = e.data as { returnId: string; items: OrderLine[] };
+    return restockReturn(deps, message, { type: 'restock', returnId: data.returnId, items: data.items });
+  }
+  const command = inventoryCommandOf(e, deps.reservationTtlMs);
   switch (command?.type) {
     case 'reserve':
       return reserveStock(deps, message, command);
@@ -66,8 +75,8 @@ export function handleInventoryOrderEvent(
   deps: InventoryDeps,
   ctx: ConsumerContext,
   delivery: { envelope: Envelope; traceparent?: string },
-): Promise<InventoryReply | undefined> {
-  return commitOrderMessage(ctx, inventoryChangeOf(deps, delivery));
+): Promise<InventoryReply | RestockReply | undefined> {
+  return commitOrderMessage<unknown, InventoryReply | RestockReply | undefined>(ctx, inventoryChangeOf(deps, delivery));
 }
 
 /** Subscribes inventory to the order messages it answers. */
@@ -76,7 +85,7 @@ export function subscribeInventory(
   deps: InventoryDeps,
   o: { maxAttempts: number },
 ): Promise<Subscription> {
-  return subscribeOrderMessages(ctx, {
+  return subscribeOrderMessages<unknown, InventoryReply | RestockReply | undefined>(ctx, {
     queue: INVENTORY_CONSUMER,
     bindings: INVENTORY_BINDINGS,
     maxAttempts: o.maxAttempts,

@@ -57,4 +57,26 @@ ON CONFLICT (order_id) DO NOTHING;
 DROP TABLE inventory_rollback_markers;
 `,
   },
+  {
+    version: 3,
+    name: 'returns: restocks of returned units',
+    // A return's restock is a `return` movement tagged with its return (several returns of one order restock the same
+    // product once each); return_restocks keeps each return's answer so that a duplicate request answers the same.
+    sql: `
+ALTER TABLE stock_movements DROP CONSTRAINT IF EXISTS stock_movements_kind_check;
+ALTER TABLE stock_movements ADD CONSTRAINT stock_movements_kind_check
+  CHECK (kind IN ('restock', 'set', 'reservation', 'commit', 'release', 'expiry', 'return'));
+ALTER TABLE stock_movements ADD COLUMN IF NOT EXISTS return_id uuid;
+CREATE TABLE IF NOT EXISTS return_restocks (
+  order_id uuid NOT NULL,
+  return_id uuid NOT NULL,
+  status text NOT NULL CHECK (status IN ('RESTOCKED', 'FAILED')),
+  items jsonb NOT NULL,
+  reason text,
+  product_ids text[] NOT NULL DEFAULT '{}',
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (order_id, return_id)
+);
+`,
+  },
 ];

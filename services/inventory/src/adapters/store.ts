@@ -13,6 +13,7 @@ import {
 import type { DueReservation, InventoryStore } from '../application/ports.js';
 import type { Product } from '../domain/product.js';
 import type { OrderLine, ProductStock, Reservation } from '../domain/reservation.js';
+import type { ReturnRestock } from '../domain/returnRestock.js';
 
 /** The participant name of inventory's per-order lock. */
 const PARTICIPANT = 'inventory';
@@ -137,7 +138,47 @@ export const inventoryStore: InventoryStore = {
     return product;
   },
 
-  changeStock(changes, orderId, at) {
+  async loadReturn(reader, orderId, productIds) {
+    const [, found, restocks, products] = await allInOrder([
+      lockOrderForParticipant(reader, PARTICIPANT, orderId),
+      reader.query<ReservationRow>(
+        'SELECT status, lines, expires_at FROM reservations WHERE order_id = $1 FOR UPDATE',
+        [orderId],
+      ),
+      reader.query<{
+        return_id: string;
+        status: ReturnRestock['status'];
+        items: OrderLine[];
+        reason: string | null;
+        product_ids: string[];
+      }>(
+        'SELECT return_id::text AS return_id, status, items, reason, product_ids FROM return_restocks WHERE order_id = $1',
+        [orderId],
+      ),
+      lockProducts(reader, productIds),
+    ] as const);
+    const row = found.rows[0];
+    return {
+      reservation: row ? reservationOf(row) : null,
+      restocks: new Map(
+        restocks.rows.map((r) => [
+          r.return_id,
+          { status: r.status, items: r.items, reason: r.reason as ReturnRestock['reason'], productIds: r.product_ids },
+        ]),
+      ),
+      products,
+    };
+  },
+
+  saveReturnRestock(orderId, returnId, r, at) {
+    return {
+      sql: `INSERT INTO return_restocks (order_id, return_id, status, items, reason, product_ids, created_at)
+            VALUES ($1, $2, $3, $4::jsonb, $5, $6::text[], $7)`,
+      params: [orderId, returnId, r.status, JSON.stringify(r.items), r.reason, r.productIds, at],
+    };
+  },
+
+  changeStock(changes, orderId, at, returnId) {
     if (changes.length === 0) return [];
     // Products in productId order: the order every other transaction locks them in (a change that did not lock them
     // before deciding takes their row locks here).
@@ -150,8 +191,8 @@ export const inventoryStore: InventoryStore = {
         params: [c.productId, c.deltaAvailable, c.deltaReserved, c.deltaSold, at],
       }));
     const movements: Write = {
-      sql: `INSERT INTO stock_movements (product_id, order_id, kind, delta_available, delta_reserved, delta_sold, at)
-            SELECT c.product_id, $1::uuid, c.kind, c.da, c.dr, c.ds, $2
+      sql: `INSERT INTO stock_movements (product_id, order_id, kind, delta_available, delta_reserved, delta_sold, at, return_id)
+            SELECT c.product_id, $1::uuid, c.kind, c.da, c.dr, c.ds, $2, $8::uuid
               FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[])
                    WITH ORDINALITY AS c(product_id, kind, da, dr, ds, ord)
              ORDER BY c.ord`,
@@ -163,6 +204,7 @@ export const inventoryStore: InventoryStore = {
         changes.map((c) => c.deltaAvailable),
         changes.map((c) => c.deltaReserved),
         changes.map((c) => c.deltaSold),
+        returnId ?? null,
       ],
     };
     return [...updates, movements];
@@ -294,8 +336,10 @@ export interface StockAuditFacts {
   /** Per product, the sums of its movements' deltas: what its figures must be. */
   movementTotals: { productId: string; available: number; reserved: number; sold: number }[];
   reservations: { orderId: string; status: string; lines: OrderLine[] }[];
-  /** The same kind of movement applied more than once for one order and product. */
+  /** The same kind of movement applied more than once for one order (and return) and product. */
   repeatedMovements: { orderId: string; productId: string; kind: string; count: number }[];
+  /** Every return inventory answered (issue 21), restocked or refused. */
+  returnRestocks: { orderId: string; returnId: string; status: ReturnRestock['status']; items: OrderLine[] }[];
 }
 
 /** Read inside the caller's snapshot (one repeatable-read transaction), so the parts agree. */
@@ -310,8 +354,14 @@ export async function auditStock(snapshot: Queryable): Promise<StockAuditFacts> 
   );
   const repeated = await snapshot.query<{ order_id: string; product_id: string; kind: string; n: number }>(
     `SELECT order_id::text AS order_id, product_id, kind, count(*)::int AS n FROM stock_movements
-      WHERE order_id IS NOT NULL GROUP BY order_id, product_id, kind HAVING count(*) > 1`,
+      WHERE order_id IS NOT NULL GROUP BY order_id, return_id, product_id, kind HAVING count(*) > 1`,
   );
+  const restocks = await snapshot.query<{
+    order_id: string;
+    return_id: string;
+    status: ReturnRestock['status'];
+    items: OrderLine[];
+  }>('SELECT order_id::text AS order_id, return_id::text AS return_id, status, items FROM return_restocks');
   return {
     products: products.rows.map(productOf),
     movementTotals: totals.rows.map((t) => ({
@@ -326,6 +376,12 @@ export async function auditStock(snapshot: Queryable): Promise<StockAuditFacts> 
       productId: m.product_id,
       kind: m.kind,
       count: Number(m.n),
+    })),
+    returnRestocks: restocks.rows.map((r) => ({
+      orderId: r.order_id,
+      returnId: r.return_id,
+      status: r.status,
+      items: r.items,
     })),
   };
 }

@@ -1,6 +1,7 @@
 import type { Queryable, Write } from '@commerce/kernel';
 import type { Product, PutProduct } from '../domain/product.js';
 import type { InventoryOrderState, Reservation, StockChange } from '../domain/reservation.js';
+import type { RestockState, ReturnRestock } from '../domain/returnRestock.js';
 
 /** A reservation past its expiry, claimed for the sweeper's transaction, with what the decider knows of its order. */
 export interface DueReservation {
@@ -30,8 +31,15 @@ export interface InventoryStore {
   /** The product an admin PUTs, locked; a new one is made first, empty, so that concurrent first PUTs queue on it. */
   lockProductForPut(reader: Queryable, put: PutProduct, at: Date): Promise<Product>;
 
-  /** Stock deltas and their movement rows (the counts' CHECK constraints refuse a negative one). */
-  changeStock(changes: readonly StockChange[], orderId: string | null, at: Date): Write[];
+  /**
+   * A return's state (issue 21): the order's participant lock first, then its reservation and the returns answered,
+   * then `productIds` locked in productId order (as a reservation locks them).
+   */
+  loadReturn(reader: Queryable, orderId: string, productIds: readonly string[]): Promise<RestockState>;
+  /** Stock deltas and their movement rows (the counts' CHECK constraints refuse a negative one); `returnId` tags a return's. */
+  changeStock(changes: readonly StockChange[], orderId: string | null, at: Date, returnId?: string): Write[];
+  /** The answer to a return, kept once per (order, return). */
+  saveReturnRestock(orderId: string, returnId: string, restock: ReturnRestock, at: Date): Write;
   saveReservation(orderId: string, reservation: Reservation, at: Date): Write;
   /** A product's name, price and currency (its counts change through changeStock only). */
   saveProductDetails(product: Product, at: Date): Write;

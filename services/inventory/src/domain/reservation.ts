@@ -6,7 +6,7 @@
 
 export type ReservationStatus = 'RESERVED' | 'COMMITTED' | 'RELEASED' | 'EXPIRED' | 'UNDONE_BEFORE_REQUEST';
 export type InventoryFailureReason = 'OUT_OF_STOCK' | 'UNKNOWN_PRODUCT' | 'PRICE_MISMATCH' | 'CURRENCY_MISMATCH';
-export type MovementKind = 'restock' | 'set' | 'reservation' | 'commit' | 'release' | 'expiry';
+export type MovementKind = 'restock' | 'set' | 'reservation' | 'commit' | 'release' | 'expiry' | 'return';
 
 export interface OrderLine {
   productId: string;

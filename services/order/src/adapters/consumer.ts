@@ -21,8 +21,7 @@ export function sagaHandler(deps: OrderDeps, ctx: ConsumerContext) {
     const { envelope } = delivery;
     // The consumer's span (child of the message's trace) when the bus opened one.
     const traceparent = currentTraceparent() ?? delivery.traceparent;
-    const change =
-      handleSagaResult(deps, envelope, traceparent) ?? handleReturnResult(deps, envelope, traceparent);
+    const change = handleSagaResult(deps, envelope, traceparent) ?? handleReturnResult(deps, envelope, traceparent);
     if (!change) {
       ctx.log.debug({ eventType: envelope.eventType }, 'order saga: not a result it reacts to');
       return;

@@ -159,10 +159,7 @@ export async function registerReturnRoutes(fastify: FastifyInstance, deps: Order
       if (out.kind !== 'applied') throw new Error(`a return request cannot be ${out.kind}`);
       const made = out.result.state.returns.find((r) => r.returnId === returnId);
       if (!made) throw new Error(`return ${returnId} was not recorded`);
-      return reply
-        .code(202)
-        .header('location', `/orders/${orderId}/returns/${returnId}`)
-        .send(returnView(order, made));
+      return reply.code(202).header('location', `/orders/${orderId}/returns/${returnId}`).send(returnView(order, made));
     },
   );
 

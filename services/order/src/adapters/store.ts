@@ -8,15 +8,15 @@ import {
   type Write,
 } from '@commerce/kernel';
 import { upcastOrderEvent } from '../application/eventVersions.js';
-import { returnFieldsOf, type OrderView } from '../application/orderView.js';
+import { type OrderView, returnFieldsOf } from '../application/orderView.js';
 import type { DeadlineKind, DueDeadline, OrderStore } from '../application/ports.js';
 import { streamIdOf } from '../application/ports.js';
 import {
   fold,
   inventoryStatusOf,
   ORDER_STATUSES,
-  type OrderState,
   type OrderReturn,
+  type OrderState,
   type OrderStatus,
   type OrderStreamEvent,
   paymentStatusOf,

@@ -53,9 +53,8 @@ export function viewOf(orderId: string, s: OrderState): OrderView | undefined {
 }
 
 /** The return fields of an order's view, from its returns. */
-export function returnFieldsOf(s: Pick<OrderState, 'items' | 'returns'>): Pick<
-  OrderView,
-  'returnStatus' | 'returned' | 'refundedAmount'
-> {
+export function returnFieldsOf(
+  s: Pick<OrderState, 'items' | 'returns'>,
+): Pick<OrderView, 'returnStatus' | 'returned' | 'refundedAmount'> {
   return { returnStatus: returnStatusOf(s.items, s.returns), ...returnedSummary(s.returns) };
 }

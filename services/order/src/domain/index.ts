@@ -1,5 +1,5 @@
 export * from './errors.js';
 export * from './order.js';
 export * from './orderSaga.js';
-export * from './returns.js';
 export * from './returnState.js';
+export * from './returns.js';

@@ -84,7 +84,10 @@ function returnRuleErrors(cmd: RequestReturn, state: OrderState): OrderFieldErro
     if (!bought.has(item.productId))
       errors.push({ field: `/items/${i}/productId`, message: `product ${item.productId} is not in the order` });
     else if (seen.has(item.productId))
-      errors.push({ field: `/items/${i}/productId`, message: `duplicate product ${item.productId}: one line per product` });
+      errors.push({
+        field: `/items/${i}/productId`,
+        message: `duplicate product ${item.productId}: one line per product`,
+      });
     seen.add(item.productId);
     if (!Number.isInteger(item.quantity) || item.quantity < 1)
       errors.push({ field: `/items/${i}/quantity`, message: 'must be an integer of at least 1' });
@@ -147,7 +150,8 @@ export function returnResultIgnoredBecause(
 ): 'unknown' | 'duplicate' | 'contradictory' | undefined {
   const r = state.returns.find((x) => x.returnId === returnIdOf(cmd));
   if (!r) return 'unknown';
-  const inventory = cmd.eventType === 'INVENTORY_RETURN_RESTOCKED' || cmd.eventType === 'INVENTORY_RETURN_RESTOCK_FAILED';
+  const inventory =
+    cmd.eventType === 'INVENTORY_RETURN_RESTOCKED' || cmd.eventType === 'INVENTORY_RETURN_RESTOCK_FAILED';
   const answered = inventory ? r.restocked : r.refunded;
   if (answered === null) return undefined;
   const success = cmd.eventType === 'INVENTORY_RETURN_RESTOCKED' || cmd.eventType === 'PAYMENT_PARTIALLY_REFUNDED';

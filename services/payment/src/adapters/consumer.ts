@@ -12,6 +12,8 @@ import { chargePayment } from '../application/chargePayment.js';
 import { PAYMENT_CONSUMER } from '../application/orderMessage.js';
 import type { PaymentDeps } from '../application/ports.js';
 import { refundPayment } from '../application/refundPayment.js';
+import { refundReturn } from '../application/refundReturn.js';
+import type { PartialRefundReply, PartialRefundState } from '../domain/partialRefund.js';
 import type { PaymentCommand, PaymentOrderState, PaymentReply } from '../domain/payment.js';
 
 /** The order events payment reacts to (saga-protocol.md). */
@@ -43,8 +45,15 @@ export function paymentCommandOf(e: Envelope): PaymentCommand | undefined {
 export function paymentChangeOf(
   deps: PaymentDeps,
   delivery: { envelope: Envelope; traceparent?: string },
-): Change<PaymentOrderState, PaymentReply | undefined> | undefined {
+):
+  | Change<PaymentOrderState, PaymentReply | undefined>
+  | Change<PartialRefundState, PartialRefundReply | undefined>
+  | undefined {
   const e = delivery.envelope;
+  if (e.eventType === 'ORDER_RETURN_REFUND_REQUESTED') {
+    const d = e.data as { returnId: string; customerId: string; amount: number; currency: string };
+    return refundReturn(deps, orderMessageOf(delivery), { type: 'partialRefund', ...d });
+  }
   const command = paymentCommandOf(e);
   if (!command) return undefined;
   const message = orderMessageOf(delivery);
@@ -59,8 +68,11 @@ export function handlePaymentOrderEvent(
   deps: PaymentDeps,
   ctx: ConsumerContext,
   delivery: { envelope: Envelope; traceparent?: string },
-): Promise<PaymentReply | undefined> {
-  return commitOrderMessage(ctx, paymentChangeOf(deps, delivery));
+): Promise<PaymentReply | PartialRefundReply | undefined> {
+  return commitOrderMessage<unknown, PaymentReply | PartialRefundReply | undefined>(
+    ctx,
+    paymentChangeOf(deps, delivery),
+  );
 }
 
 /** Subscribes payment to the order messages it answers. */
@@ -69,7 +81,7 @@ export function subscribePayment(
   deps: PaymentDeps,
   o: { maxAttempts: number },
 ): Promise<Subscription> {
-  return subscribeOrderMessages(ctx, {
+  return subscribeOrderMessages<unknown, PaymentReply | PartialRefundReply | undefined>(ctx, {
     queue: PAYMENT_CONSUMER,
     bindings: PAYMENT_BINDINGS,
     maxAttempts: o.maxAttempts,

@@ -57,4 +57,26 @@ ON CONFLICT (order_id) DO NOTHING;
 DROP TABLE IF EXISTS payment_rollback_markers;
 `,
   },
+  {
+    version: 3,
+    name: 'returns: refunds of returned units',
+    // A return's refund is a `return_refund` movement tagged with its return (several returns of one order each
+    // refund once); return_refunds keeps each return's answer so that a duplicate request answers the same.
+    sql: `
+ALTER TABLE money_movements DROP CONSTRAINT IF EXISTS money_movements_kind_check;
+ALTER TABLE money_movements ADD CONSTRAINT money_movements_kind_check
+  CHECK (kind IN ('deposit', 'set', 'deduction', 'refund', 'return_refund'));
+ALTER TABLE money_movements ADD COLUMN IF NOT EXISTS return_id uuid;
+CREATE TABLE IF NOT EXISTS return_refunds (
+  order_id uuid NOT NULL,
+  return_id uuid NOT NULL,
+  status text NOT NULL CHECK (status IN ('REFUNDED', 'FAILED')),
+  amount bigint NOT NULL CHECK (amount >= 0),
+  currency text NOT NULL,
+  reason text,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (order_id, return_id)
+);
+`,
+  },
 ];

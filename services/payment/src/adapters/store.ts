@@ -1,6 +1,7 @@
 /** Payment's storage on PostgreSQL and PGlite: accounts, payments and money movements (SPEC §9's records). */
 import { allInOrder, lockOrderForParticipant, type Queryable, type Write } from '@commerce/kernel';
 import type { PaymentStore } from '../application/ports.js';
+import type { ReturnRefund } from '../domain/partialRefund.js';
 import type { Account, Payment } from '../domain/payment.js';
 
 /** The participant's name in the kernel's per-order lock. */
@@ -73,7 +74,45 @@ export const paymentStore: PaymentStore = {
     return account;
   },
 
-  changeBalance(change, orderId): Write[] {
+  async loadReturnRefunds(reader, orderId) {
+    const [{ payment }, refunds] = await allInOrder([
+      paymentStore.loadOrderPayment(reader, orderId),
+      reader.query<{
+        return_id: string;
+        status: ReturnRefund['status'];
+        amount: number;
+        currency: string;
+        reason: string | null;
+      }>(
+        'SELECT return_id::text AS return_id, status, amount, currency, reason FROM return_refunds WHERE order_id = $1',
+        [orderId],
+      ),
+    ] as const);
+    return {
+      payment,
+      refunds: new Map(
+        refunds.rows.map((r) => [
+          r.return_id,
+          {
+            status: r.status,
+            amount: Number(r.amount),
+            currency: r.currency,
+            reason: r.reason as ReturnRefund['reason'],
+          },
+        ]),
+      ),
+    };
+  },
+
+  saveReturnRefund(orderId, returnId, r, at): Write {
+    return {
+      sql: `INSERT INTO return_refunds (order_id, return_id, status, amount, currency, reason, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      params: [orderId, returnId, r.status, r.amount, r.currency, r.reason, at],
+    };
+  },
+
+  changeBalance(change, orderId, returnId): Write[] {
     // The CHECK (balance >= 0) stands behind the guard, so that even a bug upstream cannot overdraw.
     return [
       {
@@ -84,9 +123,9 @@ export const paymentStore: PaymentStore = {
       },
       {
         // Behind the update in the same transaction: the balance it left.
-        sql: `INSERT INTO money_movements (customer_id, order_id, kind, delta, currency, balance_after, at)
-              SELECT customer_id, $2::uuid, $3, $4, currency, balance, $5 FROM accounts WHERE customer_id = $1`,
-        params: [change.customerId, orderId, change.kind, change.delta, change.at],
+        sql: `INSERT INTO money_movements (customer_id, order_id, kind, delta, currency, balance_after, at, return_id)
+              SELECT customer_id, $2::uuid, $3, $4, currency, balance, $5, $6::uuid FROM accounts WHERE customer_id = $1`,
+        params: [change.customerId, orderId, change.kind, change.delta, change.at, returnId ?? null],
       },
     ];
   },
@@ -214,8 +253,10 @@ export interface MoneyAuditFacts {
     status: PaymentView['status'];
     reason: string | null;
   }[];
-  /** The same kind of movement applied more than once for one order. */
+  /** The same kind of movement applied more than once for one order (and return). */
   repeatedMovements: { orderId: string; kind: string; count: number }[];
+  /** Every return's refund payment answered (issue 21), refunded or refused. */
+  returnRefunds: { orderId: string; returnId: string; status: ReturnRefund['status']; amount: number }[];
 }
 
 /** Read inside the caller's snapshot (one repeatable-read transaction), so the parts agree. */
@@ -223,7 +264,7 @@ export async function auditMoney(snapshot: Queryable): Promise<MoneyAuditFacts> 
   const accounts = await snapshot.query<AccountRow>('SELECT customer_id, balance, currency FROM accounts');
   const totals = await snapshot.query<{ customer_id: string; total: number; taken: number }>(
     `SELECT customer_id, sum(delta)::bigint AS total,
-            coalesce(sum(-delta) FILTER (WHERE kind IN ('deduction', 'refund')), 0)::bigint AS taken
+            coalesce(sum(-delta) FILTER (WHERE kind IN ('deduction', 'refund', 'return_refund')), 0)::bigint AS taken
        FROM money_movements GROUP BY customer_id`,
   );
   const payments = await snapshot.query<PaymentRow & { order_id: string }>(
@@ -232,8 +273,14 @@ export async function auditMoney(snapshot: Queryable): Promise<MoneyAuditFacts> 
   );
   const repeated = await snapshot.query<{ order_id: string; kind: string; n: number }>(
     `SELECT order_id::text AS order_id, kind, count(*)::int AS n FROM money_movements
-      WHERE order_id IS NOT NULL GROUP BY order_id, kind HAVING count(*) > 1`,
+      WHERE order_id IS NOT NULL GROUP BY order_id, return_id, kind HAVING count(*) > 1`,
   );
+  const refunds = await snapshot.query<{
+    order_id: string;
+    return_id: string;
+    status: ReturnRefund['status'];
+    amount: number;
+  }>('SELECT order_id::text AS order_id, return_id::text AS return_id, status, amount FROM return_refunds');
   return {
     accounts: accounts.rows.map((a) => ({ customerId: a.customer_id, balance: Number(a.balance) })),
     movementTotals: totals.rows.map((t) => ({
@@ -250,5 +297,11 @@ export async function auditMoney(snapshot: Queryable): Promise<MoneyAuditFacts> 
       reason: p.reason ?? null,
     })),
     repeatedMovements: repeated.rows.map((m) => ({ orderId: m.order_id, kind: m.kind, count: Number(m.n) })),
+    returnRefunds: refunds.rows.map((r) => ({
+      orderId: r.order_id,
+      returnId: r.return_id,
+      status: r.status,
+      amount: Number(r.amount),
+    })),
   };
 }

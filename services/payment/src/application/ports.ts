@@ -1,4 +1,5 @@
 import type { Queryable, Write } from '@commerce/kernel';
+import type { PartialRefundState, ReturnRefund } from '../domain/partialRefund.js';
 import type { Account, BalanceChange, Payment, PaymentOrderState } from '../domain/payment.js';
 
 /**
@@ -20,7 +21,11 @@ export interface PaymentStore {
    * A balance change and its money movement. The change is guarded: it refuses the whole effect when the balance
    * would go below 0 or the account is missing (the row lock taken by the load makes that a bug, never a race).
    */
-  changeBalance(change: BalanceChange, orderId: string | null): Write[];
+  changeBalance(change: BalanceChange, orderId: string | null, returnId?: string): Write[];
+  /** A return's refund state (issue 21): the order's lock, its payment row and the refunds of its returns. */
+  loadReturnRefunds(reader: Queryable, orderId: string): Promise<PartialRefundState>;
+  /** The answer to a return's refund, kept once per (order, return). */
+  saveReturnRefund(orderId: string, returnId: string, refund: ReturnRefund, at: Date): Write;
   /** The order's payment row as the decision leaves it. */
   savePayment(orderId: string, payment: Payment): Write;
   /** Creates the account (balance 0) or sets its currency; its balance changes only through changeBalance. */

@@ -7,7 +7,7 @@
 
 export type PaymentStatus = 'APPROVED' | 'DECLINED' | 'REFUNDED';
 export type PaymentFailureReason = 'INSUFFICIENT_FUNDS' | 'UNKNOWN_CUSTOMER' | 'CURRENCY_MISMATCH';
-export type MoneyMovementKind = 'deposit' | 'set' | 'deduction' | 'refund';
+export type MoneyMovementKind = 'deposit' | 'set' | 'deduction' | 'refund' | 'return_refund';
 
 /** Reason stored on a payment that was undone before it was requested (no money ever taken). */
 export const UNDONE_BEFORE_REQUEST = 'UNDONE_BEFORE_REQUEST';
