@@ -25,9 +25,11 @@ export * from './application/putProduct.js';
 export * from './application/releaseStock.js';
 export * from './application/reserveStock.js';
 export * from './application/restockProduct.js';
+export * from './application/restockReturn.js';
 export * from './application/sweepExpiredReservations.js';
 export * from './domain/product.js';
 export * from './domain/reservation.js';
+export * from './domain/returnRestock.js';
 
 /** The settings the inventory service reads; the composition root hands it these and nothing else. */
 const INVENTORY_SETTINGS = ['reservationTtlMs', 'maxDeliveryAttempts'] as const;

@@ -21,7 +21,9 @@ export * from './application/orderMessage.js';
 export * from './application/ports.js';
 export * from './application/putAccount.js';
 export * from './application/refundPayment.js';
+export * from './application/refundReturn.js';
 export * from './application/topUpAccount.js';
+export * from './domain/partialRefund.js';
 export * from './domain/payment.js';
 
 /** The settings the payment service reads; the composition root hands it these and nothing else. */
