@@ -508,6 +508,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/orders/{orderId}/returns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The order's returns, oldest first */
+        get: operations["listReturns"];
+        put?: never;
+        /**
+         * Return units of a COMPLETED order: they are restocked, then their paid value is refunded
+         * @description Answers 202 with the return (status REQUESTED) and its Location. Several returns per order are allowed, up to the units bought; asking back more than can still be returned answers 409 whose problem lists `returnable: [{productId, quantity}]`, what can still be returned. An order that is not COMPLETED answers 409.
+         */
+        post: operations["requestReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/orders/{orderId}/returns/{returnId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One return of an order */
+        get: operations["getReturn"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -636,7 +674,10 @@ export interface components {
          *       "payment": {
          *         "status": "PENDING"
          *       },
-         *       "reasons": []
+         *       "reasons": [],
+         *       "returnStatus": "NONE",
+         *       "returned": [],
+         *       "refundedAmount": 0
          *     }
          */
         Order: {
@@ -654,6 +695,18 @@ export interface components {
                 status: string;
             };
             reasons: string[];
+            /** @description refunded by completed returns, integer minor units */
+            refundedAmount: number;
+            /** @description units returned per product (completed returns) */
+            returned: {
+                productId: string;
+                quantity: number;
+            }[];
+            /**
+             * @description returns of a COMPLETED order; `status` stays COMPLETED (final)
+             * @enum {string}
+             */
+            returnStatus: "NONE" | "PARTIALLY_RETURNED" | "RETURNED";
             status: components["schemas"]["OrderStatus"];
             /** @description Σ quantity × unitPrice, integer minor units */
             totalAmount: number;
@@ -684,6 +737,37 @@ export interface components {
         OrderPage: {
             items: components["schemas"]["Order"][];
             nextCursor: string | null;
+        };
+        /**
+         * OrderReturn
+         * @description a return of a COMPLETED order
+         */
+        OrderReturn: {
+            /** @description Σ quantity × unitPrice: what the refund gives back, integer minor units */
+            amount: number;
+            currency: string;
+            /** @description the returned units, at the unit price the order paid */
+            items: components["schemas"]["ReturnItem"][];
+            /** Format: uuid */
+            orderId: string;
+            reason: string | null;
+            /** @description why a FAILED return failed */
+            reasons: string[];
+            /** @description payment's answer (null: not yet) */
+            refunded: boolean | null;
+            /** Format: date-time */
+            requestedAt: string;
+            /** @description inventory's answer (null: not yet) */
+            restocked: boolean | null;
+            /** Format: uuid */
+            returnId: string;
+            status: components["schemas"]["ReturnStatus"];
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** OrderReturnList */
+        OrderReturnList: {
+            items: components["schemas"]["OrderReturn"][];
         };
         /** OrderStats */
         OrderStats: {
@@ -825,6 +909,29 @@ export interface components {
             queue: string;
             replayed: string;
         };
+        /** RequestReturnRequest */
+        RequestReturnRequest: {
+            /** @description one line per product of the order */
+            items: components["schemas"]["ReturnLine"][];
+            reason?: string;
+        };
+        /** ReturnItem */
+        ReturnItem: {
+            productId: string;
+            quantity: number;
+            /** @description integer minor units */
+            unitPrice: number;
+        };
+        /** ReturnLine */
+        ReturnLine: {
+            productId: string;
+            quantity: number;
+        };
+        /**
+         * ReturnStatus
+         * @enum {string}
+         */
+        ReturnStatus: "REQUESTED" | "COMPLETED" | "FAILED";
         /**
          * SalesAnalytics
          * @description The analytics projection read for the period
@@ -1499,7 +1606,10 @@ export interface operations {
                      *       "payment": {
                      *         "status": "PENDING"
                      *       },
-                     *       "reasons": []
+                     *       "reasons": [],
+                     *       "returnStatus": "NONE",
+                     *       "returned": [],
+                     *       "refundedAmount": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -1869,7 +1979,10 @@ export interface operations {
                      *       "payment": {
                      *         "status": "PENDING"
                      *       },
-                     *       "reasons": []
+                     *       "reasons": [],
+                     *       "returnStatus": "NONE",
+                     *       "returned": [],
+                     *       "refundedAmount": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -1926,7 +2039,10 @@ export interface operations {
                      *       "payment": {
                      *         "status": "PENDING"
                      *       },
-                     *       "reasons": []
+                     *       "reasons": [],
+                     *       "returnStatus": "NONE",
+                     *       "returned": [],
+                     *       "refundedAmount": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -1980,7 +2096,10 @@ export interface operations {
                      *       "payment": {
                      *         "status": "PENDING"
                      *       },
-                     *       "reasons": []
+                     *       "reasons": [],
+                     *       "returnStatus": "NONE",
+                     *       "returned": [],
+                     *       "refundedAmount": 0
                      *     }
                      */
                     "application/json": components["schemas"]["Order"];
@@ -2015,6 +2134,110 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OrderEvent"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listReturns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderReturnList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    requestReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "items": [
+                 *         {
+                 *           "productId": "sku-1",
+                 *           "quantity": 1
+                 *         }
+                 *       ],
+                 *       "reason": "too small"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RequestReturnRequest"];
+            };
+        };
+        responses: {
+            /** @description a return of a COMPLETED order */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderReturn"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orderId: string;
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a return of a COMPLETED order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderReturn"];
                 };
             };
             400: components["responses"]["BadRequest"];

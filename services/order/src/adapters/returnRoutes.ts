@@ -62,12 +62,6 @@ export const ReturnSchema = Type.Object(
   { title: 'OrderReturn', description: 'a return of a COMPLETED order' },
 );
 const ReturnList = Type.Object({ items: Type.Array(ReturnSchema) }, { title: 'OrderReturnList' });
-const Returnable = Type.Array(Type.Object({ productId: EntityId, quantity: Type.Integer({ minimum: 0 }) }));
-const ReturnConflict = Type.Composite([ProblemSchema, Type.Object({ returnable: Type.Optional(Returnable) })], {
-  additionalProperties: true,
-  title: 'ReturnConflictProblem',
-  description: 'application/problem+json; `returnable` lists what can still be returned when too much was asked',
-});
 const OrderIdParams = Type.Object({ orderId: Uuid });
 const ReturnParams = Type.Object({ orderId: Uuid, returnId: Uuid });
 const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ProblemSchema]));
@@ -134,11 +128,12 @@ export async function registerReturnRoutes(fastify: FastifyInstance, deps: Order
         summary: 'Return units of a COMPLETED order: they are restocked, then their paid value is refunded',
         description:
           'Answers 202 with the return (status REQUESTED) and its Location. Several returns per order are allowed, up ' +
-          'to the units bought; asking back more than can still be returned answers 409 with `returnable`. An order ' +
+          'to the units bought; asking back more than can still be returned answers 409 whose problem lists ' +
+          '`returnable: [{productId, quantity}]`, what can still be returned. An order ' +
           'that is not COMPLETED answers 409.',
         params: OrderIdParams,
         body: ReturnBody,
-        response: { 202: ReturnSchema, 409: ReturnConflict, ...errors(400, 401, 404, 413, 415) },
+        response: { 202: ReturnSchema, ...errors(400, 401, 404, 409, 413, 415) },
       },
     },
     async (request, reply) => {
