@@ -126,6 +126,27 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
         expect: { customerB: 404 },
       },
       'POST /orders/:orderId/cancel': { auth: 'signed-in', request: cancelTarget, ok: 202, expect: { customerB: 404 } },
+      // Returns (issue 21): A's order is not COMPLETED, so the owner and the admin are let in and told 409.
+      'POST /orders/:orderId/returns': {
+        auth: 'signed-in',
+        request: () => ({
+          url: `/orders/${orderOfA}/returns`,
+          payload: { items: [{ productId: 'pen-1', quantity: 1 }] },
+        }),
+        ok: 409,
+        expect: { customerB: 404 },
+      },
+      'GET /orders/:orderId/returns': {
+        auth: 'signed-in',
+        request: () => ({ url: `/orders/${orderOfA}/returns` }),
+        expect: { customerB: 404 },
+      },
+      // No such return: 404 for everyone let in, as for someone else's order.
+      'GET /orders/:orderId/returns/:returnId': {
+        auth: 'signed-in',
+        request: () => ({ url: `/orders/${orderOfA}/returns/${randomUUID()}` }),
+        ok: 404,
+      },
       // Only a COMPENSATION_FAILED order can be retried: the admin is let in and told 409.
       'POST /admin/orders/:orderId/retry-compensation': {
         auth: 'admin',
