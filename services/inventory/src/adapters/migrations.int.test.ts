@@ -66,7 +66,7 @@ function upgradeContract(name: string, open: () => Promise<Database>, cleanup: (
       );
 
       expect(await migrate(db, 'kernel', KERNEL_MIGRATIONS)).toContain(7);
-      expect(await migrate(db, 'inventory', inventoryMigrations)).toEqual([2]);
+      expect(await migrate(db, 'inventory', inventoryMigrations)).toEqual([2, 3]);
 
       expect(await readReservation(db, rolledBack)).toMatchObject({ status: 'NONE', rollbackMarker: true });
       const old = await db.query(
