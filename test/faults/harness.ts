@@ -14,6 +14,7 @@ import pg from 'pg';
 import { metricTotal } from '../support/metrics.js';
 import { type PlatformProcess, ROOT, type Service, startDistributed, token } from '../support/platform.js';
 import { PG_ADMIN_URL, RABBIT_API, REDIS_URL, uniqueName, waitFor } from '../support/services.js';
+import { newReturnFigures, PENDING_RETURNS_SQL, plannedReturns, returnAfterCompletion } from './returnsMix.js';
 
 const run = promisify(execFile);
 
@@ -228,6 +229,8 @@ export interface LoadFigures {
   /** Requests that never got a 202 before the client's deadline. */
   gaveUp: number;
   byKind: Record<OrderKind, number>;
+  /** Returns asked of COMPLETED in-stock orders (returnsMix.ts). */
+  returns: ReturnType<typeof newReturnFigures>;
 }
 
 /**
@@ -250,7 +253,10 @@ export class LoadGenerator {
       'price-mismatch': 0,
       'unknown-product': 0,
     },
+    returns: newReturnFigures(),
   };
+  /** Accepted returns: returnId → orderId. */
+  readonly acceptedReturns = new Map<string, string>();
   private running = false;
   private inFlight = new Set<Promise<void>>();
   private timer?: NodeJS.Timeout;
@@ -324,6 +330,16 @@ export class LoadGenerator {
           this.accepted.set(orderId, kind);
           this.figures.accepted++;
           this.figures.byKind[kind]++;
+          if (kind === 'in-stock')
+            await returnAfterCompletion({
+              orderId,
+              returns: plannedReturns(n, body.items),
+              bearer,
+              orderUrls: () => this.platform.orderUrls(),
+              deadline,
+              figures: this.figures.returns,
+              accepted: this.acceptedReturns,
+            });
         }
         return;
       }
@@ -651,9 +667,11 @@ export async function settle(p: FaultPlatform, orderIds: string[], timeoutMs = S
           'SELECT count(*)::int AS n FROM orders WHERE order_id::text = ANY($1::text[])',
           [orderIds],
         );
-        return last.length === 0 && Number(present[0]?.n) === orderIds.length;
+        // Returns asked during the load (returnsMix.ts) end too: none still REQUESTED.
+        const returning = await pgQuery(p.dbs.order.url, PENDING_RETURNS_SQL, [orderIds]);
+        return last.length === 0 && Number(present[0]?.n) === orderIds.length && Number(returning[0]?.n) === 0;
       },
-      { timeoutMs, intervalMs: 500, what: 'every accepted order to be final' },
+      { timeoutMs, intervalMs: 500, what: 'every accepted order to be final and every return ended' },
     );
   } catch (err) {
     // Say where the stuck orders' messages are: queues still holding messages (and whether anyone consumes them),
@@ -731,29 +749,30 @@ export async function commerceAudit(p: FaultPlatform): Promise<AuditOutcome> {
 }
 
 /**
- * Effects applied more than once, counted straight from the ledgers: per order and product, at most one movement
- * of each kind; per order, at most one deduction and one refund; no ORDER_* decision twice in one stream.
+ * Effects applied more than once, counted straight from the ledgers: per order (and return) and product, at most one
+ * movement of each kind; per order, at most one deduction and one refund, and one refund per return; no ORDER_*
+ * decision twice in one stream (a return's events carry its returnId: see below).
  */
 export async function duplicateEffects(p: FaultPlatform): Promise<string[]> {
   const found: string[] = [];
   for (const r of await pgQuery(
     p.dbs.inventory.url,
     `SELECT order_id::text AS order_id, product_id, kind, count(*)::int AS n FROM stock_movements
-      WHERE order_id IS NOT NULL GROUP BY 1, 2, 3 HAVING count(*) > 1`,
+      WHERE order_id IS NOT NULL GROUP BY 1, 2, 3, return_id HAVING count(*) > 1`,
     [],
   ))
     found.push(`stock ${r.kind} ×${r.n} for order ${r.order_id} product ${r.product_id}`);
   for (const r of await pgQuery(
     p.dbs.payment.url,
     `SELECT order_id::text AS order_id, kind, count(*)::int AS n FROM money_movements
-      WHERE order_id IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1`,
+      WHERE order_id IS NOT NULL GROUP BY 1, 2, return_id HAVING count(*) > 1`,
     [],
   ))
     found.push(`money ${r.kind} ×${r.n} for order ${r.order_id}`);
   for (const r of await pgQuery(
     p.dbs.order.url,
     `SELECT stream_id, event_type, count(*)::int AS n FROM events
-      WHERE event_type LIKE 'ORDER\\_%' GROUP BY 1, 2 HAVING count(*) > 1`,
+      WHERE event_type LIKE 'ORDER\\_%' GROUP BY 1, 2, data->>'returnId' HAVING count(*) > 1`,
     [],
   ))
     found.push(`${r.event_type} ×${r.n} in ${r.stream_id}`);
