@@ -4,6 +4,7 @@
  * (202) completes, every refused one is a 409 naming what can still be returned, the stock and the balances move by
  * exactly the returned units and their paid value, and `commerce audit` passes: balanced to the unit and the cent.
  */
+import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import { type DistributedPlatform, http, runCommerce, startDistributed } from '../support/platform.js';
 import { prng } from '../support/random.js';
@@ -277,5 +278,21 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'returns with partial refunds', 
       breaches: [],
       counts: { orders: ORDERS, final: ORDERS },
     });
+
+    // The audit notices a refund beyond what was paid, naming the order.
+    const victim = accepted[0]!.asked.orderId;
+    const db = new pg.Client({ connectionString: platform.databases.payment });
+    await db.connect();
+    await db.query('UPDATE payments SET refunded_amount = amount + 1 WHERE order_id = $1', [victim]);
+    await db.end();
+    const broken = await runCommerce(['audit', '--json'], {
+      ORDER_DATABASE_URL: platform.databases.order,
+      INVENTORY_DATABASE_URL: platform.databases.inventory,
+      PAYMENT_DATABASE_URL: platform.databases.payment,
+    });
+    expect(broken.code).toBe(1);
+    expect(JSON.parse(broken.stdout).breaches).toEqual(
+      expect.arrayContaining([expect.objectContaining({ invariant: 3, orderId: victim })]),
+    );
   });
 });

@@ -7,7 +7,14 @@
 import type { StockAuditFacts } from '@commerce/inventory';
 import type { OrderAuditFacts } from '@commerce/order';
 import type { MoneyAuditFacts } from '@commerce/payment';
-import type { Breach } from './audit.js';
+
+/** A breach of a return's invariant, in the audit's shape (audit.ts `Breach`). */
+export interface ReturnBreach {
+  invariant: 2 | 3 | 4;
+  message: string;
+  orderId?: string;
+  productId?: string;
+}
 
 /** Units restocked by returns, per order and product (RESTOCKED answers only). */
 export function restockedByOrder(inv: Pick<StockAuditFacts, 'returnRestocks'>): Map<string, Map<string, number>> {
@@ -21,8 +28,8 @@ export function restockedByOrder(inv: Pick<StockAuditFacts, 'returnRestocks'>): 
   return out;
 }
 
-export function auditReturns(order: OrderAuditFacts, inv: StockAuditFacts, pay: MoneyAuditFacts): Breach[] {
-  const breaches: Breach[] = [];
+export function auditReturns(order: OrderAuditFacts, inv: StockAuditFacts, pay: MoneyAuditFacts): ReturnBreach[] {
+  const breaches: ReturnBreach[] = [];
   const restocked = restockedByOrder(inv);
   const reservations = new Map(inv.reservations.map((r) => [r.orderId, r]));
   const payments = new Map(pay.payments.map((p) => [p.orderId, p]));
