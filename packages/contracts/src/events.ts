@@ -111,42 +111,76 @@ export const EVENTS = {
         amount: Money,
         reason: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]),
       },
-      { additionalProperties: false },
+      {
+        additionalProperties: false,
+        description:
+          'A return of units of a COMPLETED order: restock them (inventory), then refund amount = Σ quantity × unitPrice',
+      },
     ),
   },
   INVENTORY_RETURN_RESTOCKED: {
     exchange: 'inventory_events',
-    data: Type.Object({ returnId: Uuid, items: ReturnItems }, { additionalProperties: false }),
+    data: Type.Object(
+      { returnId: Uuid, items: ReturnItems },
+      {
+        additionalProperties: false,
+        description: 'The returned units are back on sale (available + q, sold − q), once per returnId',
+      },
+    ),
   },
   INVENTORY_RETURN_RESTOCK_FAILED: {
     exchange: 'inventory_events',
     data: Type.Object(
       { returnId: Uuid, reason: RestockFailureReason, productIds: Type.Array(EntityId, { maxItems: 100 }) },
-      { additionalProperties: false },
+      {
+        additionalProperties: false,
+        description: 'Nothing restocked for this return: the order then fails it and no money moves',
+      },
     ),
   },
   ORDER_RETURN_REFUND_REQUESTED: {
     exchange: 'order_events',
     data: Type.Object(
       { returnId: Uuid, customerId: EntityId, amount: Money, currency: Currency },
-      { additionalProperties: false },
+      {
+        additionalProperties: false,
+        description: 'Refund the paid value of a restocked return to the customer who paid',
+      },
     ),
   },
   PAYMENT_PARTIALLY_REFUNDED: {
     exchange: 'payment_events',
-    data: Type.Object({ returnId: Uuid, amount: Money, currency: Currency }, { additionalProperties: false }),
+    data: Type.Object(
+      { returnId: Uuid, amount: Money, currency: Currency },
+      {
+        additionalProperties: false,
+        description: 'The amount of the return is back on the balance, once per returnId; never more than paid',
+      },
+    ),
   },
   PAYMENT_PARTIAL_REFUND_FAILED: {
     exchange: 'payment_events',
-    data: Type.Object({ returnId: Uuid, reason: PartialRefundFailureReason }, { additionalProperties: false }),
+    data: Type.Object(
+      { returnId: Uuid, reason: PartialRefundFailureReason },
+      {
+        additionalProperties: false,
+        description: 'Nothing refunded for this return (not paid, another currency, more than paid)',
+      },
+    ),
   },
   ORDER_RETURN_COMPLETED: {
     exchange: 'order_events',
-    data: Type.Object({ returnId: Uuid, amount: Money }, { additionalProperties: false }),
+    data: Type.Object(
+      { returnId: Uuid, amount: Money },
+      { additionalProperties: false, description: 'The return is restocked and refunded' },
+    ),
   },
   ORDER_RETURN_FAILED: {
     exchange: 'order_events',
-    data: Type.Object({ returnId: Uuid, reasons: Reasons }, { additionalProperties: false }),
+    data: Type.Object(
+      { returnId: Uuid, reasons: Reasons },
+      { additionalProperties: false, description: 'The return ended without its refund; reasons say why' },
+    ),
   },
 } as const satisfies Record<string, { exchange: Exchange; data: TSchema }>;
 
