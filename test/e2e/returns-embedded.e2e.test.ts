@@ -31,7 +31,11 @@ describe('returns on the embedded default', () => {
   }, async () => {
     platform = await startProcess('all', { DATA_DIR: data.dir }, { timeoutMs: 90_000 });
     const customer = platform.tokens.customer as string;
-    const { order: ord, inventory: inv, payment: pay } = platform.urls as Record<string, string>;
+    const [ord, inv, pay] = [platform.urls.order, platform.urls.inventory, platform.urls.payment] as [
+      string,
+      string,
+      string,
+    ];
     const stockBefore = (await http('GET', `${inv}/products/demo-widget`, customer)).body;
     const balanceBefore = (await http('GET', `${pay}/customers/demo-customer`, customer)).body.balance;
 
