@@ -279,6 +279,23 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'returns with partial refunds', 
       counts: { orders: ORDERS, final: ORDERS },
     });
 
+    // The read model rebuilt from the event store shows the same returns.
+    const dbEnv = {
+      ORDER_DATABASE_URL: platform.databases.order,
+      INVENTORY_DATABASE_URL: platform.databases.inventory,
+      PAYMENT_DATABASE_URL: platform.databases.payment,
+    };
+    const sample = placed.slice(0, 20);
+    const before = await Promise.all(
+      sample.map(async (o) => (await http('GET', `${ord}/orders/${o.orderId}/returns`, admin)).body),
+    );
+    const replay = await runCommerce(['replay', 'projections'], dbEnv);
+    expect(replay.code, replay.stdout + replay.stderr).toBe(0);
+    const after = await Promise.all(
+      sample.map(async (o) => (await http('GET', `${ord}/orders/${o.orderId}/returns`, admin)).body),
+    );
+    expect(after).toEqual(before);
+
     // The audit notices a refund beyond what was paid, naming the order.
     const victim = accepted[0]!.asked.orderId;
     const db = new pg.Client({ connectionString: platform.databases.payment });
