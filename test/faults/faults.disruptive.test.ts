@@ -156,6 +156,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
       timeToSettleMs: settleMs,
       ...(settleError ? { notSettled: settleError.split('\n')[1]?.slice(0, 2000) } : {}),
       clientRetries: load.figures.retries,
+      returns: load.figures.returns,
       crashes: crashes.length,
       byStatus,
     });
@@ -166,6 +167,8 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'fault suite: the platform under
     expect(ids.length, 'orders accepted under load').toBeGreaterThan(0);
     expect(load.figures.rejected, 'no request refused with a 4xx').toEqual([]);
     expect(load.figures.gaveUp, 'every request answered 202 in the end').toBe(0);
+    // Returns in the mix (returnsMix.ts): every one asked got an answer (202, or 409 for a retry that had committed).
+    expect(load.figures.returns.gaveUp, 'every return request answered').toBe(0);
     // Retried requests (same Idempotency-Key) never made a second order.
     expect((await orderCount(p)) - ordersBefore, 'orders created = distinct orders accepted').toBe(ids.length);
     expect(statuses.size, 'every accepted order present').toBe(ids.length);

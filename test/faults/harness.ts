@@ -854,6 +854,8 @@ export interface ScenarioResult {
   realMessagesDeadLettered: number;
   timeToSettleMs: number;
   clientRetries: number;
+  /** Returns asked of COMPLETED orders during the load (returnsMix.ts); settle waited for each to end. */
+  returns?: ReturnType<typeof newReturnFigures>;
   /** Service processes that died on their own (must be 0). */
   crashes: number;
   /** Orders still not final at the settle deadline (only when the scenario did not settle). */
