@@ -21,10 +21,16 @@ export const PaymentFailureReason = Type.Union([
   Type.Literal('INSUFFICIENT_FUNDS'),
   Type.Literal('UNKNOWN_CUSTOMER'),
   Type.Literal('CURRENCY_MISMATCH'),
+  // The risk step (docs/risk.md) rejected the order: the rules' reasons travel in `riskReasons`.
+  Type.Literal('RISK_REJECTED'),
 ]);
 const Reasons = Type.Array(Type.String({ maxLength: 200 }), { maxItems: 20 });
 const Empty = Type.Object({}, { additionalProperties: false });
 const Amount = Type.Object({ amount: Money, currency: Currency }, { additionalProperties: false });
+const RiskAssessment = Type.Object(
+  { score: Type.Integer({ minimum: 0 }), reasons: Reasons },
+  { additionalProperties: false, title: 'RiskAssessment' },
+);
 
 /** Payload schema of every event on the wire, by exchange (SPEC §5). */
 export const EVENTS = {
@@ -73,9 +79,36 @@ export const EVENTS = {
   PAYMENT_APPROVED: { exchange: 'payment_events', data: Amount },
   PAYMENT_DECLINED: {
     exchange: 'payment_events',
-    data: Type.Object({ reason: PaymentFailureReason }, { additionalProperties: false }),
+    data: Type.Object(
+      {
+        reason: PaymentFailureReason,
+        riskReasons: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 20 })),
+      },
+      { additionalProperties: false },
+    ),
   },
   PAYMENT_REFUNDED: { exchange: 'payment_events', data: Amount },
+  // ---- risk review (docs/risk.md) ----
+  /** Payment's risk step holds the order for a person: no money taken yet. */
+  PAYMENT_REVIEW_REQUIRED: { exchange: 'payment_events', data: RiskAssessment },
+  /** The order waits for an admin's decision until `reviewDueAt` (REVIEW_TIMEOUT_MS); inventory keeps its stock. */
+  ORDER_UNDER_REVIEW: {
+    exchange: 'order_events',
+    data: Type.Object(
+      { score: Type.Integer({ minimum: 0 }), reasons: Reasons, reviewDueAt: Type.String({ format: 'date-time' }) },
+      { additionalProperties: false },
+    ),
+  },
+  /** An admin approved the held order: payment captures it now (PAYMENT_APPROVED or PAYMENT_DECLINED). */
+  ORDER_REVIEW_APPROVED: {
+    exchange: 'order_events',
+    data: Type.Object({ customerId: EntityId, amount: Money, currency: Currency }, { additionalProperties: false }),
+  },
+  /** An admin rejected the held order, or its review timed out: the ORDER_CANCELLED that follows undoes it. */
+  ORDER_REVIEW_REJECTED: {
+    exchange: 'order_events',
+    data: Type.Object({ reasons: Reasons }, { additionalProperties: false }),
+  },
 } as const satisfies Record<string, { exchange: Exchange; data: TSchema }>;
 
 export type Exchange = 'order_events' | 'inventory_events' | 'payment_events';
@@ -100,13 +133,19 @@ export const CONSUMER_BINDINGS: Record<
   keyof typeof CONSUMER_QUEUES,
   readonly { exchange: Exchange; routingKey: string }[]
 > = {
-  inventory: ['order.created', 'order.confirmed', 'order.cancelled', 'order.inventory.rollback.requested'].map(
-    (routingKey) => ({ exchange: 'order_events' as const, routingKey }),
+  inventory: [
+    'order.created',
+    'order.confirmed',
+    'order.cancelled',
+    'order.inventory.rollback.requested',
+    'order.under.review',
+  ].map((routingKey) => ({ exchange: 'order_events' as const, routingKey })),
+  payment: ['order.created', 'order.cancelled', 'order.payment.rollback.requested', 'order.review.approved'].map(
+    (routingKey) => ({
+      exchange: 'order_events' as const,
+      routingKey,
+    }),
   ),
-  payment: ['order.created', 'order.cancelled', 'order.payment.rollback.requested'].map((routingKey) => ({
-    exchange: 'order_events' as const,
-    routingKey,
-  })),
   orderSaga: [
     { exchange: 'inventory_events', routingKey: 'inventory.#' },
     { exchange: 'payment_events', routingKey: 'payment.#' },

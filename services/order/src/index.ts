@@ -32,6 +32,7 @@ export * from './application/orderView.js';
 export * from './application/placeOrder.js';
 export * from './application/ports.js';
 export * from './application/projections.js';
+export * from './application/reviewOrder.js';
 export * from './domain/index.js';
 
 /** The settings the order service reads; the composition root hands it these and nothing else. */
@@ -41,6 +42,7 @@ const ORDER_SETTINGS = [
   'orderPartitions',
   'maxDeliveryAttempts',
   'subscriptionLeaseMs',
+  'reviewTimeoutMs',
 ] as const;
 export type OrderSettings = Pick<Settings, (typeof ORDER_SETTINGS)[number]>;
 
@@ -52,6 +54,8 @@ export function orderDeps(ctx: Pick<ServiceContext<OrderSettings>, 'settings' | 
     sagaTimeoutMs: ctx.settings.sagaTimeoutMs,
     // COMPENSATION_TIMEOUT_MS (default 3 × SAGA_TIMEOUT_MS, saga-protocol.md).
     compensationTimeoutMs: ctx.settings.compensationTimeoutMs,
+    // REVIEW_TIMEOUT_MS (docs/risk.md).
+    reviewTimeoutMs: ctx.settings.reviewTimeoutMs,
   };
 }
 

@@ -1,3 +1,5 @@
 export * from './errors.js';
 export * from './order.js';
 export * from './orderSaga.js';
+export * from './review.js';
+export * from './reviewSaga.js';

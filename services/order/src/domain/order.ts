@@ -1,5 +1,6 @@
 import { CURRENCIES, type EventData, type EventType, MAX_AMOUNT, type OrderItem } from '@commerce/contracts';
 import { InvalidOrderError, OrderAlreadyExistsError, type OrderFieldError } from './errors.js';
+import { evolveReview, type ReviewState } from './review.js';
 
 export type OrderStatus =
   | 'PENDING'
@@ -8,7 +9,8 @@ export type OrderStatus =
   | 'CANCELLED'
   | 'COMPENSATION_PENDING'
   | 'COMPENSATED'
-  | 'COMPENSATION_FAILED';
+  | 'COMPENSATION_FAILED'
+  | 'UNDER_REVIEW';
 export const ORDER_STATUSES: readonly OrderStatus[] = [
   'PENDING',
   'CONFIRMED',
@@ -17,6 +19,7 @@ export const ORDER_STATUSES: readonly OrderStatus[] = [
   'COMPENSATION_PENDING',
   'COMPENSATED',
   'COMPENSATION_FAILED',
+  'UNDER_REVIEW',
 ];
 export type InventorySideStatus = 'PENDING' | 'RESERVED' | 'FAILED' | 'COMMITTED' | 'RELEASED';
 export type PaymentSideStatus = 'PENDING' | 'APPROVED' | 'DECLINED' | 'REFUNDED';
@@ -40,6 +43,8 @@ export interface OrderState {
   inventoryUndo: UndoStatus;
   paymentUndo: UndoStatus;
   reasons: string[];
+  /** The risk review, when payment's risk step asked for one (review.ts). */
+  review: ReviewState | null;
   version: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -65,6 +70,7 @@ export function initialState(): OrderState {
     inventoryUndo: 'NOT_REQUESTED',
     paymentUndo: 'NOT_REQUESTED',
     reasons: [],
+    review: null,
     version: 0,
     createdAt: null,
     updatedAt: null,
@@ -151,10 +157,15 @@ export function evolve(state: OrderState, event: OrderStreamEvent): OrderState {
         ...s,
         paymentAnswer: s.paymentAnswer ?? 'DECLINED',
         paymentUndo: s.paymentUndo === 'REQUESTED' ? 'DONE' : s.paymentUndo,
-        reasons: addReasons(s.reasons, [paymentFailureReason(event.data)]),
+        reasons: addReasons(s.reasons, [paymentFailureReason(event.data), ...(event.data.riskReasons ?? [])]),
       };
     case 'PAYMENT_REFUNDED':
       return { ...s, paymentUndo: s.paymentUndo === 'REQUESTED' ? 'DONE' : s.paymentUndo };
+    case 'PAYMENT_REVIEW_REQUIRED':
+    case 'ORDER_UNDER_REVIEW':
+    case 'ORDER_REVIEW_APPROVED':
+    case 'ORDER_REVIEW_REJECTED':
+      return evolveReview(s, event);
   }
 }
 

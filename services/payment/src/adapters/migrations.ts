@@ -57,4 +57,14 @@ ON CONFLICT (order_id) DO NOTHING;
 DROP TABLE IF EXISTS payment_rollback_markers;
 `,
   },
+  {
+    version: 3,
+    name: 'payments held for a risk review; the risk rules read a customer history by time',
+    sql: `
+ALTER TABLE payments DROP CONSTRAINT IF EXISTS payments_status_check;
+ALTER TABLE payments ADD CONSTRAINT payments_status_check
+  CHECK (status IN ('APPROVED', 'DECLINED', 'REFUNDED', 'HELD'));
+CREATE INDEX IF NOT EXISTS payments_customer_created ON payments (customer_id, created_at);
+`,
+  },
 ];
