@@ -13,6 +13,7 @@ import { deadlinePollIntervalMs, startDeadlinePoller } from './adapters/deadline
 import { orderMigrations } from './adapters/migrations.js';
 import { registerProjectionRoutes } from './adapters/projectionRoutes.js';
 import { ORDER_PROJECTIONS } from './adapters/projections.js';
+import { registerReviewRoutes } from './adapters/reviewRoutes.js';
 import { registerAsyncApiRoute, registerOrderRoutes } from './adapters/routes.js';
 import { orderStore } from './adapters/store.js';
 import type { OrderDeps } from './application/ports.js';
@@ -23,6 +24,7 @@ export * from './adapters/consumer.js';
 export * from './adapters/deadlinePoller.js';
 export * from './adapters/migrations.js';
 export * from './adapters/projections.js';
+export * from './adapters/reviewRoutes.js';
 export * from './adapters/routes.js';
 export * from './adapters/store.js';
 export * from './application/eventVersions.js';
@@ -68,6 +70,7 @@ export const orderService: ServiceModule<OrderSettings> = {
   settingsOf: (settings) => pickSettings(settings, ORDER_SETTINGS),
   async routes(app, ctx) {
     await registerOrderRoutes(app, orderDeps(ctx), ctx.db);
+    await registerReviewRoutes(app, orderDeps(ctx), ctx.db);
     registerAsyncApiRoute(app, ctx.settings.orderPartitions);
     await registerProjectionRoutes(app, ctx.db);
   },
