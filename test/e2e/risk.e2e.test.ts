@@ -8,9 +8,12 @@ import { afterAll, expect, it } from 'vitest';
 import {
   type DistributedPlatform,
   http,
+  type PlatformProcess,
   placeOrder,
   runCommerce,
   startDistributed,
+  startProcess,
+  tempDataDir,
   token,
   waitForFinal,
   waitForStatus,
@@ -18,12 +21,14 @@ import {
 import { describeWith, uniqueName, waitFor } from '../support/services.js';
 
 const TTL_MS = 2000;
+const PRICES: Record<string, number> = { 'sku-big': 60000, 'sku-mid': 50000, 'sku-small': 100 };
 const REVIEW_MS = 9000;
 const RISK_ENV = {
   RISK_AMOUNT_LIMIT: '100000',
   RISK_FIRST_ORDER_LIMIT: '50000',
   RISK_VELOCITY_WINDOW_MS: '600000',
   RISK_VELOCITY_MAX_ORDERS: '3',
+  RISK_VELOCITY_MAX_AMOUNT: '130000',
   RISK_MAX_PRODUCT_QUANTITY: '10',
   REVIEW_TIMEOUT_MS: String(REVIEW_MS),
   RESERVATION_TTL_MS: String(TTL_MS),
@@ -50,8 +55,9 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'risk review (issue 21)', () => 
     const put = async (path: string, body: unknown) =>
       expect((await http('PUT', inv + path, admin, body)).status).toBe(200);
     await put('/products/sku-big', { name: 'Big', unitPrice: 60000, currency: 'EUR', stock: 20 });
+    await put('/products/sku-mid', { name: 'Mid', unitPrice: 50000, currency: 'EUR', stock: 10 });
     await put('/products/sku-small', { name: 'Small', unitPrice: 100, currency: 'EUR', stock: 1000 });
-    for (const c of ['ann', 'ben', 'cat', 'dan', 'eve'])
+    for (const c of ['ann', 'ben', 'cat', 'dan', 'eve', 'fay'])
       expect((await http('PUT', `${pay}/customers/${c}`, admin, { balance: 1_000_000, currency: 'EUR' })).status).toBe(
         200,
       );
@@ -59,7 +65,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'risk review (issue 21)', () => 
       placeOrder(ord, admin, {
         customerId,
         currency: 'EUR',
-        items: [{ productId, quantity, unitPrice: productId === 'sku-big' ? 60000 : 100 }],
+        items: [{ productId, quantity, unitPrice: PRICES[productId] as number }],
       });
     const reasonsOf = async (id: string) => (await http('GET', `${ord}/orders/${id}`, admin)).body.reasons as string[];
     const stock = async (id: string) => {
@@ -138,6 +144,17 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'risk review (issue 21)', () => 
     expect((await waitForFinal(ord, admin, fourth)).status).toBe('COMPENSATED');
     expect((await reasonsOf(fourth))[0]).toBe('REVIEW_REJECTED: by ops');
 
+    // Velocity by value: fay's 50 000 then 100 000 (neither over a limit alone) pass 130 000 within the window.
+    expect((await waitForFinal(ord, admin, await order('fay', 'sku-mid', 1))).status).toBe('COMPLETED');
+    const byValue = await order('fay', 'sku-mid', 2);
+    expect((await waitForStatus(ord, admin, byValue, 'UNDER_REVIEW')).status).toBe('UNDER_REVIEW');
+    const fays = (await http('GET', `${ord}/admin/reviews`, admin)).body.items.find(
+      (r: { orderId: string }) => r.orderId === byValue,
+    );
+    expect(fays.reasons).toEqual(['RISK_VELOCITY: 150000 ordered within 600000 ms, more than 130000']);
+    expect((await http('POST', `${ord}/admin/reviews/${byValue}/reject`, admin)).status).toBe(200);
+    expect((await waitForFinal(ord, admin, byValue)).status).toBe('COMPENSATED');
+
     // The one left alone keeps its stock past RESERVATION_TTL_MS (the sweeper runs every 500 ms) ...
     await waitFor(
       async () => {
@@ -161,5 +178,44 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'risk review (issue 21)', () => 
     });
     expect(audit.code, audit.stdout + audit.stderr).toBe(0);
     expect(JSON.parse(audit.stdout)).toMatchObject({ ok: true, breaches: [], counts: { inFlight: 0 } });
+  });
+
+  it('RISK_REVIEW_SCORE=30 and RISK_REJECT_SCORE=60: the quantity rule alone holds an order, the amount rule alone rejects one', {
+    timeout: 120_000,
+  }, async () => {
+    const data = tempDataDir();
+    let one: PlatformProcess | undefined;
+    try {
+      one = await startProcess(
+        'all',
+        {
+          DATA_DIR: data.dir,
+          RISK_AMOUNT_LIMIT: '4000',
+          RISK_MAX_PRODUCT_QUANTITY: '1',
+          RISK_REVIEW_SCORE: '30',
+          RISK_REJECT_SCORE: '60',
+        },
+        { timeoutMs: 90_000 },
+      );
+      const ord = one.urls.order!;
+      const customer = one.tokens.customer!;
+      const place = (productId: string, quantity: number, unitPrice: number) =>
+        placeOrder(ord, customer, {
+          customerId: 'demo-customer',
+          currency: 'EUR',
+          items: [{ productId, quantity, unitPrice }],
+        });
+      // 2 widgets (39.98, under the 40.00 limit) are more than 1 of a product: 30 ≥ RISK_REVIEW_SCORE.
+      const held = await place('demo-widget', 2, 1999);
+      await waitForStatus(ord, customer, held, 'UNDER_REVIEW');
+      // 1 gadget (49.99) is over the amount limit: 60 ≥ RISK_REJECT_SCORE.
+      const rejected = await place('demo-gadget', 1, 4999);
+      const final = await waitForFinal(ord, customer, rejected);
+      expect(final.status).toBe('COMPENSATED');
+      expect(final.reasons).toEqual(['PAYMENT_RISK_REJECTED', 'RISK_AMOUNT: total 4999 over 4000']);
+    } finally {
+      await one?.kill();
+      data.remove();
+    }
   });
 });
