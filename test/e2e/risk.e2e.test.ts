@@ -50,7 +50,7 @@ describeWith(['postgres', 'rabbitmq', 'redis'], 'risk review (issue 21)', () => 
       secret: uniqueName('secret-for-risk-tests-only-0123456789'),
       env: RISK_ENV,
     });
-    const { inventory: inv, payment: pay, order: ord } = platform.urls as Record<string, string>;
+    const [inv, pay, ord] = [platform.urls.inventory!, platform.urls.payment!, platform.urls.order!];
     const admin = platform.adminToken;
     const put = async (path: string, body: unknown) =>
       expect((await http('PUT', inv + path, admin, body)).status).toBe(200);

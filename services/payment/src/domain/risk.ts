@@ -8,7 +8,17 @@
  * hands its answer to the decider as a precomputed `RiskSignal`, so that the decider stays pure and a redelivered
  * message is decided from what was recorded, not scored again.
  */
-import type { RiskSettings } from '@commerce/kernel';
+/** The thresholds (the RISK_* settings; the kernel's RiskSettings has this shape). A limit of 0 turns its rule off. */
+export interface RiskSettings {
+  amountLimit: number;
+  firstOrderLimit: number;
+  velocityWindowMs: number;
+  velocityMaxOrders: number;
+  velocityMaxAmount: number;
+  maxProductQuantity: number;
+  reviewScore: number;
+  rejectScore: number;
+}
 
 /** The order as the risk step sees it. */
 export interface RiskOrder {

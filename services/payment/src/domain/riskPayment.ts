@@ -4,7 +4,6 @@
  * declined-payment path; review holds it (payment HELD, nothing taken, PAYMENT_REVIEW_REQUIRED) until the order
  * service's ORDER_REVIEW_APPROVED captures it, or its cancellation releases it. Pure, like payment.ts.
  */
-import type { RiskSettings } from '@commerce/kernel';
 import {
   type ChargeCommand,
   decidePayment,
@@ -12,7 +11,7 @@ import {
   type PaymentOrderState,
   type RefundCommand,
 } from './payment.js';
-import { assessRisk, type CustomerHistory, type RiskSignal } from './risk.js';
+import { assessRisk, type CustomerHistory, type RiskSettings, type RiskSignal } from './risk.js';
 
 /** Reason stored on a held payment, and on one released without a capture. */
 export const HELD_FOR_REVIEW = 'RISK_REVIEW';
