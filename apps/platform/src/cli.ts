@@ -40,7 +40,7 @@ or an admin token made from JWT_SECRET / the embedded secret under DATA_DIR), --
   at most 2678400, 31 days)`,
   audit: `commerce audit [--json] [--max-age-ms N]
   reads ORDER_/INVENTORY_/PAYMENT_DATABASE_URL directly when set, else asks the running platform (--url).
-  An order not final after --max-age-ms (default 2 × SAGA_TIMEOUT_MS + 60 s) counts as a breach. Exit 1 on any breach.`,
+  An order not final after --max-age-ms (default 2 × SAGA_TIMEOUT_MS + 60 s; UNDER_REVIEW: + REVIEW_TIMEOUT_MS) counts as a breach. Exit 1 on any breach.`,
   dlq: `commerce dlq list [QUEUE] [--json]        queues with dead letters, or the letters of one queue
 commerce dlq show QUEUE ID [--json]
 commerce dlq replay QUEUE ID                sends the message back to QUEUE only
@@ -227,7 +227,12 @@ export async function runCli(argv: string[]): Promise<number> {
             withDb(p, (payment) =>
               runAudit(
                 { order, inventory, payment },
-                { now: new Date(), maxAgeMs, sagaTimeoutMs: settings.sagaTimeoutMs },
+                {
+                  now: new Date(),
+                  maxAgeMs,
+                  sagaTimeoutMs: settings.sagaTimeoutMs,
+                  reviewTimeoutMs: settings.reviewTimeoutMs,
+                },
               ),
             ),
           ),
