@@ -39,7 +39,16 @@ describe('AsyncAPI document of the events', () => {
     expect(channels.orderCreatedEvent?.bindings.amqp.exchange).toMatchObject({ name: 'order_events', type: 'topic' });
     const inventory = (doc.channels as Record<string, { messages: Record<string, unknown> }>).inventoryOrderEventsQueue;
     expect(Object.keys(inventory?.messages ?? {}).sort()).toEqual(
-      ['OrderCancelled', 'OrderConfirmed', 'OrderCreated', 'OrderInventoryRollbackRequested'].sort(),
+      [
+        'OrderCancelled',
+        'OrderConfirmed',
+        'OrderCreated',
+        'OrderInventoryRollbackRequested',
+        'OrderUnderReview',
+      ].sort(),
     );
+    // Payment captures a held order on its approval (risk review, docs/risk.md).
+    const payment = (doc.channels as Record<string, { messages: Record<string, unknown> }>).paymentOrderEventsQueue;
+    expect(Object.keys(payment?.messages ?? {})).toContain('OrderReviewApproved');
   });
 });
