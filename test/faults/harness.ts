@@ -179,7 +179,7 @@ export type OrderKind =
  * a `review-left` one is held and rejected at REVIEW_TIMEOUT_MS; a `risk-rejected` one trips both rules (60 + 30 ≥
  * RISK_REJECT_SCORE 90) and is rejected at once.
  */
-export const REVIEW_TIMEOUT_MS = 3_000;
+export const REVIEW_TIMEOUT_MS = 5_000;
 export const RISK_ENV = {
   RISK_AMOUNT_LIMIT: '50000',
   RISK_MAX_PRODUCT_QUANTITY: '500',
