@@ -73,7 +73,7 @@ export async function startFaultPlatform(): Promise<FaultPlatform> {
     services: [['inventory', 'payment'], 'order', 'order'],
     prefix: 'faults',
     secret: uniqueName('fault-secret-0123456789-abcdefghijklmnop'),
-    env: { SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS), RATE_LIMIT: 'off', LOG_LEVEL: 'warn' },
+    env: { SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS), RATE_LIMIT: 'off', LOG_LEVEL: 'warn', ...RISK_ENV },
     // Each process needs only its own database URL, as in a real deployment.
     ownDatabaseOnly: true,
     timeoutMs: 90_000,
@@ -164,7 +164,31 @@ async function seed(p: FaultPlatform): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Load
 
-export type OrderKind = 'in-stock' | 'out-of-stock' | 'insufficient-funds' | 'price-mismatch' | 'unknown-product';
+export type OrderKind =
+  | 'in-stock'
+  | 'out-of-stock'
+  | 'insufficient-funds'
+  | 'price-mismatch'
+  | 'unknown-product'
+  | 'review-approved'
+  | 'review-left'
+  | 'risk-rejected';
+
+/**
+ * The risk review in the mix (issue 21, docs/risk.md): an amount rule and a quantity rule that only the risk kinds
+ * trip. A `review-approved` order is held and approved by an admin (the load generator, retrying like a client);
+ * a `review-left` one is held and rejected at REVIEW_TIMEOUT_MS; a `risk-rejected` one trips both rules (60 + 30 ≥
+ * RISK_REJECT_SCORE 90) and is rejected at once.
+ */
+export const REVIEW_TIMEOUT_MS = 5_000;
+export const RISK_ENV = {
+  RISK_AMOUNT_LIMIT: '50000',
+  RISK_MAX_PRODUCT_QUANTITY: '500',
+  RISK_REJECT_SCORE: '90',
+  REVIEW_TIMEOUT_MS: String(REVIEW_TIMEOUT_MS),
+};
+/** The kinds that may complete: in stock, and held then approved (unless a fault delayed the approval past the timeout). */
+export const MAY_COMPLETE: ReadonlySet<OrderKind> = new Set(['in-stock', 'review-approved']);
 const KINDS: OrderKind[] = [
   'in-stock',
   'in-stock',
@@ -176,6 +200,9 @@ const KINDS: OrderKind[] = [
   'price-mismatch',
   'in-stock',
   'unknown-product',
+  'review-approved',
+  'review-left',
+  'risk-rejected',
 ];
 
 function orderBody(kind: OrderKind, n: number) {
@@ -216,6 +243,13 @@ function orderBody(kind: OrderKind, n: number) {
         currency: CURRENCY,
         items: [{ productId: `no-such-${n % 7}`, quantity: 1, unitPrice: 100 }],
       };
+    case 'review-approved':
+    case 'review-left':
+      // 450 × 120 = 54 000 over RISK_AMOUNT_LIMIT: 60, held for review.
+      return { customerId: rich, currency: CURRENCY, items: [{ productId: 'sku-0', quantity: 450, unitPrice: 120 }] };
+    case 'risk-rejected':
+      // 600 × 120 = 72 000 and 600 units of one product: 60 + 30, rejected.
+      return { customerId: rich, currency: CURRENCY, items: [{ productId: 'sku-0', quantity: 600, unitPrice: 120 }] };
   }
 }
 
@@ -252,6 +286,9 @@ export class LoadGenerator {
       'insufficient-funds': 0,
       'price-mismatch': 0,
       'unknown-product': 0,
+      'review-approved': 0,
+      'review-left': 0,
+      'risk-rejected': 0,
     },
     returns: newReturnFigures(),
   };
@@ -340,6 +377,7 @@ export class LoadGenerator {
               figures: this.figures.returns,
               accepted: this.acceptedReturns,
             });
+          if (kind === 'review-approved') await approveReview(this.platform, orderId, n, deadline);
         }
         return;
       }
@@ -355,6 +393,37 @@ export class LoadGenerator {
       await new Promise((r) => setTimeout(r, 200 + Math.random() * 300)); // client back-off between retries
     }
   }
+}
+
+/**
+ * An admin approving a held order, as the CLI or console would: retried on a connection error or a 5xx, and while the
+ * order is not held yet (409 naming its PENDING status); done when approved, or when it is decided otherwise (the
+ * review timed out under a fault, or the order failed for another reason).
+ */
+export async function approveReview(p: FaultPlatform, orderId: string, n: number, deadline: number): Promise<string> {
+  for (let attempt = 0; Date.now() < deadline; attempt++) {
+    const urls = p.orderUrls();
+    const base = urls[(n + attempt) % Math.max(1, urls.length)];
+    let status = 0;
+    let text = '';
+    try {
+      if (!base) throw new Error('no order process running');
+      const res = await fetch(`${base}/admin/reviews/${orderId}/approve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${p.adminToken}` },
+        signal: AbortSignal.timeout(15_000),
+      });
+      status = res.status;
+      text = await res.text();
+    } catch {
+      status = 0;
+    }
+    if (status === 200) return 'approved';
+    if (status === 409 && !text.includes('is PENDING')) return 'decided otherwise';
+    if (status >= 400 && status < 500 && status !== 409) return `refused ${status}`;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return 'gave up';
 }
 
 /** Runs the load for `ms` while `during` injects faults (it is awaited too); returns the generator, stopped. */

@@ -154,6 +154,18 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
         ok: 409,
       },
       'GET /admin/orders/stats': { auth: 'admin' },
+      // The risk review queue (services/order/src/adapters/reviewRoutes.ts): an order never held is 409 for the admin.
+      'GET /admin/reviews': { auth: 'admin' },
+      'POST /admin/reviews/:orderId/approve': {
+        auth: 'admin',
+        request: () => ({ url: `/admin/reviews/${orderOfA}/approve` }),
+        ok: 409,
+      },
+      'POST /admin/reviews/:orderId/reject': {
+        auth: 'admin',
+        request: () => ({ url: `/admin/reviews/${orderOfA}/reject` }),
+        ok: 409,
+      },
       // Projections on subscriptions (services/order/src/adapters/projectionRoutes.ts).
       'GET /customers/:customerId/order-summary': {
         auth: 'signed-in',

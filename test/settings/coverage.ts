@@ -17,6 +17,21 @@ const EMBEDDED = 'test/settings/embedded.e2e.test.ts';
 const DISTRIBUTED = 'test/settings/distributed.e2e.test.ts';
 const SAGA = 'test/e2e/saga.e2e.test.ts';
 const START = 'test/e2e/start.e2e.test.ts';
+const RISK = 'test/e2e/risk.e2e.test.ts';
+
+/** Every rule threshold is set (non-default) in the distributed risk test, and each rule's outcome observed. */
+const riskRules: SettingTest[] = [
+  {
+    file: RISK,
+    test: 'each rule ends the order as the rules say; approve completes, reject and timeout release',
+  },
+];
+const riskScores: SettingTest[] = [
+  {
+    file: RISK,
+    test: 'RISK_REVIEW_SCORE=30 and RISK_REJECT_SCORE=60: the quantity rule alone holds an order, the amount rule alone rejects one',
+  },
+];
 
 const ports: SettingTest = {
   file: PROCESS,
@@ -167,4 +182,13 @@ export const SETTING_TESTS: Record<SettingName, SettingTest[]> = {
       test: 'COMMERCE_TOKEN: the CLI sends it (with no JWT_SECRET and no secret under its DATA_DIR to sign one)',
     },
   ],
+  RISK_AMOUNT_LIMIT: riskRules,
+  RISK_FIRST_ORDER_LIMIT: riskRules,
+  RISK_VELOCITY_WINDOW_MS: riskRules,
+  RISK_VELOCITY_MAX_ORDERS: riskRules,
+  RISK_VELOCITY_MAX_AMOUNT: riskRules,
+  RISK_MAX_PRODUCT_QUANTITY: [...riskRules, ...riskScores],
+  RISK_REVIEW_SCORE: riskScores,
+  RISK_REJECT_SCORE: riskScores,
+  REVIEW_TIMEOUT_MS: riskRules,
 };

@@ -10,6 +10,7 @@ import './views/stockView.js';
 import './views/healthView.js';
 import './views/analyticsView.js';
 import './views/projectionsView.js';
+import './views/reviewQueueView.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -30,6 +31,7 @@ function route() {
   else if (view === 'health') main.replaceChildren(h('health-view'));
   else if (view === 'analytics') main.replaceChildren(h('analytics-view'));
   else if (view === 'projections') main.replaceChildren(h('projections-view'));
+  else if (view === 'reviews') main.replaceChildren(h('review-queue-view'));
   else main.replaceChildren(h('feed-view'));
 }
 

@@ -11,6 +11,7 @@ import { rebuildOrderProjections } from '@commerce/order';
 import { ARCHIVE_HELP, runArchiveCli } from './archiveCli.js';
 import { type AuditReport, formatAudit, runAudit } from './operator/audit.js';
 import { PROJECTIONS_HELP, runProjectionsCli } from './projectionsCli.js';
+import { REVIEW_HELP, runReviewCli } from './reviewCli.js';
 import { DEMO_CUSTOMERS, DEMO_PRODUCTS } from './seed.js';
 
 class UsageError extends Error {}
@@ -28,6 +29,7 @@ verbs:
   archive --older-than 90d   move the event streams of orders final that long into the archive
   outbox status              unpublished rows and lag per service
   compensation retry ID      re-request the missing rollbacks of a COMPENSATION_FAILED order
+  review list|approve|reject ID   the risk review queue: orders UNDER_REVIEW, and an admin's decision
 
 common options: --url URL (order service, default http://127.0.0.1:$ORDER_PORT), --token T (default: $COMMERCE_TOKEN
 or an admin token made from JWT_SECRET / the embedded secret under DATA_DIR), --json, --help`,
@@ -38,7 +40,7 @@ or an admin token made from JWT_SECRET / the embedded secret under DATA_DIR), --
   at most 2678400, 31 days)`,
   audit: `commerce audit [--json] [--max-age-ms N]
   reads ORDER_/INVENTORY_/PAYMENT_DATABASE_URL directly when set, else asks the running platform (--url).
-  An order not final after --max-age-ms (default 2 × SAGA_TIMEOUT_MS + 60 s) counts as a breach. Exit 1 on any breach.`,
+  An order not final after --max-age-ms (default 2 × SAGA_TIMEOUT_MS + 60 s; UNDER_REVIEW: + REVIEW_TIMEOUT_MS) counts as a breach. Exit 1 on any breach.`,
   dlq: `commerce dlq list [QUEUE] [--json]        queues with dead letters, or the letters of one queue
 commerce dlq show QUEUE ID [--json]
 commerce dlq replay QUEUE ID                sends the message back to QUEUE only
@@ -48,6 +50,7 @@ commerce dlq discard QUEUE ID`,
   archive: ARCHIVE_HELP,
   outbox: `commerce outbox status [--json]   unpublished rows, oldest age and failing rows per service`,
   compensation: `commerce compensation retry ORDER_ID`,
+  review: REVIEW_HELP,
 };
 
 const options = {
@@ -224,7 +227,12 @@ export async function runCli(argv: string[]): Promise<number> {
             withDb(p, (payment) =>
               runAudit(
                 { order, inventory, payment },
-                { now: new Date(), maxAgeMs, sagaTimeoutMs: settings.sagaTimeoutMs },
+                {
+                  now: new Date(),
+                  maxAgeMs,
+                  sagaTimeoutMs: settings.sagaTimeoutMs,
+                  reviewTimeoutMs: settings.reviewTimeoutMs,
+                },
               ),
             ),
           ),
@@ -357,6 +365,15 @@ export async function runCli(argv: string[]): Promise<number> {
       );
       print(r, json, () => `compensation re-requested for ${orderId}`);
       return 0;
+    }
+    case 'review': {
+      const token = await adminToken(settings, values.token);
+      return runReviewCli(rest, {
+        json,
+        api: async (method, path) => (await api(orderUrl, token, method, path)).body,
+        usage: (message) => new UsageError(message),
+        out: process.stdout,
+      });
     }
     default:
       throw new UsageError(`unknown verb ${JSON.stringify(verb)}\n${HELP.main}`);

@@ -45,7 +45,11 @@ describe('AsyncAPI document of the events', () => {
         'OrderCreated',
         'OrderInventoryRollbackRequested',
         'OrderReturnRequested',
+        'OrderUnderReview',
       ].sort(),
     );
+    // Payment captures a held order on its approval (risk review, docs/risk.md).
+    const payment = (doc.channels as Record<string, { messages: Record<string, unknown> }>).paymentOrderEventsQueue;
+    expect(Object.keys(payment?.messages ?? {})).toContain('OrderReviewApproved');
   });
 });

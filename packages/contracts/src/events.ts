@@ -21,6 +21,8 @@ export const PaymentFailureReason = Type.Union([
   Type.Literal('INSUFFICIENT_FUNDS'),
   Type.Literal('UNKNOWN_CUSTOMER'),
   Type.Literal('CURRENCY_MISMATCH'),
+  // The risk step (docs/risk.md) rejected the order: the rules' reasons travel in `riskReasons`.
+  Type.Literal('RISK_REJECTED'),
 ]);
 /** One returned line: a product of the order, how many units, and the unit price the order paid (minor units). */
 export const ReturnItem = Type.Object(
@@ -48,6 +50,10 @@ export const PartialRefundFailureReason = Type.Union([
 const Reasons = Type.Array(Type.String({ maxLength: 200 }), { maxItems: 20 });
 const Empty = Type.Object({}, { additionalProperties: false });
 const Amount = Type.Object({ amount: Money, currency: Currency }, { additionalProperties: false });
+const RiskAssessment = Type.Object(
+  { score: Type.Integer({ minimum: 0 }), reasons: Reasons },
+  { additionalProperties: false, title: 'RiskAssessment' },
+);
 
 /** Payload schema of every event on the wire, by exchange (SPEC §5). */
 export const EVENTS = {
@@ -96,7 +102,13 @@ export const EVENTS = {
   PAYMENT_APPROVED: { exchange: 'payment_events', data: Amount },
   PAYMENT_DECLINED: {
     exchange: 'payment_events',
-    data: Type.Object({ reason: PaymentFailureReason }, { additionalProperties: false }),
+    data: Type.Object(
+      {
+        reason: PaymentFailureReason,
+        riskReasons: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 20 })),
+      },
+      { additionalProperties: false },
+    ),
   },
   PAYMENT_REFUNDED: { exchange: 'payment_events', data: Amount },
   // Returns (issue 21, saga-protocol.md "Returns"): after COMPLETED, restock first, then refund.
@@ -182,6 +194,27 @@ export const EVENTS = {
       { additionalProperties: false, description: 'The return ended without its refund; reasons say why' },
     ),
   },
+  // ---- risk review (docs/risk.md) ----
+  /** Payment's risk step holds the order for a person: no money taken yet. */
+  PAYMENT_REVIEW_REQUIRED: { exchange: 'payment_events', data: RiskAssessment },
+  /** The order waits for an admin's decision until `reviewDueAt` (REVIEW_TIMEOUT_MS); inventory keeps its stock. */
+  ORDER_UNDER_REVIEW: {
+    exchange: 'order_events',
+    data: Type.Object(
+      { score: Type.Integer({ minimum: 0 }), reasons: Reasons, reviewDueAt: Type.String({ format: 'date-time' }) },
+      { additionalProperties: false },
+    ),
+  },
+  /** An admin approved the held order: payment captures it now (PAYMENT_APPROVED or PAYMENT_DECLINED). */
+  ORDER_REVIEW_APPROVED: {
+    exchange: 'order_events',
+    data: Type.Object({ customerId: EntityId, amount: Money, currency: Currency }, { additionalProperties: false }),
+  },
+  /** An admin rejected the held order, or its review timed out: the ORDER_CANCELLED that follows undoes it. */
+  ORDER_REVIEW_REJECTED: {
+    exchange: 'order_events',
+    data: Type.Object({ reasons: Reasons }, { additionalProperties: false }),
+  },
 } as const satisfies Record<string, { exchange: Exchange; data: TSchema }>;
 
 export type Exchange = 'order_events' | 'inventory_events' | 'payment_events';
@@ -212,12 +245,14 @@ export const CONSUMER_BINDINGS: Record<
     'order.cancelled',
     'order.inventory.rollback.requested',
     'order.return.requested',
+    'order.under.review',
   ].map((routingKey) => ({ exchange: 'order_events' as const, routingKey })),
   payment: [
     'order.created',
     'order.cancelled',
     'order.payment.rollback.requested',
     'order.return.refund.requested',
+    'order.review.approved',
   ].map((routingKey) => ({
     exchange: 'order_events' as const,
     routingKey,

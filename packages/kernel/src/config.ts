@@ -5,6 +5,7 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { RISK_SETTINGS, type RiskSettings, riskSettingsOf } from './riskSettings.js';
 import { int, MS, oneOf, optionalInt, type SettingDoc, url } from './settingTypes.js';
 
 export type { SettingDoc } from './settingTypes.js';
@@ -33,6 +34,10 @@ export interface Settings {
   /** Rollbacks not acknowledged this long after the cancellation ⇒ COMPENSATION_FAILED (default 3 × saga timeout). */
   compensationTimeoutMs: number;
   reservationTtlMs: number;
+  /** Payment's risk rules (riskSettings.ts). */
+  risk: RiskSettings;
+  /** REVIEW_TIMEOUT_MS: an order UNDER_REVIEW this long is rejected. */
+  reviewTimeoutMs: number;
   rateLimit: RateLimitSetting | null;
   logLevel: string;
   dbPoolSize: number;
@@ -230,6 +235,8 @@ export const SETTINGS = Type.Object({
     10_000,
     'one process runs each subscription (projection); another takes over this long after it stopped renewing its lease',
   ),
+  // Risk review before payment (riskSettings.ts, docs/risk.md).
+  ...RISK_SETTINGS,
 });
 
 export type SettingName = keyof typeof SETTINGS.properties;
@@ -373,5 +380,7 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     peerUrls: { inventory: v.INVENTORY_URL, payment: v.PAYMENT_URL },
     commerceToken: v.COMMERCE_TOKEN,
     subscriptionLeaseMs: v.SUBSCRIPTION_LEASE_MS,
+    risk: riskSettingsOf(v),
+    reviewTimeoutMs: v.REVIEW_TIMEOUT_MS,
   };
 }

@@ -36,6 +36,7 @@ export * from './participant.js';
 export * from './partitions.js';
 export * from './projections.js';
 export * from './retention.js';
+export * from './riskSettings.js';
 export * from './schema.js';
 export * from './service.js';
 export * from './subscription.js';

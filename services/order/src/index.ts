@@ -14,6 +14,7 @@ import { orderMigrations } from './adapters/migrations.js';
 import { registerProjectionRoutes } from './adapters/projectionRoutes.js';
 import { ORDER_PROJECTIONS } from './adapters/projections.js';
 import { registerReturnRoutes } from './adapters/returnRoutes.js';
+import { registerReviewRoutes } from './adapters/reviewRoutes.js';
 import { registerAsyncApiRoute, registerOrderRoutes } from './adapters/routes.js';
 import { orderStore } from './adapters/store.js';
 import type { OrderDeps } from './application/ports.js';
@@ -25,6 +26,7 @@ export * from './adapters/deadlinePoller.js';
 export * from './adapters/migrations.js';
 export * from './adapters/projections.js';
 export * from './adapters/returnRoutes.js';
+export * from './adapters/reviewRoutes.js';
 export * from './adapters/routes.js';
 export * from './adapters/store.js';
 export * from './application/eventVersions.js';
@@ -35,6 +37,7 @@ export * from './application/placeOrder.js';
 export * from './application/ports.js';
 export * from './application/projections.js';
 export * from './application/returns.js';
+export * from './application/reviewOrder.js';
 export * from './domain/index.js';
 
 /** The settings the order service reads; the composition root hands it these and nothing else. */
@@ -44,6 +47,7 @@ const ORDER_SETTINGS = [
   'orderPartitions',
   'maxDeliveryAttempts',
   'subscriptionLeaseMs',
+  'reviewTimeoutMs',
 ] as const;
 export type OrderSettings = Pick<Settings, (typeof ORDER_SETTINGS)[number]>;
 
@@ -55,6 +59,8 @@ export function orderDeps(ctx: Pick<ServiceContext<OrderSettings>, 'settings' | 
     sagaTimeoutMs: ctx.settings.sagaTimeoutMs,
     // COMPENSATION_TIMEOUT_MS (default 3 × SAGA_TIMEOUT_MS, saga-protocol.md).
     compensationTimeoutMs: ctx.settings.compensationTimeoutMs,
+    // REVIEW_TIMEOUT_MS (docs/risk.md).
+    reviewTimeoutMs: ctx.settings.reviewTimeoutMs,
   };
 }
 
@@ -68,6 +74,7 @@ export const orderService: ServiceModule<OrderSettings> = {
   async routes(app, ctx) {
     await registerOrderRoutes(app, orderDeps(ctx), ctx.db);
     await registerReturnRoutes(app, orderDeps(ctx), ctx.db);
+    await registerReviewRoutes(app, orderDeps(ctx), ctx.db);
     registerAsyncApiRoute(app, ctx.settings.orderPartitions);
     await registerProjectionRoutes(app, ctx.db);
   },

@@ -25,13 +25,17 @@ export * from './application/refundReturn.js';
 export * from './application/topUpAccount.js';
 export * from './domain/partialRefund.js';
 export * from './domain/payment.js';
+export * from './domain/risk.js';
+export * from './domain/riskPayment.js';
 
 /** The settings the payment service reads; the composition root hands it these and nothing else. */
-const PAYMENT_SETTINGS = ['maxDeliveryAttempts'] as const;
+const PAYMENT_SETTINGS = ['maxDeliveryAttempts', 'risk'] as const;
 export type PaymentSettings = Pick<Settings, (typeof PAYMENT_SETTINGS)[number]>;
 
-export function paymentDeps(ctx: Pick<ServiceContext, 'now' | 'newId'>): PaymentDeps {
-  return { store: paymentStore, now: () => ctx.now(), newId: () => ctx.newId() };
+export function paymentDeps(
+  ctx: Pick<ServiceContext, 'now' | 'newId'> & { settings?: Partial<Pick<Settings, 'risk'>> },
+): PaymentDeps {
+  return { store: paymentStore, now: () => ctx.now(), newId: () => ctx.newId(), risk: ctx.settings?.risk };
 }
 
 export const paymentService: ServiceModule<PaymentSettings> = {

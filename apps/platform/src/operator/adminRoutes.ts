@@ -25,7 +25,7 @@ export interface AdminDeps {
   /** The databases this process holds, by service. */
   dbs: Partial<Record<ServiceName, Database>>;
   /** SAGA_TIMEOUT_MS: how old an unfinished order may be before the audit calls it stuck. */
-  settings: Pick<Settings, 'sagaTimeoutMs'>;
+  settings: Pick<Settings, 'sagaTimeoutMs'> & Partial<Pick<Settings, 'reviewTimeoutMs'>>;
   log: Logger;
 }
 
@@ -155,7 +155,12 @@ export async function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps)
     const maxAgeMs = Number((req.query as { maxAgeMs?: string }).maxAgeMs ?? '') || undefined;
     return await runAudit(
       { order, inventory, payment },
-      { now: new Date(), maxAgeMs, sagaTimeoutMs: deps.settings.sagaTimeoutMs },
+      {
+        now: new Date(),
+        maxAgeMs,
+        sagaTimeoutMs: deps.settings.sagaTimeoutMs,
+        reviewTimeoutMs: deps.settings.reviewTimeoutMs,
+      },
     );
   });
 }

@@ -40,7 +40,8 @@ async function snapshot<T>(db: Database, fn: (tx: Queryable) => Promise<T>): Pro
 
 export async function runAudit(
   dbs: { order: Database; inventory: Database; payment: Database },
-  opts: { now: Date; maxAgeMs?: number; sagaTimeoutMs: number },
+  /** reviewTimeoutMs: an order UNDER_REVIEW waits for a person that much longer (REVIEW_TIMEOUT_MS, default a day). */
+  opts: { now: Date; maxAgeMs?: number; sagaTimeoutMs: number; reviewTimeoutMs?: number },
 ): Promise<AuditReport> {
   const breaches: Breach[] = [];
   const warnings: string[] = [];
@@ -56,7 +57,7 @@ export async function runAudit(
   for (const o of order.orders) {
     const ageMs = opts.now.getTime() - new Date(o.createdAt).getTime();
     if (FINAL_STATUSES.has(o.status)) final++;
-    else if (ageMs > maxAgeMs)
+    else if (ageMs > maxAgeMs + (o.status === 'UNDER_REVIEW' ? (opts.reviewTimeoutMs ?? 86_400_000) : 0))
       breaches.push({
         invariant: 1,
         orderId: o.orderId,

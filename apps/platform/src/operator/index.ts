@@ -18,7 +18,7 @@ import { type ConsolePeer, registerConsoleRoutes } from './consoleRoutes.js';
 export type { ConsolePeer } from './consoleRoutes.js';
 
 /** The settings the operator surface reads. */
-const OPERATOR_SETTINGS = ['sagaTimeoutMs', 'orderPartitions', 'peerUrls'] as const;
+const OPERATOR_SETTINGS = ['sagaTimeoutMs', 'orderPartitions', 'peerUrls', 'reviewTimeoutMs'] as const;
 export type OperatorSettings = Pick<Settings, (typeof OPERATOR_SETTINGS)[number]>;
 export const operatorSettingsOf = (settings: Settings): OperatorSettings => pickSettings(settings, OPERATOR_SETTINGS);
 

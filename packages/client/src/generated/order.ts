@@ -385,6 +385,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The review queue: orders UNDER_REVIEW, oldest first, with their risk score and reasons
+         * @description Requires role admin.
+         */
+        get: operations["listReviews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{orderId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an order UNDER_REVIEW: payment captures it and the saga goes on
+         * @description Requires role admin.
+         */
+        post: operations["approveReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/reviews/{orderId}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject an order UNDER_REVIEW: it is cancelled with the reasons, its stock released
+         * @description Requires role admin.
+         */
+        post: operations["rejectReview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/customers/{customerId}/order-summary": {
         parameters: {
             query?: never;
@@ -781,7 +841,7 @@ export interface components {
          * @description order status
          * @enum {string}
          */
-        OrderStatus: "PENDING" | "CONFIRMED" | "COMPLETED" | "CANCELLED" | "COMPENSATION_PENDING" | "COMPENSATED" | "COMPENSATION_FAILED";
+        OrderStatus: "PENDING" | "CONFIRMED" | "COMPLETED" | "CANCELLED" | "COMPENSATION_PENDING" | "COMPENSATED" | "COMPENSATION_FAILED" | "UNDER_REVIEW";
         /**
          * OrderTimeline
          * @description An order's events with their trace ids
@@ -932,6 +992,62 @@ export interface components {
          * @enum {string}
          */
         ReturnStatus: "REQUESTED" | "COMPLETED" | "FAILED";
+        /**
+         * Review
+         * @example {
+         *       "orderId": "0b8a4a4e-8a3e-4b8f-9a57-2f1f6f0b6c1d",
+         *       "customerId": "alice",
+         *       "status": "UNDER_REVIEW",
+         *       "currency": "EUR",
+         *       "totalAmount": 250000,
+         *       "items": [
+         *         {
+         *           "productId": "sku-1",
+         *           "quantity": 100,
+         *           "unitPrice": 2500
+         *         }
+         *       ],
+         *       "score": 60,
+         *       "reasons": [
+         *         "RISK_AMOUNT: total 250000 over 100000"
+         *       ],
+         *       "decision": "PENDING",
+         *       "reviewDueAt": "2026-01-06T10:00:00.000Z",
+         *       "createdAt": "2026-01-05T10:00:00.000Z"
+         *     }
+         */
+        Review: {
+            /** Format: date-time */
+            createdAt: string;
+            currency: string;
+            customerId: string;
+            /** @enum {string} */
+            decision: "PENDING" | "APPROVED" | "REJECTED";
+            items: {
+                productId: string;
+                quantity: number;
+                unitPrice: number;
+            }[];
+            /** Format: uuid */
+            orderId: string;
+            /** @description one reason per tripped rule */
+            reasons: string[];
+            /**
+             * Format: date-time
+             * @description when REVIEW_TIMEOUT_MS rejects the order
+             */
+            reviewDueAt: string | null;
+            /** @description the sum of the tripped risk rules’ scores */
+            score: number;
+            /** @description UNDER_REVIEW while it waits; the order status after a decision */
+            status: string;
+            /** @description minor units */
+            totalAmount: number;
+        };
+        /** ReviewQueue */
+        ReviewQueue: {
+            items: components["schemas"]["Review"][];
+        };
         /**
          * SalesAnalytics
          * @description The analytics projection read for the period
@@ -1804,6 +1920,144 @@ export interface operations {
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listReviews: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewQueue"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    approveReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "orderId": "0b8a4a4e-8a3e-4b8f-9a57-2f1f6f0b6c1d",
+                     *       "customerId": "alice",
+                     *       "status": "UNDER_REVIEW",
+                     *       "currency": "EUR",
+                     *       "totalAmount": 250000,
+                     *       "items": [
+                     *         {
+                     *           "productId": "sku-1",
+                     *           "quantity": 100,
+                     *           "unitPrice": 2500
+                     *         }
+                     *       ],
+                     *       "score": 60,
+                     *       "reasons": [
+                     *         "RISK_AMOUNT: total 250000 over 100000"
+                     *       ],
+                     *       "decision": "PENDING",
+                     *       "reviewDueAt": "2026-01-06T10:00:00.000Z",
+                     *       "createdAt": "2026-01-05T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rejectReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orderId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "orderId": "0b8a4a4e-8a3e-4b8f-9a57-2f1f6f0b6c1d",
+                     *       "customerId": "alice",
+                     *       "status": "UNDER_REVIEW",
+                     *       "currency": "EUR",
+                     *       "totalAmount": 250000,
+                     *       "items": [
+                     *         {
+                     *           "productId": "sku-1",
+                     *           "quantity": 100,
+                     *           "unitPrice": 2500
+                     *         }
+                     *       ],
+                     *       "score": 60,
+                     *       "reasons": [
+                     *         "RISK_AMOUNT: total 250000 over 100000"
+                     *       ],
+                     *       "decision": "PENDING",
+                     *       "reviewDueAt": "2026-01-06T10:00:00.000Z",
+                     *       "createdAt": "2026-01-05T10:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Review"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -162,7 +162,7 @@ export interface components {
             reason?: string;
             refundedAmount: number;
             /** @enum {string} */
-            status: "APPROVED" | "DECLINED" | "REFUNDED";
+            status: "APPROVED" | "DECLINED" | "REFUNDED" | "HELD";
             updatedAt: string;
         };
         /** @description application/problem+json (RFC 9457) */

@@ -9,6 +9,7 @@ import {
   subscribeOrderMessages,
 } from '@commerce/kernel';
 import { commitStock } from '../application/commitStock.js';
+import { holdStockForReview } from '../application/holdStock.js';
 import { INVENTORY_CONSUMER } from '../application/orderMessage.js';
 import type { InventoryDeps } from '../application/ports.js';
 import { releaseStock } from '../application/releaseStock.js';
@@ -54,6 +55,10 @@ export function inventoryChangeOf(
     return restockReturn(deps, message, { type: 'restock', returnId: data.returnId, items: data.items });
   }
   const command = inventoryCommandOf(e, deps.reservationTtlMs);
+  if (e.eventType === 'ORDER_UNDER_REVIEW') {
+    const due = new Date(String((e.data as { reviewDueAt?: unknown }).reviewDueAt));
+    return Number.isNaN(due.getTime()) ? undefined : holdStockForReview(deps, message, due);
+  }
   switch (command?.type) {
     case 'reserve':
       return reserveStock(deps, message, command);

@@ -214,7 +214,8 @@ export const inventoryStore: InventoryStore = {
     return {
       sql: `INSERT INTO reservations (order_id, status, lines, expires_at, created_at, updated_at)
             VALUES ($1, $2, $3::jsonb, $4, $5, $5)
-            ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at`,
+            ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, expires_at = EXCLUDED.expires_at,
+              updated_at = EXCLUDED.updated_at`,
       params: [orderId, r.status, JSON.stringify(r.lines), r.expiresAt, at],
     };
   },

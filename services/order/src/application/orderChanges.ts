@@ -11,6 +11,7 @@ import {
 import { fold, initialState, type OrderState, type OrderStreamEvent } from '../domain/index.js';
 import { orderEventVersion } from './eventVersions.js';
 import { type OrderDeps, streamIdOf } from './ports.js';
+import { reviewDeadlineWrites } from './reviewDeadline.js';
 
 /** The saga's inbox consumer: its queue's name (one name per consumer, in the contracts). */
 export const SAGA_CONSUMER = CONSUMER_QUEUES.orderSaga;
@@ -125,5 +126,6 @@ function deadlineWrites(
     writes.push(store.setDeadline(orderId, 'compensation', new Date(now.getTime() + deps.compensationTimeoutMs)));
   else if (before.status === 'COMPENSATION_PENDING' && state.status !== 'COMPENSATION_PENDING')
     writes.push(store.clearDeadline(orderId, 'compensation'));
+  writes.push(...reviewDeadlineWrites(deps, orderId, before, state, now));
   return writes;
 }

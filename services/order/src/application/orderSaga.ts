@@ -1,6 +1,7 @@
 import type { Envelope } from '@commerce/contracts';
 import type { Change } from '@commerce/kernel';
 import {
+  DEFAULT_REVIEW_TIMEOUT_MS,
   decideSaga,
   initialState,
   type OrderState,
@@ -8,9 +9,15 @@ import {
   resultIgnoredBecause,
   SAGA_RESULT_TYPES,
   type SagaResultType,
+  type SagaTimings,
 } from '../domain/index.js';
 import { changeOrder, decideChange, type OrderChange, SAGA_CONSUMER } from './orderChanges.js';
 import type { DueDeadline, OrderDeps } from './ports.js';
+
+/** The timings the saga decider needs from the deps. */
+export function sagaTimingsOf(deps: OrderDeps): SagaTimings {
+  return { reviewTimeoutMs: deps.reviewTimeoutMs ?? DEFAULT_REVIEW_TIMEOUT_MS };
+}
 
 function isSagaResult(t: string): t is SagaResultType {
   return (SAGA_RESULT_TYPES as readonly string[]).includes(t);
@@ -43,7 +50,7 @@ export function handleSagaResult(
     envelope.orderId,
     (state, now) => {
       ignored = resultIgnoredBecause(state, command.eventType);
-      return decideSaga(command, state, now);
+      return decideSaga(command, state, now, sagaTimingsOf(deps));
     },
     {
       causationId: envelope.eventId,

@@ -31,6 +31,8 @@ export interface OrderDeps {
   newId(): string;
   sagaTimeoutMs: number;
   compensationTimeoutMs: number;
+  /** REVIEW_TIMEOUT_MS: how long an order waits UNDER_REVIEW (docs/risk.md); the domain's default when absent. */
+  reviewTimeoutMs?: number;
 }
 
 export const streamIdOf = (orderId: string) => `order-${orderId}`;

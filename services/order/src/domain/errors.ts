@@ -57,3 +57,20 @@ export class CompensationNotRetryableError extends OrderDomainError {
     super(`order ${orderId} is ${status}: only a COMPENSATION_FAILED order can retry its compensation`);
   }
 }
+
+/** A review decision on an order that is not UNDER_REVIEW, or that was already decided the other way (HTTP 409). */
+export class OrderNotUnderReviewError extends OrderDomainError {
+  override readonly name = 'OrderNotUnderReviewError';
+  readonly code = 'ORDER_NOT_UNDER_REVIEW';
+  constructor(
+    readonly orderId: string,
+    readonly status: string,
+    readonly decided?: string,
+  ) {
+    super(
+      decided
+        ? `order ${orderId} was already ${decided} by its review: the decision cannot change`
+        : `order ${orderId} is ${status}: only an UNDER_REVIEW order can be approved or rejected`,
+    );
+  }
+}

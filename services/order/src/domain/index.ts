@@ -3,3 +3,5 @@ export * from './order.js';
 export * from './orderSaga.js';
 export * from './returnState.js';
 export * from './returns.js';
+export * from './review.js';
+export * from './reviewSaga.js';

@@ -1,6 +1,7 @@
 import { CURRENCIES, type EventData, type EventType, MAX_AMOUNT, type OrderItem } from '@commerce/contracts';
 import { InvalidOrderError, OrderAlreadyExistsError, type OrderFieldError } from './errors.js';
 import { evolveReturns, type OrderReturn } from './returnState.js';
+import { evolveReview, type ReviewState } from './review.js';
 
 export type OrderStatus =
   | 'PENDING'
@@ -9,7 +10,8 @@ export type OrderStatus =
   | 'CANCELLED'
   | 'COMPENSATION_PENDING'
   | 'COMPENSATED'
-  | 'COMPENSATION_FAILED';
+  | 'COMPENSATION_FAILED'
+  | 'UNDER_REVIEW';
 export const ORDER_STATUSES: readonly OrderStatus[] = [
   'PENDING',
   'CONFIRMED',
@@ -18,6 +20,7 @@ export const ORDER_STATUSES: readonly OrderStatus[] = [
   'COMPENSATION_PENDING',
   'COMPENSATED',
   'COMPENSATION_FAILED',
+  'UNDER_REVIEW',
 ];
 export type InventorySideStatus = 'PENDING' | 'RESERVED' | 'FAILED' | 'COMMITTED' | 'RELEASED';
 export type PaymentSideStatus = 'PENDING' | 'APPROVED' | 'DECLINED' | 'REFUNDED';
@@ -43,6 +46,8 @@ export interface OrderState {
   reasons: string[];
   /** Returns of a COMPLETED order (returnState.ts), oldest first. */
   returns: OrderReturn[];
+  /** The risk review, when payment's risk step asked for one (review.ts). */
+  review: ReviewState | null;
   version: number;
   createdAt: string | null;
   updatedAt: string | null;
@@ -69,6 +74,7 @@ export function initialState(): OrderState {
     paymentUndo: 'NOT_REQUESTED',
     reasons: [],
     returns: [],
+    review: null,
     version: 0,
     createdAt: null,
     updatedAt: null,
@@ -155,7 +161,7 @@ export function evolve(state: OrderState, event: OrderStreamEvent): OrderState {
         ...s,
         paymentAnswer: s.paymentAnswer ?? 'DECLINED',
         paymentUndo: s.paymentUndo === 'REQUESTED' ? 'DONE' : s.paymentUndo,
-        reasons: addReasons(s.reasons, [paymentFailureReason(event.data)]),
+        reasons: addReasons(s.reasons, [paymentFailureReason(event.data), ...(event.data.riskReasons ?? [])]),
       };
     case 'PAYMENT_REFUNDED':
       return { ...s, paymentUndo: s.paymentUndo === 'REQUESTED' ? 'DONE' : s.paymentUndo };
@@ -169,6 +175,11 @@ export function evolve(state: OrderState, event: OrderStreamEvent): OrderState {
     case 'ORDER_RETURN_FAILED':
       // Returns never change the order's status: COMPLETED stays final (SPEC §6); returnState.ts keeps the rest.
       return { ...s, returns: evolveReturns(s.returns, event) };
+    case 'PAYMENT_REVIEW_REQUIRED':
+    case 'ORDER_UNDER_REVIEW':
+    case 'ORDER_REVIEW_APPROVED':
+    case 'ORDER_REVIEW_REJECTED':
+      return evolveReview(s, event);
   }
 }
 

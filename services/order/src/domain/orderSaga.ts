@@ -1,6 +1,24 @@
 import type { EventData } from '@commerce/contracts';
-import { CompensationNotRetryableError, OrderNotCancellableError, OrderNotFoundError } from './errors.js';
+import {
+  CompensationNotRetryableError,
+  OrderNotCancellableError,
+  OrderNotFoundError,
+  OrderNotUnderReviewError,
+} from './errors.js';
 import { evolve, FINAL_STATUSES, type OrderState, type OrderStreamEvent } from './order.js';
+import {
+  DEFAULT_REVIEW_TIMEOUT_MS,
+  REVIEW_TIMEOUT_REASON,
+  type ReviewDecisionCommand,
+  reviewRejectedReason,
+} from './review.js';
+import {
+  approveReview,
+  awaitingReviewDecision,
+  holdForReview,
+  rejectReview,
+  reviewResultIgnoredBecause,
+} from './reviewSaga.js';
 
 /** Results the saga reacts to: the inventory and payment events of SPEC §5. */
 export type SagaResultType =
@@ -10,7 +28,8 @@ export type SagaResultType =
   | 'INVENTORY_RELEASED'
   | 'PAYMENT_APPROVED'
   | 'PAYMENT_DECLINED'
-  | 'PAYMENT_REFUNDED';
+  | 'PAYMENT_REFUNDED'
+  | 'PAYMENT_REVIEW_REQUIRED';
 export const SAGA_RESULT_TYPES: readonly SagaResultType[] = [
   'INVENTORY_RESERVED',
   'INVENTORY_RESERVATION_FAILED',
@@ -19,6 +38,7 @@ export const SAGA_RESULT_TYPES: readonly SagaResultType[] = [
   'PAYMENT_APPROVED',
   'PAYMENT_DECLINED',
   'PAYMENT_REFUNDED',
+  'PAYMENT_REVIEW_REQUIRED',
 ];
 
 export type ResultReceived = {
@@ -30,7 +50,15 @@ export type SagaCommand =
   | { type: 'SagaTimeout'; orderId: string }
   | { type: 'CompensationTimeout'; orderId: string }
   | { type: 'CustomerCancel'; orderId: string; by: 'customer' | 'admin' }
-  | { type: 'RetryCompensation'; orderId: string };
+  | { type: 'RetryCompensation'; orderId: string }
+  | ReviewDecisionCommand;
+
+/** The saga's timings that decide what it appends (the deadlines themselves are the application's). */
+export interface SagaTimings {
+  /** REVIEW_TIMEOUT_MS: how long an order waits UNDER_REVIEW before it is rejected. */
+  reviewTimeoutMs: number;
+}
+const DEFAULT_TIMINGS: SagaTimings = { reviewTimeoutMs: DEFAULT_REVIEW_TIMEOUT_MS };
 
 export const SAGA_TIMEOUT_REASON = 'SAGA_TIMEOUT: no answer from every service in time';
 /** Inventory released the reservation on its own (RESERVATION_TTL_MS) before it could be committed. */
@@ -88,6 +116,8 @@ export function resultIgnoredBecause(
     }
     case 'PAYMENT_APPROVED':
     case 'PAYMENT_DECLINED': {
+      // Payment holds the capture until the review is decided: an answer before that is not its.
+      if (awaitingReviewDecision(state)) return 'unexpected';
       if (state.paymentAnswer === null) return undefined;
       const same = (state.paymentAnswer === 'APPROVED') === (eventType === 'PAYMENT_APPROVED');
       return same ? 'duplicate' : 'contradictory';
@@ -106,6 +136,8 @@ export function resultIgnoredBecause(
     case 'PAYMENT_REFUNDED':
       if (state.paymentUndo === 'DONE') return 'duplicate';
       return state.paymentUndo === 'REQUESTED' ? undefined : 'unexpected';
+    case 'PAYMENT_REVIEW_REQUIRED':
+      return reviewResultIgnoredBecause(state);
   }
 }
 
@@ -113,13 +145,20 @@ export function resultIgnoredBecause(
  * The saga (process manager) as a decider: given the order's state and what happened, the events to
  * append. Expected outcomes are events; only illegal commands throw.
  */
-export function decideSaga(cmd: SagaCommand, state: OrderState, now: string): OrderStreamEvent[] {
+export function decideSaga(
+  cmd: SagaCommand,
+  state: OrderState,
+  now: string,
+  timings: SagaTimings = DEFAULT_TIMINGS,
+): OrderStreamEvent[] {
   if (state.status === null) {
     if (cmd.type === 'SagaTimeout' || cmd.type === 'CompensationTimeout') return [];
     throw new OrderNotFoundError(cmd.orderId);
   }
   switch (cmd.type) {
     case 'SagaTimeout':
+      // The order's one waiting deadline: while UNDER_REVIEW it is the review's (REVIEW_TIMEOUT_MS).
+      if (state.status === 'UNDER_REVIEW') return rejectAndCancel(state, REVIEW_TIMEOUT_REASON, now);
       return state.status === 'PENDING' ? cancel(state, [SAGA_TIMEOUT_REASON], now) : [];
     case 'CompensationTimeout': {
       if (state.status !== 'COMPENSATION_PENDING') return [];
@@ -129,7 +168,7 @@ export function decideSaga(cmd: SagaCommand, state: OrderState, now: string): Or
       return [{ type: 'ORDER_COMPENSATION_FAILED', occurredAt: now, data: { reasons } }];
     }
     case 'CustomerCancel':
-      if (state.status !== 'PENDING' && state.status !== 'CONFIRMED')
+      if (state.status !== 'PENDING' && state.status !== 'CONFIRMED' && state.status !== 'UNDER_REVIEW')
         throw new OrderNotCancellableError(cmd.orderId, state.status);
       return cancel(state, [cmd.by === 'admin' ? 'CANCELLED_BY_ADMIN' : 'CANCELLED_BY_CUSTOMER'], now);
     case 'RetryCompensation': {
@@ -146,16 +185,52 @@ export function decideSaga(cmd: SagaCommand, state: OrderState, now: string): Or
       return events;
     }
     case 'ResultReceived':
-      return decideResult(cmd, state, now);
+      return decideResult(cmd, state, now, timings);
+    case 'ReviewDecision':
+      return decideReview(cmd, state, now);
   }
 }
 
-function decideResult(cmd: ResultReceived, state: OrderState, now: string): OrderStreamEvent[] {
+/** An admin's decision on a held order; repeating the decision taken changes nothing, the other one is refused. */
+function decideReview(cmd: ReviewDecisionCommand, state: OrderState, now: string): OrderStreamEvent[] {
+  if (state.status !== 'UNDER_REVIEW') {
+    const decided = state.review?.decision;
+    const same =
+      (decided === 'APPROVED' && cmd.decision === 'approve') || (decided === 'REJECTED' && cmd.decision === 'reject');
+    if (same) return [];
+    throw new OrderNotUnderReviewError(
+      cmd.orderId,
+      state.status as string,
+      decided === 'APPROVED' || decided === 'REJECTED' ? decided.toLowerCase() : undefined,
+    );
+  }
+  return cmd.decision === 'approve'
+    ? approveReview(state, now)
+    : rejectAndCancel(state, reviewRejectedReason(cmd.by), now);
+}
+
+/** A rejection ends the order like a declined payment: cancelled with the reasons, what is held undone. */
+function rejectAndCancel(state: OrderState, trigger: string, now: string): OrderStreamEvent[] {
+  const rejected = rejectReview(state, trigger, now);
+  return [rejected, ...cancel(evolve(state, rejected), [], now)];
+}
+
+function decideResult(cmd: ResultReceived, state: OrderState, now: string, timings: SagaTimings): OrderStreamEvent[] {
   if (resultIgnoredBecause(state, cmd.eventType) !== undefined) return [];
   const recorded = { type: cmd.eventType, data: cmd.data, occurredAt: now } as OrderStreamEvent;
   const after = evolve(state, recorded);
   const events: OrderStreamEvent[] = [recorded];
-  if (after.status === 'PENDING') {
+  if (after.status === 'PENDING' && cmd.eventType === 'PAYMENT_REVIEW_REQUIRED') {
+    // Held for a person; an order whose stock already failed cannot complete: cancel it (the held payment is released).
+    events.push(
+      ...(after.inventoryAnswer === 'FAILED'
+        ? cancel(after, [], now)
+        : holdForReview(after, now, timings.reviewTimeoutMs)),
+    );
+  } else if (after.status === 'UNDER_REVIEW') {
+    // Stock that failed while the order waits ends it: nothing to review. A reservation just waits with it.
+    if (cmd.eventType === 'INVENTORY_RESERVATION_FAILED') events.push(...cancel(after, [], now));
+  } else if (after.status === 'PENDING') {
     // Decide only once both sides have answered (SPEC §6 rows): a first failure is recorded and the
     // saga waits for the other side, bounded by the saga deadline, so that two failures end CANCELLED
     // with nothing to undo instead of requesting the undo of a side that may fail too.

@@ -8,13 +8,14 @@ import {
   type Subscription,
   subscribeOrderMessages,
 } from '@commerce/kernel';
-import { chargePayment } from '../application/chargePayment.js';
+import { capturePayment, chargePayment } from '../application/chargePayment.js';
 import { PAYMENT_CONSUMER } from '../application/orderMessage.js';
 import type { PaymentDeps } from '../application/ports.js';
 import { refundPayment } from '../application/refundPayment.js';
 import { refundReturn } from '../application/refundReturn.js';
 import type { PartialRefundReply, PartialRefundState } from '../domain/partialRefund.js';
 import type { PaymentCommand, PaymentOrderState, PaymentReply } from '../domain/payment.js';
+import type { CaptureCommand, RiskChargeCommand } from '../domain/riskPayment.js';
 
 /** The order events payment reacts to (saga-protocol.md). */
 export const PAYMENT_BINDINGS = [...CONSUMER_BINDINGS.payment];
@@ -22,7 +23,7 @@ export const PAYMENT_BINDINGS = [...CONSUMER_BINDINGS.payment];
 type ConsumerContext = Pick<ServiceContext, 'db' | 'dedup'>;
 
 /** The order message as the decider's command; undefined when payment has nothing to do with it. */
-export function paymentCommandOf(e: Envelope): PaymentCommand | undefined {
+export function paymentCommandOf(e: Envelope): PaymentCommand | RiskChargeCommand | CaptureCommand | undefined {
   const data = e.data as Record<string, unknown>;
   switch (e.eventType) {
     case 'ORDER_CREATED':
@@ -30,6 +31,20 @@ export function paymentCommandOf(e: Envelope): PaymentCommand | undefined {
         type: 'charge',
         customerId: String(data.customerId),
         amount: Number(data.totalAmount),
+        currency: String(data.currency),
+        // What the risk rules read (docs/risk.md).
+        items: Array.isArray(data.items)
+          ? (data.items as { productId: unknown; quantity: unknown }[]).map((i) => ({
+              productId: String(i.productId),
+              quantity: Number(i.quantity),
+            }))
+          : [],
+      };
+    case 'ORDER_REVIEW_APPROVED':
+      return {
+        type: 'capture',
+        customerId: String(data.customerId),
+        amount: Number(data.amount),
         currency: String(data.currency),
       };
     case 'ORDER_PAYMENT_ROLLBACK_REQUESTED':
@@ -57,6 +72,7 @@ export function paymentChangeOf(
   const command = paymentCommandOf(e);
   if (!command) return undefined;
   const message = orderMessageOf(delivery);
+  if (command.type === 'capture') return capturePayment(deps, message, command);
   return command.type === 'charge' ? chargePayment(deps, message, command) : refundPayment(deps, message, command);
 }
 

@@ -59,7 +59,7 @@ function upgradeContract(name: string, open: () => Promise<Database>, cleanup: (
       );
 
       expect(await migrate(db, 'kernel', KERNEL_MIGRATIONS)).toContain(7);
-      expect(await migrate(db, 'payment', paymentMigrations)).toEqual([2, 3]);
+      expect(await migrate(db, 'payment', paymentMigrations)).toEqual([2, 3, 4]);
 
       const markers = await db.query<{ order_id: string; cause_event_id: string | null }>(
         'SELECT order_id, cause_event_id FROM rollback_markers ORDER BY order_id',

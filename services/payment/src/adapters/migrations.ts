@@ -79,4 +79,14 @@ CREATE TABLE IF NOT EXISTS return_refunds (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'payments held for a risk review; the risk rules read a customer history by time',
+    sql: `
+ALTER TABLE payments DROP CONSTRAINT IF EXISTS payments_status_check;
+ALTER TABLE payments ADD CONSTRAINT payments_status_check
+  CHECK (status IN ('APPROVED', 'DECLINED', 'REFUNDED', 'HELD'));
+CREATE INDEX IF NOT EXISTS payments_customer_created ON payments (customer_id, created_at);
+`,
+  },
 ];

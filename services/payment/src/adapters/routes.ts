@@ -60,7 +60,12 @@ const PaymentView = Type.Object(
     customerId: Type.String(),
     amount: Type.Integer(),
     currency: Type.String(),
-    status: Type.Union([Type.Literal('APPROVED'), Type.Literal('DECLINED'), Type.Literal('REFUNDED')]),
+    status: Type.Union([
+      Type.Literal('APPROVED'),
+      Type.Literal('DECLINED'),
+      Type.Literal('REFUNDED'),
+      Type.Literal('HELD'),
+    ]),
     reason: Type.Optional(Type.String()),
     refundedAmount: Type.Integer(),
     createdAt: Type.String(),

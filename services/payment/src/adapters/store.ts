@@ -140,6 +140,21 @@ export const paymentStore: PaymentStore = {
     };
   },
 
+  async customerHistory(reader, customerId, orderId, since) {
+    const res = await reader.query<{ prior: number; in_window: number; amount: string }>(
+      `SELECT count(*)::int AS prior, (count(*) FILTER (WHERE created_at > $3))::int AS in_window,
+              COALESCE(sum(amount) FILTER (WHERE created_at > $3), 0)::text AS amount
+         FROM payments WHERE customer_id = $1 AND order_id <> $2::uuid`,
+      [customerId, orderId, since],
+    );
+    const r = res.rows[0];
+    return {
+      priorOrders: Number(r?.prior ?? 0),
+      ordersInWindow: Number(r?.in_window ?? 0),
+      amountInWindow: Number(r?.amount ?? 0),
+    };
+  },
+
   openAccount(a, at): Write {
     return {
       sql: `INSERT INTO accounts (customer_id, balance, currency, created_at, updated_at) VALUES ($1, 0, $2, $3, $3)
@@ -167,7 +182,7 @@ export interface PaymentView {
   customerId: string;
   amount: number;
   currency: string;
-  status: 'APPROVED' | 'DECLINED' | 'REFUNDED';
+  status: 'APPROVED' | 'DECLINED' | 'REFUNDED' | 'HELD';
   reason?: string;
   refundedAmount: number;
   createdAt: string;

@@ -9,6 +9,7 @@ import {
   type Write,
 } from '@commerce/kernel';
 import type { PaymentDecision, PaymentOrderState, PaymentReply } from '../domain/payment.js';
+import type { RiskPaymentState } from '../domain/riskPayment.js';
 import type { PaymentDeps } from './ports.js';
 
 /** Consumer name in the inbox, and the queue it reads (saga-protocol.md). */
@@ -23,14 +24,22 @@ export function paymentAnswer(
   deps: PaymentDeps,
   message: OrderMessage,
   customerId: string | undefined,
-  decide: (state: PaymentOrderState, now: Date) => PaymentDecision,
+  decide: (state: RiskPaymentState, now: Date) => PaymentDecision,
+  history?: { windowMs: number },
 ): Change<PaymentOrderState, PaymentReply | undefined> {
   const { orderId } = message;
   return orderMessageChange({
     consumer: PAYMENT_CONSUMER,
     message,
     now: deps.now,
-    load: (reader: Queryable) => deps.store.loadOrderPayment(reader, orderId, customerId),
+    load: async (reader: Queryable): Promise<RiskPaymentState> => {
+      const state = await deps.store.loadOrderPayment(reader, orderId, customerId);
+      // The risk rules' history, read while the customer's account is locked: concurrent orders of one customer
+      // are assessed one after the other, each seeing the ones before it.
+      if (!history || customerId === undefined || state.payment) return state;
+      const since = new Date(deps.now().getTime() - history.windowMs);
+      return { ...state, history: await deps.store.customerHistory(reader, customerId, orderId, since) };
+    },
     decide: (state, now) => {
       const decision = decide(state, now);
       const writes: Write[] = [];

@@ -1,6 +1,7 @@
-import type { Queryable, Write } from '@commerce/kernel';
+import type { Queryable, RiskSettings, Write } from '@commerce/kernel';
 import type { PartialRefundState, ReturnRefund } from '../domain/partialRefund.js';
 import type { Account, BalanceChange, Payment, PaymentOrderState } from '../domain/payment.js';
+import type { CustomerHistory } from '../domain/risk.js';
 
 /**
  * What the payment use cases need from storage (adapters/store.ts implements it on PostgreSQL and PGlite): loads
@@ -30,6 +31,8 @@ export interface PaymentStore {
   savePayment(orderId: string, payment: Payment): Write;
   /** Creates the account (balance 0) or sets its currency; its balance changes only through changeBalance. */
   openAccount(account: { customerId: string; currency: string }, at: Date): Write;
+  /** The customer's orders before this one: all of them, and those created after `since` (the risk rules' facts). */
+  customerHistory(reader: Queryable, customerId: string, orderId: string, since: Date): Promise<CustomerHistory>;
 }
 
 /** What the payment use cases are given: the store, the clock and ids. */
@@ -37,4 +40,6 @@ export interface PaymentDeps {
   store: PaymentStore;
   now(): Date;
   newId(): string;
+  /** Payment's risk rules (docs/risk.md); absent or all off: every charge is decided on the balance alone. */
+  risk?: RiskSettings;
 }

@@ -5,8 +5,9 @@
  * reply) that commits in one transaction.
  */
 
-export type PaymentStatus = 'APPROVED' | 'DECLINED' | 'REFUNDED';
-export type PaymentFailureReason = 'INSUFFICIENT_FUNDS' | 'UNKNOWN_CUSTOMER' | 'CURRENCY_MISMATCH';
+/** HELD: the risk step holds the order for review, nothing taken yet (riskPayment.ts). */
+export type PaymentStatus = 'APPROVED' | 'DECLINED' | 'REFUNDED' | 'HELD';
+export type PaymentFailureReason = 'INSUFFICIENT_FUNDS' | 'UNKNOWN_CUSTOMER' | 'CURRENCY_MISMATCH' | 'RISK_REJECTED';
 export type MoneyMovementKind = 'deposit' | 'set' | 'deduction' | 'refund' | 'return_refund';
 
 /** Reason stored on a payment that was undone before it was requested (no money ever taken). */
@@ -61,8 +62,9 @@ export interface BalanceChange {
 
 export type PaymentReply =
   | { eventType: 'PAYMENT_APPROVED'; data: { amount: number; currency: string } }
-  | { eventType: 'PAYMENT_DECLINED'; data: { reason: PaymentFailureReason } }
-  | { eventType: 'PAYMENT_REFUNDED'; data: { amount: number; currency: string } };
+  | { eventType: 'PAYMENT_DECLINED'; data: { reason: PaymentFailureReason; riskReasons?: string[] } }
+  | { eventType: 'PAYMENT_REFUNDED'; data: { amount: number; currency: string } }
+  | { eventType: 'PAYMENT_REVIEW_REQUIRED'; data: { score: number; reasons: string[] } };
 
 export interface PaymentDecision {
   balance?: BalanceChange;
