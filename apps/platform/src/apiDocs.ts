@@ -72,7 +72,12 @@ export async function buildApiDocuments(): Promise<Record<ServiceName, Record<st
         dbs: { order: unused },
         log,
         peers: () => [],
-        settings: { sagaTimeoutMs: settings.sagaTimeoutMs, orderPartitions: settings.orderPartitions, peerUrls: {} },
+        settings: {
+          sagaTimeoutMs: settings.sagaTimeoutMs,
+          orderPartitions: settings.orderPartitions,
+          peerUrls: {},
+          webhooks: settings.webhooks,
+        },
       });
     await app.ready();
     docs[name] = app.swagger() as unknown as Record<string, unknown>;

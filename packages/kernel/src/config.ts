@@ -6,6 +6,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { int, MS, oneOf, optionalInt, type SettingDoc, url } from './settingTypes.js';
+import { WEBHOOK_SETTINGS, type WebhookSettings, webhookSettingsOf } from './webhookSettings.js';
 
 export type { SettingDoc } from './settingTypes.js';
 
@@ -62,6 +63,8 @@ export interface Settings {
   // Checkpointed subscriptions (subscription.ts) and the projections on them.
   /** A subscription's lease: another instance takes over this long after its leader stopped renewing it. */
   subscriptionLeaseMs: number;
+  /** Webhook deliveries (webhookSettings.ts). */
+  webhooks: WebhookSettings;
 }
 
 export class ConfigError extends Error {
@@ -230,6 +233,7 @@ export const SETTINGS = Type.Object({
     10_000,
     'one process runs each subscription (projection); another takes over this long after it stopped renewing its lease',
   ),
+  ...WEBHOOK_SETTINGS,
 });
 
 export type SettingName = keyof typeof SETTINGS.properties;
@@ -373,5 +377,6 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     peerUrls: { inventory: v.INVENTORY_URL, payment: v.PAYMENT_URL },
     commerceToken: v.COMMERCE_TOKEN,
     subscriptionLeaseMs: v.SUBSCRIPTION_LEASE_MS,
+    webhooks: webhookSettingsOf(v, distributed),
   };
 }
