@@ -78,10 +78,16 @@ export function sendWebhook(
         res.on('error', finish);
       },
     );
-    const timer = setTimeout(() => {
-      done({ error: `timed out after ${o.timeoutMs} ms` }, null);
-      req.destroy();
-    }, o.timeoutMs);
+    // The check phase comes after the poll phase: an answer that arrived while the event loop was busy (PGlite runs
+    // in this process) is read before the timeout counts.
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          done({ error: `timed out after ${o.timeoutMs} ms` }, null);
+          req.destroy();
+        }),
+      o.timeoutMs,
+    );
     req.on('error', (err) => done({ error: err.message || String(err) }, null));
     req.end(body);
   });

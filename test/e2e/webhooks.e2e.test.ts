@@ -1,0 +1,285 @@
+/**
+ * Webhooks end to end (issue 20) on the embedded default: real receivers on loopback verify every request with the
+ * `standardwebhooks` library. Every matching event arrives once per endpoint and in order per order; a receiver
+ * answering 500 twice gets the third attempt, with the shrunk schedule's delays in the log; during a secret rotation
+ * the old and the new secret both verify; unsafe URLs are refused naming the rule.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  http,
+  type PlatformProcess,
+  placeOrder,
+  startProcess,
+  tempDataDir,
+  waitForFinal,
+} from '../support/platform.js';
+import { describeWith, waitFor } from '../support/services.js';
+import { startReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
+
+const SCHEDULE = [300, 600];
+export const WEBHOOK_TEST_ENV = {
+  RATE_LIMIT: 'off',
+  WEBHOOK_ALLOW_INSECURE: 'true',
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+  WEBHOOK_RETRY_SCHEDULE_MS: SCHEDULE.join(','),
+  WEBHOOK_RESPONSE_BODY_LIMIT: '12',
+  WEBHOOK_SECRET_KEY: 'an e2e key of at least thirty-two bytes, not a real one',
+};
+
+type Order = Parameters<typeof placeOrder>[2];
+/** Mixed outcomes: completed, declined (compensated), currency mismatch (cancelled), unknown product (refunded). */
+export function mixedOrder(i: number): { customer: 'customer' | 'admin'; body: Order } {
+  switch (i % 4) {
+    case 0:
+      return {
+        customer: 'customer',
+        body: {
+          customerId: 'demo-customer',
+          currency: 'EUR',
+          items: [{ productId: 'demo-widget', quantity: 1, unitPrice: 1999 }],
+        },
+      };
+    case 1:
+      return {
+        customer: 'admin',
+        body: {
+          customerId: 'demo-poor',
+          currency: 'EUR',
+          items: [{ productId: 'demo-gadget', quantity: 1, unitPrice: 4999 }],
+        },
+      };
+    case 2:
+      return {
+        customer: 'customer',
+        body: {
+          customerId: 'demo-customer',
+          currency: 'JPY',
+          items: [{ productId: 'demo-widget', quantity: 1, unitPrice: 1000 }],
+        },
+      };
+    default:
+      return {
+        customer: 'customer',
+        body: {
+          customerId: 'demo-customer',
+          currency: 'EUR',
+          items: [{ productId: 'no-such-product', quantity: 1, unitPrice: 100 }],
+        },
+      };
+  }
+}
+
+export async function createEndpoint(
+  orderUrl: string,
+  admin: string,
+  body: { url: string; eventTypes?: string[]; customerId?: string; description?: string },
+): Promise<{ endpointId: string; secret: string }> {
+  const r = await http('POST', `${orderUrl}/admin/webhooks`, admin, body);
+  if (r.status !== 201) throw new Error(`POST /admin/webhooks answered ${r.status}: ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+export async function eventsOf(orderUrl: string, admin: string, orderId: string) {
+  const r = await http('GET', `${orderUrl}/orders/${orderId}/events`, admin);
+  return r.body as { eventId: string; type: string; version: number }[];
+}
+
+describeWith([], 'webhooks on the embedded default', () => {
+  const data = tempDataDir();
+  let platform: PlatformProcess;
+  let receiver: WebhookReceiver;
+  let order: string;
+  let admin: string;
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    platform = await startProcess('all', { DATA_DIR: data.dir, ...WEBHOOK_TEST_ENV }, { timeoutMs: 90_000 });
+    order = platform.urls.order!;
+    admin = platform.tokens.admin!;
+  }, 120_000);
+  afterAll(async () => {
+    await platform?.kill();
+    await receiver?.close();
+    data.remove();
+  });
+
+  it('50 orders with mixed outcomes: every matching event arrives once per endpoint, in order, and verifies', {
+    timeout: 240_000,
+  }, async () => {
+    const all = await createEndpoint(order, admin, { url: `${receiver.url}/all`, description: 'everything' });
+    const finals = await createEndpoint(order, admin, {
+      url: `${receiver.url}/finals`,
+      eventTypes: ['ORDER_COMPLETED', 'ORDER_CANCELLED'],
+    });
+    const poor = await createEndpoint(order, admin, { url: `${receiver.url}/poor`, customerId: 'demo-poor' });
+    expect(all.secret).toMatch(/^whsec_/);
+    receiver.secrets.set('/all', { s: all.secret });
+    receiver.secrets.set('/finals', { s: finals.secret });
+    receiver.secrets.set('/poor', { s: poor.secret });
+    // The secret is shown once: never in a listing.
+    const listed = await http('GET', `${order}/admin/webhooks`, admin);
+    expect(JSON.stringify(listed.body)).not.toContain(all.secret);
+
+    const tokens = platform.tokens as { admin: string; customer: string };
+    const placed: { orderId: string; customerId: string }[] = [];
+    for (let batch = 0; batch < 5; batch++)
+      placed.push(
+        ...(await Promise.all(
+          Array.from({ length: 10 }, async (_, k) => {
+            const o = mixedOrder(batch * 10 + k);
+            return { orderId: await placeOrder(order, tokens[o.customer], o.body), customerId: o.body.customerId };
+          }),
+        )),
+      );
+    const statuses = new Set<string>();
+    for (const p of placed) statuses.add((await waitForFinal(order, admin, p.orderId, 60_000)).status);
+    expect(statuses.size).toBeGreaterThanOrEqual(3);
+
+    const expected: Record<string, { orderId: string; eventId: string; version: number; type: string }[]> = {
+      '/all': [],
+      '/finals': [],
+      '/poor': [],
+    };
+    for (const p of placed)
+      for (const e of await eventsOf(order, admin, p.orderId)) {
+        // The order's stream also records the inventory and payment answers the saga handled: not order events.
+        if (!e.type.startsWith('ORDER_')) continue;
+        const ev = { orderId: p.orderId, eventId: e.eventId, version: e.version, type: e.type };
+        expected['/all']!.push(ev);
+        if (e.type === 'ORDER_COMPLETED' || e.type === 'ORDER_CANCELLED') expected['/finals']!.push(ev);
+        if (p.customerId === 'demo-poor') expected['/poor']!.push(ev);
+      }
+    // Every delivery of the three endpoints finished (nothing pending that could still arrive twice).
+    for (const ep of [all, finals, poor])
+      await waitFor(
+        async () => {
+          const r = await http(
+            'GET',
+            `${order}/admin/webhooks/deliveries?endpointId=${ep.endpointId}&status=pending`,
+            admin,
+          );
+          return r.body.items.length === 0 ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 200, what: `no pending delivery for ${ep.endpointId}` },
+      );
+    for (const [path, want] of Object.entries(expected)) {
+      await waitFor(async () => (receiver.of(path).length >= want.length ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        what: `${want.length} webhooks at ${path}`,
+      });
+      const got = receiver.of(path);
+      // Exactly once: as many requests as events, each event id once.
+      const attempts = await http('GET', `${order}/admin/webhooks/deliveries?limit=500&status=succeeded`, admin);
+      const retried = attempts.body.items.filter((d: { attempts: number }) => d.attempts > 1);
+      expect(retried, `${path}: deliveries that needed a retry`).toEqual([]);
+      expect(got.map((r) => r.id).sort(), path).toEqual(want.map((e) => e.eventId).sort());
+      for (const r of got) {
+        expect(r.verifiedBy, `${path} ${r.id}`).toEqual(['s']);
+        expect(r.payload.id).toBe(r.id);
+        expect(r.payload.links.order).toBe(`/orders/${r.payload.orderId}`);
+      }
+      // In order per order: each order's versions arrive ascending.
+      const byOrder = new Map<string, number[]>();
+      for (const r of got)
+        byOrder.set(r.payload.orderId, [...(byOrder.get(r.payload.orderId) ?? []), r.payload.version]);
+      for (const [orderId, versions] of byOrder)
+        expect(versions, `${path} ${orderId}`).toEqual([...versions].sort((a, b) => a - b));
+    }
+    expect(expected['/poor']!.length).toBeGreaterThan(0);
+    // The metrics endpoint counts the attempts.
+    const metrics = await fetch(`${order}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/commerce_webhook_attempts_total\{outcome="succeeded"[^}]*\} \d+/);
+    expect(metrics).toContain('commerce_webhook_attempt_duration_seconds_bucket');
+    for (const ep of [all, finals, poor])
+      expect((await http('DELETE', `${order}/admin/webhooks/${ep.endpointId}`, admin)).status).toBe(204);
+  });
+
+  it('a receiver answering 500 twice then 200: the third attempt succeeds, the log shows three attempts and their delays', {
+    timeout: 60_000,
+  }, async () => {
+    const ep = await createEndpoint(order, admin, { url: `${receiver.url}/flaky`, eventTypes: ['ORDER_CREATED'] });
+    receiver.secrets.set('/flaky', { s: ep.secret });
+    receiver.respond = (r, previous) => (r.path === '/flaky' && previous.length < 2 ? 500 : 200);
+    const orderId = await placeOrder(order, platform.tokens.customer!, mixedOrder(0).body);
+    const delivery = await waitFor(
+      async () => {
+        const r = await http(
+          'GET',
+          `${order}/admin/webhooks/deliveries?endpointId=${ep.endpointId}&orderId=${orderId}`,
+          admin,
+        );
+        const d = r.body.items[0];
+        return d?.status === 'succeeded' ? d : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'the flaky delivery to succeed' },
+    );
+    expect(delivery.attempts).toBe(3);
+    expect(delivery.log.map((a: { statusCode: number }) => a.statusCode)).toEqual([500, 500, 200]);
+    // The first 12 bytes of the answer (WEBHOOK_RESPONSE_BODY_LIMIT=12).
+    expect(delivery.log[0].responseBody).toBe('answer 500 t');
+    const at = delivery.log.map((a: { attemptedAt: string }) => Date.parse(a.attemptedAt));
+    // 300 ms and 600 ms, ±20 % jitter, after each answer.
+    expect(at[1] - at[0]).toBeGreaterThanOrEqual(SCHEDULE[0]! * 0.8);
+    expect(at[2] - at[1]).toBeGreaterThanOrEqual(SCHEDULE[1]! * 0.8);
+    expect(at[2] - at[0]).toBeLessThan(10_000);
+    const got = receiver.of('/flaky').filter((r) => r.payload.orderId === orderId);
+    expect(got.map((r) => r.answered)).toEqual([500, 500, 200]);
+    expect(new Set(got.map((r) => r.id)).size).toBe(1);
+    expect(got.every((r) => r.verifiedBy.includes('s'))).toBe(true);
+    receiver.respond = () => 200;
+  });
+
+  it('secret rotation: during the overlap a receiver knowing only the old secret and one knowing only the new both verify', {
+    timeout: 60_000,
+  }, async () => {
+    const ep = await createEndpoint(order, admin, { url: `${receiver.url}/rotating`, eventTypes: ['ORDER_CREATED'] });
+    const rotated = await http('POST', `${order}/admin/webhooks/${ep.endpointId}/rotate-secret`, admin);
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secret).not.toBe(ep.secret);
+    expect(Date.parse(rotated.body.previousSecretUntil) - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    receiver.secrets.set('/rotating', { old: ep.secret, new: rotated.body.secret });
+    const orderId = await placeOrder(order, platform.tokens.customer!, mixedOrder(0).body);
+    const r = await waitFor(async () => receiver.of('/rotating').find((x) => x.payload.orderId === orderId), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'the webhook of the rotated endpoint',
+    });
+    expect(r.signature.split(' ')).toHaveLength(2);
+    expect(r.verifiedBy.sort()).toEqual(['new', 'old']);
+  });
+});
+
+describeWith([], 'webhook registration with private networks not allowed', () => {
+  const data = tempDataDir();
+  let platform: PlatformProcess;
+
+  beforeAll(async () => {
+    platform = await startProcess('all', { DATA_DIR: data.dir, WEBHOOK_ALLOW_INSECURE: 'true' }, { timeoutMs: 90_000 });
+  }, 120_000);
+  afterAll(async () => {
+    await platform?.kill();
+    data.remove();
+  });
+
+  it('refuses loopback, metadata and a name resolving to a private address, each with a 400 naming the rule', async () => {
+    const order = platform.urls.order!;
+    for (const [url, rule] of [
+      ['http://127.0.0.1/', 'loopback-address'],
+      ['http://169.254.169.254/', 'metadata-address'],
+      ['http://localhost:8080/hook', 'loopback-address'],
+      ['http://[::ffff:10.0.0.7]/', 'private-address'],
+    ] as const) {
+      const r = await http('POST', `${order}/admin/webhooks`, platform.tokens.admin, { url });
+      expect(r.status, url).toBe(400);
+      expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(r.body.rule, url).toBe(rule);
+      expect(r.body.detail, url).toContain(`rule ${rule}`);
+      expect(r.body.errors[0].field).toBe('/url');
+    }
+    // The warning is not logged when the setting is off; https is still asked for when insecure is not allowed.
+    expect(platform.output()).not.toContain('WEBHOOK_ALLOW_PRIVATE_NETWORKS=true');
+    const list = await http('GET', `${order}/admin/webhooks`, platform.tokens.admin);
+    expect(list.body.items).toEqual([]);
+  });
+});
