@@ -15,74 +15,7 @@ import {
 } from '../support/platform.js';
 import { describeWith, waitFor } from '../support/services.js';
 import { startReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
-
-const SCHEDULE = [300, 600];
-export const WEBHOOK_TEST_ENV = {
-  RATE_LIMIT: 'off',
-  WEBHOOK_ALLOW_INSECURE: 'true',
-  WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-  WEBHOOK_RETRY_SCHEDULE_MS: SCHEDULE.join(','),
-  WEBHOOK_RESPONSE_BODY_LIMIT: '12',
-  WEBHOOK_SECRET_KEY: 'an e2e key of at least thirty-two bytes, not a real one',
-};
-
-type Order = Parameters<typeof placeOrder>[2];
-/** Mixed outcomes: completed, declined (compensated), currency mismatch (cancelled), unknown product (refunded). */
-export function mixedOrder(i: number): { customer: 'customer' | 'admin'; body: Order } {
-  switch (i % 4) {
-    case 0:
-      return {
-        customer: 'customer',
-        body: {
-          customerId: 'demo-customer',
-          currency: 'EUR',
-          items: [{ productId: 'demo-widget', quantity: 1, unitPrice: 1999 }],
-        },
-      };
-    case 1:
-      return {
-        customer: 'admin',
-        body: {
-          customerId: 'demo-poor',
-          currency: 'EUR',
-          items: [{ productId: 'demo-gadget', quantity: 1, unitPrice: 4999 }],
-        },
-      };
-    case 2:
-      return {
-        customer: 'customer',
-        body: {
-          customerId: 'demo-customer',
-          currency: 'JPY',
-          items: [{ productId: 'demo-widget', quantity: 1, unitPrice: 1000 }],
-        },
-      };
-    default:
-      return {
-        customer: 'customer',
-        body: {
-          customerId: 'demo-customer',
-          currency: 'EUR',
-          items: [{ productId: 'no-such-product', quantity: 1, unitPrice: 100 }],
-        },
-      };
-  }
-}
-
-export async function createEndpoint(
-  orderUrl: string,
-  admin: string,
-  body: { url: string; eventTypes?: string[]; customerId?: string; description?: string },
-): Promise<{ endpointId: string; secret: string }> {
-  const r = await http('POST', `${orderUrl}/admin/webhooks`, admin, body);
-  if (r.status !== 201) throw new Error(`POST /admin/webhooks answered ${r.status}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-export async function eventsOf(orderUrl: string, admin: string, orderId: string) {
-  const r = await http('GET', `${orderUrl}/orders/${orderId}/events`, admin);
-  return r.body as { eventId: string; type: string; version: number }[];
-}
+import { createEndpoint, eventsOf, mixedOrder, SCHEDULE, WEBHOOK_TEST_ENV } from '../support/webhooks.js';
 
 describeWith([], 'webhooks on the embedded default', () => {
   const data = tempDataDir();
@@ -247,6 +180,86 @@ describeWith([], 'webhooks on the embedded default', () => {
     });
     expect(r.signature.split(' ')).toHaveLength(2);
     expect(r.verifiedBy.sort()).toEqual(['new', 'old']);
+  });
+
+  it('WEBHOOK_TIMEOUT_MS: a receiver that does not answer within it is logged as timed out and retried', {
+    timeout: 60_000,
+  }, async () => {
+    const ep = await createEndpoint(order, admin, { url: `${receiver.url}/slow`, eventTypes: ['ORDER_CREATED'] });
+    receiver.respond = (r, previous) =>
+      r.path === '/slow' && previous.length === 0 ? new Promise((ok) => setTimeout(() => ok(200), 6000)) : 200;
+    const orderId = await placeOrder(order, platform.tokens.customer!, mixedOrder(0).body);
+    const d = await waitFor(
+      async () => {
+        const r = await http(
+          'GET',
+          `${order}/admin/webhooks/deliveries?endpointId=${ep.endpointId}&orderId=${orderId}`,
+          admin,
+        );
+        return r.body.items[0]?.status === 'succeeded' ? r.body.items[0] : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, what: 'the slow delivery to succeed on its retry' },
+    );
+    expect(d.log[0].error).toBe('timed out after 5000 ms');
+    expect(d.log[0].statusCode).toBeNull();
+    expect(d.log[0].latencyMs).toBeGreaterThanOrEqual(5000);
+    expect(d.log[1].statusCode).toBe(200);
+    receiver.respond = () => 200;
+  });
+
+  it('WEBHOOK_DISABLE_AFTER_MS: an endpoint failing that long is disabled; a 410 Gone disables at once', {
+    timeout: 90_000,
+  }, async () => {
+    const down = await createEndpoint(order, admin, { url: `${receiver.url}/down` });
+    const gone = await createEndpoint(order, admin, { url: `${receiver.url}/gone`, eventTypes: ['ORDER_CREATED'] });
+    receiver.respond = (r) => (r.path === '/down' ? 503 : r.path === '/gone' ? 410 : 200);
+    for (let i = 0; i < 3; i++) await placeOrder(order, platform.tokens.customer!, mixedOrder(i * 4).body);
+    for (const [ep, reason] of [
+      [down, /every attempt failed for \d+ s/],
+      [gone, /410 Gone/],
+    ] as const) {
+      const e = await waitFor(
+        async () => {
+          const r = await http('GET', `${order}/admin/webhooks/${ep.endpointId}`, admin);
+          return r.body.enabled === false ? r.body : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 200, what: `endpoint ${ep.endpointId} disabled` },
+      );
+      expect(e.disabledReason).toMatch(reason);
+    }
+    expect(receiver.of('/gone')).toHaveLength(1);
+    await waitFor(async () => (/webhook endpoint disabled/.test(platform.output()) ? true : undefined), {
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      what: 'the disabling logged',
+    });
+    await waitFor(
+      async () => {
+        const m = await fetch(`${order}/metrics`).then((r) => r.text());
+        return /commerce_webhook_endpoints_disabled(\{[^}]*\})? 2\b/.test(m) ? true : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 250, what: 'the disabled-endpoints gauge at 2' },
+    );
+    // Enabled again, its pending deliveries go out (the receiver answers now).
+    receiver.respond = () => 200;
+    const enabled = await http('POST', `${order}/admin/webhooks/${down.endpointId}/enable`, admin);
+    expect(enabled.body).toMatchObject({ enabled: true, disabledReason: null, failingSince: null });
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const redrive = await http('POST', `${order}/admin/webhooks/${down.endpointId}/redeliver`, admin, { since });
+    expect(redrive.status).toBe(202);
+    await waitFor(
+      async () => {
+        const r = await http(
+          'GET',
+          `${order}/admin/webhooks/deliveries?endpointId=${down.endpointId}&limit=500`,
+          admin,
+        );
+        return r.body.items.length > 0 && r.body.items.every((x: { status: string }) => x.status === 'succeeded')
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: 'every delivery of the re-enabled endpoint to succeed' },
+    );
   });
 });
 

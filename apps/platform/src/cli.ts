@@ -12,6 +12,7 @@ import { ARCHIVE_HELP, runArchiveCli } from './archiveCli.js';
 import { type AuditReport, formatAudit, runAudit } from './operator/audit.js';
 import { PROJECTIONS_HELP, runProjectionsCli } from './projectionsCli.js';
 import { DEMO_CUSTOMERS, DEMO_PRODUCTS } from './seed.js';
+import { runWebhooksCli, WEBHOOKS_HELP } from './webhooksCli.js';
 
 class UsageError extends Error {}
 
@@ -28,6 +29,7 @@ verbs:
   archive --older-than 90d   move the event streams of orders final that long into the archive
   outbox status              unpublished rows and lag per service
   compensation retry ID      re-request the missing rollbacks of a COMPENSATION_FAILED order
+  webhooks add|list|show|disable|enable|remove|rotate-secret|test|redeliver|log   webhook endpoints and deliveries
 
 common options: --url URL (order service, default http://127.0.0.1:$ORDER_PORT), --token T (default: $COMMERCE_TOKEN
 or an admin token made from JWT_SECRET / the embedded secret under DATA_DIR), --json, --help`,
@@ -48,6 +50,7 @@ commerce dlq discard QUEUE ID`,
   archive: ARCHIVE_HELP,
   outbox: `commerce outbox status [--json]   unpublished rows, oldest age and failing rows per service`,
   compensation: `commerce compensation retry ORDER_ID`,
+  webhooks: WEBHOOKS_HELP,
 };
 
 const options = {
@@ -62,6 +65,9 @@ const options = {
   ttl: { type: 'string' },
   'max-age-ms': { type: 'string' },
   'older-than': { type: 'string' },
+  ...Object.fromEntries(
+    ['events', 'customer', 'description', 'endpoint', 'order', 'since', 'delivery'].map((k) => [k, { type: 'string' }]),
+  ),
 } as const;
 
 async function adminToken(settings: Settings, explicit?: string): Promise<string> {
@@ -357,6 +363,16 @@ export async function runCli(argv: string[]): Promise<number> {
       );
       print(r, json, () => `compensation re-requested for ${orderId}`);
       return 0;
+    }
+    case 'webhooks': {
+      const token = await adminToken(settings, values.token);
+      return runWebhooksCli(rest, {
+        json,
+        options: values as Record<string, string | undefined>,
+        api: async (method, path, body) => (await api(orderUrl, token, method, path, body)).body,
+        usage: (message) => new UsageError(message),
+        out: process.stdout,
+      });
     }
     default:
       throw new UsageError(`unknown verb ${JSON.stringify(verb)}\n${HELP.main}`);

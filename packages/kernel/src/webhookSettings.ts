@@ -17,15 +17,15 @@ export const WEBHOOK_SETTINGS = {
     expected: 'a comma-separated list of 1 to 50 delays in milliseconds',
     default: DEFAULT_WEBHOOK_RETRY_SCHEDULE.join(','),
     description:
-      'delays before each retry of a webhook delivery (±20 % jitter); after the last one the delivery is failed. The default is 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, then every 2 h up to ~24 h',
-    doc: { shownDefault: '5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 11 × 2 h' },
+      'delays before each webhook retry (±20 % jitter), comma-separated; after the last one the delivery fails. Default 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, then 2 h up to ~24 h',
+    doc: { shownDefault: '17 steps, ~24 h' },
   }),
   WEBHOOK_TIMEOUT_MS: int(100, 120_000, 10_000, 'a webhook attempt without a full answer within this counts as failed'),
   WEBHOOK_ALLOW_INSECURE: oneOf(['true', 'false'], 'false', '`true` accepts `http://` webhook URLs (tests, a laptop)'),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: oneOf(
     ['true', 'false'],
     'false',
-    '`true` accepts webhook URLs whose host is or resolves to a loopback, private, link-local or metadata address (logged as a warning at start)',
+    '`true` accepts webhook URLs whose host is or resolves to a loopback, private, link-local or metadata address (a warning at start)',
   ),
   WEBHOOK_SECRET_KEY: Type.Optional(
     Type.String({
@@ -33,17 +33,17 @@ export const WEBHOOK_SETTINGS = {
       expected: 'at least 32 bytes',
       secret: true,
       description:
-        'key that encrypts the webhook signing secrets at rest (AES-256-GCM of its SHA-256). Unset: the embedded default uses a fixed documented key (warned at start); a distributed start refuses to create webhook endpoints',
+        'encrypts webhook signing secrets at rest (AES-256-GCM). Unset: the embedded default uses a public fixed key (warned at start); a distributed start cannot create endpoints',
     }),
   ),
   WEBHOOK_DISABLE_AFTER_MS: int(
-    MS.min,
+    MS.s,
     365 * MS.day,
     5 * MS.day,
     'a webhook endpoint whose attempts have all failed for this long is disabled',
   ),
   WEBHOOK_LOG_RETENTION_MS: int(
-    MS.min,
+    MS.s,
     365 * MS.day,
     30 * MS.day,
     'webhook delivery attempts (the delivery log) and finished deliveries are deleted after this',

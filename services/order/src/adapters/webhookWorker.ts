@@ -183,7 +183,7 @@ export async function startWebhooks(o: WebhookWorkerOptions): Promise<RunningWeb
       for (const p of g.oldestPending) webhookMetrics.oldestPending.set({ endpoint: p.endpointId }, p.seconds);
       webhookMetrics.disabledEndpoints.set(g.disabled);
     }
-    if (now.getTime() - lastPrune >= PRUNE_EVERY_MS) {
+    if (now.getTime() - lastPrune >= Math.min(PRUNE_EVERY_MS, s.logRetentionMs)) {
       lastPrune = now.getTime();
       await pruneWebhookLog(o.db, new Date(now.getTime() - s.logRetentionMs));
     }
