@@ -9,6 +9,7 @@ import {
   http,
   type PlatformProcess,
   placeOrder,
+  runCommerce,
   startProcess,
   tempDataDir,
   waitForFinal,
@@ -260,6 +261,49 @@ describeWith([], 'webhooks on the embedded default', () => {
       },
       { timeoutMs: 60_000, intervalMs: 200, what: 'every delivery of the re-enabled endpoint to succeed' },
     );
+  });
+
+  it('commerce webhooks add, list, show, test, log, rotate-secret, disable, enable, redeliver, remove', {
+    timeout: 120_000,
+  }, async () => {
+    const cli = async (...args: string[]) => {
+      const r = await runCommerce(['webhooks', ...args, '--url', order, '--token', admin], {});
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return r.stdout;
+    };
+    const added = JSON.parse(
+      await cli('add', `${receiver.url}/cli`, '--events', 'ORDER_COMPLETED', '--description', 'from the CLI', '--json'),
+    );
+    expect(added.secret).toMatch(/^whsec_/);
+    receiver.secrets.set('/cli', { s: added.secret });
+    expect(await cli('list')).toContain(`${added.endpointId}  enabled   ${receiver.url}/cli  events=ORDER_COMPLETED`);
+    expect(JSON.parse(await cli('show', added.endpointId, '--json')).description).toBe('from the CLI');
+    const test = JSON.parse(await cli('test', added.endpointId, '--json'));
+    const r = await waitFor(async () => receiver.of('/cli').find((x) => x.id === test.eventId), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      what: 'the test webhook',
+    });
+    expect(r.payload.type).toBe('WEBHOOK_TEST');
+    expect(r.verifiedBy).toEqual(['s']);
+    await waitFor(
+      async () => ((await cli('log', '--endpoint', added.endpointId)).includes('attempt 1') ? true : undefined),
+      {
+        timeoutMs: 10_000,
+        intervalMs: 200,
+        what: 'the attempt in the CLI log',
+      },
+    );
+    expect(await cli('rotate-secret', added.endpointId)).toMatch(/^secret: whsec_/);
+    expect(await cli('disable', added.endpointId)).toContain('disabled');
+    expect(await cli('enable', added.endpointId)).toContain('enabled');
+    expect(await cli('redeliver', '--endpoint', added.endpointId, '--since', '2020-01-01T00:00:00Z')).toContain(
+      '0 failed deliveries are pending again',
+    );
+    expect(await cli('remove', added.endpointId)).toContain('removed');
+    const bad = await runCommerce(['webhooks', 'add', 'ftp://x', '--url', order, '--token', admin], {});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('invalid-url');
   });
 });
 
