@@ -9,6 +9,7 @@ import './views/deadLettersView.js';
 import './views/stockView.js';
 import './views/healthView.js';
 import './views/analyticsView.js';
+import './views/projectionsView.js';
 import './views/webhooksView.js';
 
 const main = document.getElementById('main');
@@ -29,6 +30,7 @@ function route() {
   else if (view === 'stock') main.replaceChildren(h('stock-view'));
   else if (view === 'health') main.replaceChildren(h('health-view'));
   else if (view === 'analytics') main.replaceChildren(h('analytics-view'));
+  else if (view === 'projections') main.replaceChildren(h('projections-view'));
   else if (view === 'webhooks') main.replaceChildren(h('webhooks-view'));
   else main.replaceChildren(h('feed-view'));
 }

@@ -97,9 +97,14 @@ describeWith(['postgres'], 'commerce projections list | rebuild', () => {
     const run = cli(t.url, 'projections', 'list', '--json');
     expect(await run.exited).toBe(0);
     const { projections } = JSON.parse(run.lines.join('\n'));
-    expect(projections.map((p: { name: string }) => p.name)).toEqual(['customer_history', 'analytics']);
-    expect(projections[0].status).toBeNull();
-    expect(projections[1].status).toMatchObject({ state: 'running', handled: 4500, lagEvents: 0, owner: 'order-1' });
+    expect(projections.map((p: { name: string }) => p.name)).toEqual(['orders', 'customer_history', 'analytics']);
+    // orders is written with its events; customer_history was never started here; analytics runs.
+    expect(projections[0]).toMatchObject({ inline: true, status: null });
+    expect(projections[1]).toMatchObject({ inline: false, status: null });
+    expect(projections[2].status).toMatchObject({ state: 'running', handled: 4500, lagEvents: 0, owner: 'order-1' });
+    const text = cli(t.url, 'projections', 'list');
+    expect(await text.exited).toBe(0);
+    expect(text.lines.join('\n')).toMatch(/^orders +inline +written with its events \(lag 0\)$/m);
   }, 60_000);
 
   it('rebuilds analytics while orders arrive, resumes after a SIGKILL, swaps, and equals what the live one had', async () => {

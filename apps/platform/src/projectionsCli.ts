@@ -36,6 +36,7 @@ function formatList(list: ProjectionListing[]): string {
     const rebuild = p.rebuild?.running
       ? ` rebuilding ${p.rebuild.progress?.handled ?? 0}/${p.rebuild.progress?.total ?? '?'}`
       : '';
+    if (p.inline) return `${p.name.padEnd(18)} inline   written with its events (lag 0)${rebuild}`;
     if (!s) return `${p.name.padEnd(18)} never started${rebuild}`;
     return `${p.name.padEnd(18)} ${s.state.padEnd(8)} checkpoint=${s.position.txId}/${s.position.globalPosition} handled=${s.handled} lag=${s.lagEvents} events, ${s.lagSeconds} s parked=${s.parked}${s.owner ? ` owner=${s.owner}` : ''}${s.lastError ? ` error=${JSON.stringify(s.lastError)}` : ''}${rebuild}`;
   });

@@ -219,6 +219,7 @@ export async function readAll<T = unknown>(
   db: Queryable,
   after: LogPosition = LOG_START,
   limit = 500,
+  o: ReadAllOptions = {},
 ): Promise<StoredEvent<T>[]> {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError(`limit must be a positive integer, got ${limit}`);
   if (!/^\d+$/.test(after.txId)) throw new TypeError(`after.txId must be a decimal transaction id, got ${after.txId}`);
@@ -226,7 +227,8 @@ export async function readAll<T = unknown>(
   const res = await db.query<EventRow>(
     `SELECT ${COLUMNS} FROM (
        (SELECT ${RAW_COLUMNS} FROM events
-         WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) AND (tx_id, global_position) > ($1::xid8, $2::bigint)
+         WHERE (tx_id < pg_snapshot_xmin(pg_current_snapshot()) OR $4::boolean)
+           AND (tx_id, global_position) > ($1::xid8, $2::bigint)
          ORDER BY tx_id, global_position LIMIT $3)
        UNION ALL
        (SELECT ${RAW_COLUMNS} FROM events_archive
@@ -235,9 +237,18 @@ export async function readAll<T = unknown>(
      ) AS events
      ORDER BY events.tx_id, events.global_position
      LIMIT $3`,
-    [after.txId, after.globalPosition, limit],
+    [after.txId, after.globalPosition, limit, o.pastHorizon === true],
   );
   return res.rows.map((r) => toStored<T>(r));
+}
+
+export interface ReadAllOptions {
+  /**
+   * Also return the committed events above the horizon (pg_snapshot_xmin): everything this snapshot sees. Not safe to
+   * resume from (an older transaction may still commit below the last event returned); for a reader that holds off
+   * every writer it cares about, as an inline projection's rebuild does while it swaps (projections.ts).
+   */
+  pastHorizon?: boolean;
 }
 
 /** The events of one archived stream (moved out of the hot table whole), oldest first; [] when none are. */

@@ -8,10 +8,19 @@
  * up, it stops and swaps in one transaction: the live tables are dropped, the shadow ones moved into public, and the
  * live checkpoint takes the shadow's position; the live subscription notices its checkpoint moved, takes it up and
  * goes on from there. Killed midway, a rebuild leaves its schema and checkpoint behind and the next one resumes them.
+ *
+ * An inline projection (`inline: true`, the order service's `orders` read model) has no live subscription: the service
+ * writes it in the transactions that append the events, so that reads follow writes. Its rebuild is the same, but the
+ * swap first holds off those writers (a lock on the live tables: writers under way commit first, later ones wait and
+ * then write into the swapped-in tables) and applies, in the swap's transaction, every committed event the shadow has
+ * not seen yet, past the horizon too (readAll `pastHorizon`): nothing committed is left out, and a writer that comes
+ * after the swap writes its own change into the new tables. The handler must be idempotent per event (an event the
+ * writer already projected may be applied again): the orders handler folds whole streams and upserts by version.
  */
 import type { Database, Queryable } from './db/port.js';
+import { LOG_START, type LogPosition, positionOf, readAll } from './eventStore.js';
 import type { Logger } from './log.js';
-import { EventSubscription, type SubscriptionDefinition } from './subscription.js';
+import { EventSubscription, eventsFor, type SubscriptionDefinition } from './subscription.js';
 import { ensureCheckpoint, subscriptionStatus } from './subscriptionStore.js';
 
 export interface Projection {
@@ -20,6 +29,8 @@ export interface Projection {
   /** The tables it owns, by bare name (created by the service's migrations in public). */
   tables: readonly string[];
   subscription: Omit<SubscriptionDefinition, 'name'>;
+  /** Written by the service with its events, not by a live subscription; rebuilt the same way (see above). */
+  inline?: boolean;
 }
 
 const IDENT = /^[a-z][a-z0-9_]{0,40}$/;
@@ -39,6 +50,8 @@ export function projectionSubscription(
   o: ConstructorParameters<typeof EventSubscription>[1],
 ): EventSubscription {
   checkProjection(p);
+  if (p.inline)
+    throw new TypeError(`projection ${p.name} is written inline by its service: it has no live subscription`);
   return new EventSubscription({ ...p.subscription, name: p.name }, o);
 }
 
@@ -87,19 +100,22 @@ async function prepareShadow(db: Database, p: Projection): Promise<boolean> {
 
 /** Moves the shadow tables in and the live checkpoint to the shadow's position, in one transaction. */
 async function swap(db: Database, p: Projection): Promise<void> {
-  const schema = rebuildSchemaOf(p);
   const shadow = rebuildSubscriptionOf(p);
   await db.transaction(async (tx) => {
+    if (p.inline) {
+      await finishInline(tx, p);
+      await moveShadowTables(tx, p);
+      await tx.query('UPDATE subscription_parked SET subscription = $1 WHERE subscription = $2', [p.name, shadow]);
+      await tx.query('DELETE FROM subscription_checkpoints WHERE name = $1', [shadow]);
+      return;
+    }
     await ensureCheckpoint(tx, p.name);
     // The live subscription moves its checkpoint first thing in its transactions: this waits for one under way and
     // holds the next until the swap committed (it then finds the checkpoint moved and takes it up again).
     await tx.query('SELECT name FROM subscription_checkpoints WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE', [
       [p.name, shadow],
     ]);
-    for (const t of p.tables) {
-      await tx.query(`DROP TABLE IF EXISTS public.${t}`); // sql-identifier-ok: checked against IDENT
-      await tx.query(`ALTER TABLE ${schema}.${t} SET SCHEMA public`); // sql-identifier-ok: checked against IDENT
-    }
+    await moveShadowTables(tx, p);
     await tx.query(
       `UPDATE subscription_checkpoints AS live
           SET tx_id = sh.tx_id, global_position = sh.global_position, events_handled = sh.events_handled,
@@ -111,8 +127,66 @@ async function swap(db: Database, p: Projection): Promise<void> {
     await tx.query('DELETE FROM subscription_parked WHERE subscription = $1', [p.name]);
     await tx.query('UPDATE subscription_parked SET subscription = $1 WHERE subscription = $2', [p.name, shadow]);
     await tx.query('DELETE FROM subscription_checkpoints WHERE name = $1', [shadow]);
-    await tx.query(`DROP SCHEMA ${schema} CASCADE`); // sql-identifier-ok: checked against IDENT
   });
+}
+
+/**
+ * Drops the live tables and moves the shadow ones into public, then drops the shadow schema. The shadow's indexes
+ * (named by PostgreSQL when LIKE copied them) take the names the live ones had, so that later migrations find them.
+ */
+async function moveShadowTables(tx: Queryable, p: Projection): Promise<void> {
+  const schema = rebuildSchemaOf(p);
+  for (const t of p.tables) {
+    const live = await indexesOf(tx, `public.${t}`);
+    await tx.query(`DROP TABLE IF EXISTS public.${t}`); // sql-identifier-ok: checked against IDENT
+    await tx.query(`ALTER TABLE ${schema}.${t} SET SCHEMA public`); // sql-identifier-ok: checked against IDENT
+    for (const [shape, name] of await indexesOf(tx, `public.${t}`)) {
+      const wanted = live.get(shape);
+      // sql-identifier-ok: both names read from pg_class, quoted
+      if (wanted && wanted !== name) await tx.query(`ALTER INDEX public.${quoted(name)} RENAME TO ${quoted(wanted)}`);
+    }
+  }
+  await tx.query(`DROP SCHEMA ${schema} CASCADE`); // sql-identifier-ok: checked against IDENT
+}
+
+/** A table's indexes: their definition without name and table (what LIKE keeps) → their name. */
+async function indexesOf(tx: Queryable, table: string): Promise<Map<string, string>> {
+  const res = await tx.query<{ name: string; shape: string }>(
+    `SELECT c.relname AS name,
+            regexp_replace(pg_get_indexdef(i.indexrelid), '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+ ', 'CREATE \\1INDEX ON ') AS shape
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = to_regclass($1) ORDER BY c.relname`,
+    [table],
+  );
+  return new Map(res.rows.map((r) => [r.shape, r.name]));
+}
+
+/** A name read from the catalog, as a quoted SQL identifier. */
+const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/**
+ * An inline projection's last step, in the swap's transaction: holds off its writers, then applies to the shadow
+ * tables every committed event past the shadow's checkpoint (see the header).
+ */
+async function finishInline(tx: Queryable, p: Projection): Promise<void> {
+  const schema = rebuildSchemaOf(p);
+  // SHARE ROW EXCLUSIVE conflicts with the ROW EXCLUSIVE lock of every insert and update: waits for them, holds later.
+  for (const t of p.tables) await tx.query(`LOCK TABLE public.${t} IN SHARE ROW EXCLUSIVE MODE`); // sql-identifier-ok: checked against IDENT
+  const cp = await tx.query<{ tx_text: string; global_position: number | string }>(
+    'SELECT tx_id::text AS tx_text, global_position FROM subscription_checkpoints WHERE name = $1',
+    [rebuildSubscriptionOf(p)],
+  );
+  const row = cp.rows[0];
+  let after: LogPosition = row ? { txId: row.tx_text, globalPosition: Number(row.global_position) } : LOG_START;
+  await tx.query("SELECT set_config('search_path', $1, true)", [`${schema}, public`]);
+  for (;;) {
+    const events = await readAll(tx, after, 1000, { pastHorizon: true });
+    if (events.length === 0) break;
+    const given = eventsFor(p.subscription, events);
+    if (given.length > 0) await p.subscription.handle(given, tx);
+    after = positionOf(events[events.length - 1] as (typeof events)[number]);
+  }
+  await tx.query("SELECT set_config('search_path', 'public', true)");
 }
 
 /**

@@ -49,6 +49,12 @@ export interface SubscriptionDefinition {
   upcast?(event: StoredEvent): StoredEvent;
 }
 
+/** The events of `batch` a subscription's handler is given: its event types only, upcast. */
+export function eventsFor(def: Omit<SubscriptionDefinition, 'name'>, batch: readonly StoredEvent[]): StoredEvent[] {
+  const events = def.eventTypes ? batch.filter((e) => def.eventTypes?.includes(e.eventType)) : [...batch];
+  return def.upcast ? events.map((e) => def.upcast?.(e) ?? e) : events;
+}
+
 export interface SubscriptionOptions {
   db: Database;
   /** This process's name in the lease. */
@@ -91,7 +97,6 @@ export class EventSubscription {
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
   private readonly maxAttempts: number;
-  private readonly types: ReadonlySet<string> | undefined;
   private readonly o: SubscriptionOptions;
 
   private leader = false;
@@ -127,7 +132,6 @@ export class EventSubscription {
     this.retryBaseMs = o.retryBaseMs ?? 100;
     this.retryMaxMs = o.retryMaxMs ?? 10_000;
     this.maxAttempts = def.maxAttempts ?? o.maxAttempts ?? 5;
-    this.types = def.eventTypes ? new Set(def.eventTypes) : undefined;
     for (const [k, v] of Object.entries({
       leaseMs: this.leaseMs,
       batchSize: this.batchSize,
@@ -293,9 +297,7 @@ export class EventSubscription {
     const from = this.position;
     const to = positionOf(last);
     try {
-      const events = batch.filter((e) => !this.types || this.types.has(e.eventType));
-      const upcast = this.def.upcast;
-      const given = upcast ? events.map((e) => upcast(e)) : events;
+      const given = eventsFor(this.def, batch);
       await this.db.transaction(async (tx) => {
         await advanceCheckpoint(tx, this.def.name, this.me, from, to, batch.length);
         if (given.length > 0) await this.def.handle(given, tx);

@@ -88,7 +88,7 @@ export const orderService: ServiceModule<OrderSettings> = {
     });
     const poller = startDeadlinePoller(ctx.db, deps, ctx.log, deadlinePollIntervalMs(ctx.settings.sagaTimeoutMs));
     // The projections on subscriptions to the event store: one process of the service runs each (a lease).
-    const projections: EventSubscription[] = ORDER_PROJECTIONS.map((p) =>
+    const projections: EventSubscription[] = ORDER_PROJECTIONS.filter((p) => !p.inline).map((p) =>
       projectionSubscription(p, {
         db: ctx.db,
         instanceId: ctx.instanceId,

@@ -48,13 +48,18 @@ export interface OrderHarness {
   app: FastifyInstance;
   ctx: ServiceContext;
   deps: TestDeps;
-  url: string;
+  /** undefined on PGlite. */
+  url: string | undefined;
   token(sub: string, role?: 'customer' | 'admin'): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function orderHarness(env: Record<string, string> = {}): Promise<OrderHarness> {
-  const tdb = await createTestDatabase('order');
+/** The order service on a fresh PostgreSQL database, or on an in-memory PGlite one (the embedded default). */
+export async function orderHarness(
+  env: Record<string, string> = {},
+  o: { embedded?: boolean } = {},
+): Promise<OrderHarness> {
+  const tdb = o.embedded ? { url: undefined, drop: async () => {} } : await createTestDatabase('order');
   const log = createLogger({ level: 'silent' });
   const db = await openDatabase({ url: tdb.url, name: 'order', migrations: orderMigrations, log });
   const bus = new InProcessBus({ log });

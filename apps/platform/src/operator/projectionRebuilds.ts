@@ -25,6 +25,9 @@ export interface RebuildState {
 export interface ProjectionListing {
   name: string;
   tables: readonly string[];
+  /** Written by the service with its events (no lag, no checkpoint of its own) rather than by a live subscription. */
+  inline: boolean;
+  /** The live subscription's checkpoint, lag and state (null: inline, or never started). */
   status: SubscriptionStatus | null;
   rebuild: RebuildState | null;
 }
@@ -44,6 +47,7 @@ export async function listProjections(
   return ORDER_PROJECTIONS.map((p) => ({
     name: p.name,
     tables: p.tables,
+    inline: p.inline === true,
     status: statuses.find((s) => s.name === p.name) ?? null,
     rebuild: rebuilds?.get(p.name) ?? null,
   }));

@@ -15,6 +15,7 @@ import {
   type ProjectedEvent,
 } from '../application/projections.js';
 import { FINAL_STATUSES, type OrderStatus } from '../domain/index.js';
+import { ordersProjection } from './store.js';
 
 const projected = (events: readonly StoredEvent[]): ProjectedEvent[] =>
   events.map((e) => ({ eventType: e.eventType, streamId: e.streamId, data: e.data, occurredAt: e.occurredAt }));
@@ -165,7 +166,12 @@ export const analyticsProjection: Projection = {
   },
 };
 
-export const ORDER_PROJECTIONS: readonly Projection[] = [customerHistoryProjection, analyticsProjection];
+/** Every projection of the order service; `orders` is written inline (store.ts), the others by live subscriptions. */
+export const ORDER_PROJECTIONS: readonly Projection[] = [
+  ordersProjection,
+  customerHistoryProjection,
+  analyticsProjection,
+];
 
 export interface CustomerOrderSummary {
   customerId: string;

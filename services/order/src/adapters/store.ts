@@ -1,9 +1,11 @@
 /** The order service's storage on PostgreSQL and PGlite: the event stream, the read model and the saga deadlines. */
 import {
   type Database,
+  type Projection,
   type Queryable,
   readArchivedStream,
   readStream,
+  rebuildProjection,
   type StoredEvent,
   type Write,
 } from '@commerce/kernel';
@@ -11,6 +13,7 @@ import { upcastOrderEvent } from '../application/eventVersions.js';
 import type { OrderView } from '../application/orderView.js';
 import type { DeadlineKind, DueDeadline, OrderStore } from '../application/ports.js';
 import { streamIdOf } from '../application/ports.js';
+import { orderIdOfStream } from '../application/projections.js';
 import {
   fold,
   inventoryStatusOf,
@@ -259,26 +262,44 @@ export async function auditOrders(snapshot: Queryable): Promise<OrderAuditFacts>
 }
 
 /**
- * Rebuilds the `orders` read model from the event store (`commerce replay projections`): every order stream is
- * folded again and its row rewritten. Returns how many orders were rebuilt.
+ * The `orders` read model as a projection (kernel projections.ts). Every change writes it inline (projectOrder, in the
+ * transaction that appends the events, so that reads follow writes); it is rebuilt by the same machinery as the
+ * projections on subscriptions (`commerce projections rebuild orders`, `commerce replay projections`). Each batch's
+ * orders are folded again from their whole streams (archive included) and upserted by version: applying an event
+ * twice, or after a later one, changes nothing.
+ */
+export const ordersProjection: Projection = {
+  name: 'orders',
+  tables: ['orders'],
+  inline: true,
+  subscription: {
+    onFailure: 'stop',
+    async handle(events, tx) {
+      const ids = [...new Set(events.map((e) => orderIdOfStream(e.streamId)))].filter((id) => id !== undefined);
+      for (const orderId of ids) {
+        const state = await loadOrder(tx, orderId);
+        if (state.status === null) continue;
+        const row = orderStore.projectOrder(orderId, state);
+        await tx.query(row.sql, row.params);
+      }
+      // Orders whose streams `commerce archive` moved out keep their mark (archive.ts sets it with the move).
+      await tx.query(
+        `UPDATE orders AS o SET archived_at = a.at
+           FROM (SELECT stream_id, min(archived_at) AS at FROM events_archive WHERE stream_id = ANY($1::text[])
+                  GROUP BY stream_id) AS a
+          WHERE 'order-' || o.order_id::text = a.stream_id AND o.archived_at IS NULL`,
+        [ids.map((id) => streamIdOf(id))],
+      );
+    },
+  },
+};
+
+/**
+ * Rebuilds the `orders` read model from the event store into a shadow table while it keeps serving, then swaps
+ * (`ordersProjection`). Answers how many orders the rebuilt read model holds.
  */
 export async function rebuildOrderProjections(db: Database): Promise<number> {
-  const streams = await db.query<{ stream_id: string }>(
-    `SELECT stream_id FROM events WHERE stream_id LIKE 'order-%'
-     UNION SELECT stream_id FROM events_archive WHERE stream_id LIKE 'order-%' ORDER BY stream_id`,
-  );
-  let n = 0;
-  for (const { stream_id } of streams.rows) {
-    const orderId = stream_id.slice('order-'.length);
-    await db.transaction(async (tx) => {
-      const state = await loadOrder(tx, orderId);
-      // Force the rewrite: the row may be ahead, behind or missing.
-      await tx.query('DELETE FROM orders WHERE order_id = $1', [orderId]);
-      if (state.status === null) return;
-      const row = orderStore.projectOrder(orderId, state);
-      await tx.query(row.sql, row.params);
-    });
-    n++;
-  }
-  return n;
+  await rebuildProjection(db, ordersProjection);
+  const res = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM orders');
+  return res.rows[0]?.n ?? 0;
 }
