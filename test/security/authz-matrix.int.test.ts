@@ -207,6 +207,35 @@ describeWith(['postgres'], 'authorization matrix: order, inventory and payment s
       },
       // One database in this process: the audit answers that it needs all three (after auth).
       'GET /admin/audit': { auth: 'admin', ok: 501 },
+      // Webhooks (apps/platform/src/operator/webhookRoutes.ts): admin only; an unknown endpoint is a 404 after auth.
+      'POST /admin/webhooks': { auth: 'admin', request: { payload: { url: 'http://127.0.0.1/' } }, ok: 400 },
+      'GET /admin/webhooks': { auth: 'admin' },
+      'GET /admin/webhooks/deliveries': { auth: 'admin' },
+      ...Object.fromEntries(
+        (
+          [
+            ['GET', ''],
+            ['DELETE', ''],
+            ['POST', '/disable'],
+            ['POST', '/enable'],
+            ['POST', '/rotate-secret'],
+            ['POST', '/test'],
+          ] as const
+        ).map(([method, tail]) => [
+          `${method} /admin/webhooks/:endpointId${tail}`,
+          { auth: 'admin' as const, request: { url: `/admin/webhooks/${randomUUID()}${tail}` }, ok: 404 },
+        ]),
+      ),
+      'POST /admin/webhooks/:endpointId/redeliver': {
+        auth: 'admin',
+        request: { url: `/admin/webhooks/${randomUUID()}/redeliver`, payload: { since: '2026-01-01T00:00:00Z' } },
+        ok: 404,
+      },
+      'POST /admin/webhooks/deliveries/:deliveryId/redeliver': {
+        auth: 'admin',
+        request: { url: '/admin/webhooks/deliveries/999999/redeliver' },
+        ok: 404,
+      },
       // The console (apps/platform/src/operator/consoleRoutes.ts): static files are public, every data route is admin.
       'GET /console': { auth: 'public', ok: 302 },
       'GET /console/': { auth: 'public' },

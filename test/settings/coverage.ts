@@ -49,6 +49,16 @@ const otel: SettingTest = {
   file: PROCESS,
   test: 'OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, OTEL_SERVICE_NAME: spans go to <endpoint>/v1/traces, with the headers and the service name',
 };
+const WEBHOOKS = 'test/e2e/webhooks.e2e.test.ts';
+const WEBHOOKS_KILL = 'test/e2e/webhooks.kill.e2e.test.ts';
+const webhookFlaky: SettingTest = {
+  file: WEBHOOKS,
+  test: 'a receiver answering 500 twice then 200: the third attempt succeeds, the log shows three attempts and their delays',
+};
+const webhookLoopback: SettingTest = {
+  file: WEBHOOKS,
+  test: '50 orders with mixed outcomes: every matching event arrives once per endpoint, in order, and verifies',
+};
 const peers: SettingTest = {
   file: EMBEDDED,
   test: 'INVENTORY_URL and PAYMENT_URL: the console proxy reaches the services of other processes there',
@@ -174,6 +184,37 @@ export const SETTING_TESTS: Record<SettingName, SettingTest[]> = {
     {
       file: EMBEDDED,
       test: 'SUBSCRIPTION_LEASE_MS=3000: the projections hold 3-second leases, and the order summary follows the orders',
+    },
+  ],
+  WEBHOOK_RETRY_SCHEDULE_MS: [webhookFlaky],
+  WEBHOOK_RESPONSE_BODY_LIMIT: [webhookFlaky],
+  WEBHOOK_TIMEOUT_MS: [
+    {
+      file: WEBHOOKS,
+      test: 'WEBHOOK_TIMEOUT_MS: a receiver that does not answer within it is logged as timed out and retried',
+    },
+  ],
+  WEBHOOK_ALLOW_INSECURE: [webhookLoopback],
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: [
+    webhookLoopback,
+    {
+      file: WEBHOOKS,
+      test: 'refuses loopback, metadata and a name resolving to a private address, each with a 400 naming the rule',
+    },
+  ],
+  WEBHOOK_SECRET_KEY: [
+    { file: WEBHOOKS_KILL, test: 'a SIGKILL with deliveries pending loses none; duplicates carry the same webhook-id' },
+  ],
+  WEBHOOK_DISABLE_AFTER_MS: [
+    {
+      file: WEBHOOKS,
+      test: 'WEBHOOK_DISABLE_AFTER_MS: an endpoint failing that long is disabled; a 410 Gone disables at once',
+    },
+  ],
+  WEBHOOK_LOG_RETENTION_MS: [
+    {
+      file: WEBHOOKS_KILL,
+      test: 'WEBHOOK_LOG_RETENTION_MS: finished deliveries and their attempts older than it are deleted',
     },
   ],
   COMMERCE_TOKEN: [

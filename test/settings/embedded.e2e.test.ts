@@ -125,7 +125,8 @@ describe('the three services, embedded, with non-default settings', () => {
       `SELECT name, extract(epoch FROM lease_expires_at - now()) * 1000 AS left_ms FROM subscription_checkpoints
         WHERE owner IS NOT NULL ORDER BY name`,
     );
-    expect(leases.rows.map((r) => r.name)).toEqual(['analytics', 'customer_history']);
+    // The webhooks fan-out (docs/webhooks.md) is a subscription too, under the same lease setting.
+    expect(leases.rows.map((r) => r.name)).toEqual(['analytics', 'customer_history', 'webhooks']);
     // Renewed every lease / 3: never more than the 3 s ahead (the default, 10 s, would be at least 6.6 s ahead).
     for (const r of leases.rows) expect(Number(r.left_ms)).toBeLessThanOrEqual(3100);
     const summary = await waitFor(async () => {

@@ -11,6 +11,7 @@ import './views/healthView.js';
 import './views/analyticsView.js';
 import './views/projectionsView.js';
 import './views/reviewQueueView.js';
+import './views/webhooksView.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -32,6 +33,7 @@ function route() {
   else if (view === 'analytics') main.replaceChildren(h('analytics-view'));
   else if (view === 'projections') main.replaceChildren(h('projections-view'));
   else if (view === 'reviews') main.replaceChildren(h('review-queue-view'));
+  else if (view === 'webhooks') main.replaceChildren(h('webhooks-view'));
   else main.replaceChildren(h('feed-view'));
 }
 

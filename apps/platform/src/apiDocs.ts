@@ -77,6 +77,7 @@ export async function buildApiDocuments(): Promise<Record<ServiceName, Record<st
           orderPartitions: settings.orderPartitions,
           peerUrls: {},
           reviewTimeoutMs: settings.reviewTimeoutMs,
+          webhooks: settings.webhooks,
         },
       });
     await app.ready();

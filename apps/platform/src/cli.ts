@@ -2,19 +2,17 @@
  * `commerce` — the operator CLI (SPEC §7). Talks to the databases directly when their URLs are set, and to the
  * running platform's admin routes otherwise (the embedded PGlite data can be open in one process only).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createCommerceClient } from '@commerce/client';
-import { ConfigError, loadSettings, outboxStatus, PgDatabase, type Settings, signToken } from '@commerce/kernel';
+import { ConfigError, loadSettings, outboxStatus, PgDatabase, signToken } from '@commerce/kernel';
 import { rebuildOrderProjections } from '@commerce/order';
 import { ARCHIVE_HELP, runArchiveCli } from './archiveCli.js';
+import { adminToken, api, secretOf, UsageError } from './cliHttp.js';
 import { type AuditReport, formatAudit, runAudit } from './operator/audit.js';
 import { PROJECTIONS_HELP, runProjectionsCli } from './projectionsCli.js';
 import { REVIEW_HELP, runReviewCli } from './reviewCli.js';
 import { DEMO_CUSTOMERS, DEMO_PRODUCTS } from './seed.js';
-
-class UsageError extends Error {}
+import { runWebhooksCli, WEBHOOKS_HELP } from './webhooksCli.js';
 
 const HELP: Record<string, string> = {
   main: `commerce <verb> [options]
@@ -30,6 +28,7 @@ verbs:
   outbox status              unpublished rows and lag per service
   compensation retry ID      re-request the missing rollbacks of a COMPENSATION_FAILED order
   review list|approve|reject ID   the risk review queue: orders UNDER_REVIEW, and an admin's decision
+  webhooks add|list|show|disable|enable|remove|rotate-secret|test|redeliver|log   webhook endpoints and deliveries
 
 common options: --url URL (order service, default http://127.0.0.1:$ORDER_PORT), --token T (default: $COMMERCE_TOKEN
 or an admin token made from JWT_SECRET / the embedded secret under DATA_DIR), --json, --help`,
@@ -51,6 +50,7 @@ commerce dlq discard QUEUE ID`,
   outbox: `commerce outbox status [--json]   unpublished rows, oldest age and failing rows per service`,
   compensation: `commerce compensation retry ORDER_ID`,
   review: REVIEW_HELP,
+  webhooks: WEBHOOKS_HELP,
 };
 
 const options = {
@@ -65,62 +65,10 @@ const options = {
   ttl: { type: 'string' },
   'max-age-ms': { type: 'string' },
   'older-than': { type: 'string' },
+  ...Object.fromEntries(
+    ['events', 'customer', 'description', 'endpoint', 'order', 'since', 'delivery'].map((k) => [k, { type: 'string' }]),
+  ),
 } as const;
-
-async function adminToken(settings: Settings, explicit?: string): Promise<string> {
-  if (explicit) return explicit;
-  if (settings.commerceToken) return settings.commerceToken;
-  return signToken({ secret: await secretOf(settings), sub: 'operator', role: 'admin', ttlSeconds: 600 });
-}
-
-async function secretOf(settings: Settings): Promise<string> {
-  if (settings.jwtSecret) return settings.jwtSecret;
-  try {
-    return (await readFile(join(settings.dataDir, 'jwt-secret'), 'utf8')).trim();
-  } catch {
-    throw new UsageError(
-      `no JWT_SECRET and no embedded secret at ${join(settings.dataDir, 'jwt-secret')}: set JWT_SECRET (or DATA_DIR), or pass --token`,
-    );
-  }
-}
-
-/**
- * A call to an admin route the typed client has no method for yet (the projection and archive verbs, whose
- * runners take a generic caller). Same messages as the client's: unreachable → exit 2 naming the URL.
- */
-async function api(
-  base: string,
-  token: string,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: unknown }> {
-  let res: Response;
-  try {
-    res = await fetch(base + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    throw new UsageError(
-      `cannot reach ${base} (${(err as Error).cause ?? (err as Error).message}): is the platform running? (--url)`,
-    );
-  }
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {}
-  if (res.status >= 400) {
-    const detail = (parsed as { detail?: string })?.detail ?? text;
-    throw new UsageError(`${method} ${path} answered ${res.status}: ${detail}`);
-  }
-  return { status: res.status, body: parsed };
-}
 
 /**
  * The data of a call made through @commerce/client; an unreachable service or an error answer is a UsageError
@@ -371,6 +319,16 @@ export async function runCli(argv: string[]): Promise<number> {
       return runReviewCli(rest, {
         json,
         api: async (method, path) => (await api(orderUrl, token, method, path)).body,
+        usage: (message) => new UsageError(message),
+        out: process.stdout,
+      });
+    }
+    case 'webhooks': {
+      const token = await adminToken(settings, values.token);
+      return runWebhooksCli(rest, {
+        json,
+        options: values as Record<string, string | undefined>,
+        api: async (method, path, body) => (await api(orderUrl, token, method, path, body)).body,
         usage: (message) => new UsageError(message),
         out: process.stdout,
       });

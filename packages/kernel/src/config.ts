@@ -7,6 +7,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { RISK_SETTINGS, type RiskSettings, riskSettingsOf } from './riskSettings.js';
 import { int, MS, oneOf, optionalInt, type SettingDoc, url } from './settingTypes.js';
+import { WEBHOOK_SETTINGS, type WebhookSettings, webhookSettingsOf } from './webhookSettings.js';
 
 export type { SettingDoc } from './settingTypes.js';
 
@@ -67,6 +68,8 @@ export interface Settings {
   // Checkpointed subscriptions (subscription.ts) and the projections on them.
   /** A subscription's lease: another instance takes over this long after its leader stopped renewing it. */
   subscriptionLeaseMs: number;
+  /** Webhook deliveries (webhookSettings.ts). */
+  webhooks: WebhookSettings;
 }
 
 export class ConfigError extends Error {
@@ -237,6 +240,7 @@ export const SETTINGS = Type.Object({
   ),
   // Risk review before payment (riskSettings.ts, docs/risk.md).
   ...RISK_SETTINGS,
+  ...WEBHOOK_SETTINGS,
 });
 
 export type SettingName = keyof typeof SETTINGS.properties;
@@ -382,5 +386,6 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     subscriptionLeaseMs: v.SUBSCRIPTION_LEASE_MS,
     risk: riskSettingsOf(v),
     reviewTimeoutMs: v.REVIEW_TIMEOUT_MS,
+    webhooks: webhookSettingsOf(v, distributed),
   };
 }

@@ -44,3 +44,4 @@ export * from './subscriptionStore.js';
 export * from './tokens.js';
 export * from './tracing.js';
 export * from './upcasters.js';
+export * from './webhookSettings.js';

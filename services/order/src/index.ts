@@ -17,6 +17,7 @@ import { registerReturnRoutes } from './adapters/returnRoutes.js';
 import { registerReviewRoutes } from './adapters/reviewRoutes.js';
 import { registerAsyncApiRoute, registerOrderRoutes } from './adapters/routes.js';
 import { orderStore } from './adapters/store.js';
+import { startWebhooks } from './adapters/webhookWorker.js';
 import type { OrderDeps } from './application/ports.js';
 
 export * from './adapters/analyticsQueries.js';
@@ -29,6 +30,11 @@ export * from './adapters/returnRoutes.js';
 export * from './adapters/reviewRoutes.js';
 export * from './adapters/routes.js';
 export * from './adapters/store.js';
+export * from './adapters/webhookDeliveries.js';
+export * from './adapters/webhookSecrets.js';
+export * from './adapters/webhookStore.js';
+export * from './adapters/webhookTargets.js';
+export * from './adapters/webhookWorker.js';
 export * from './application/eventVersions.js';
 export * from './application/orderChanges.js';
 export * from './application/orderSaga.js';
@@ -38,7 +44,9 @@ export * from './application/ports.js';
 export * from './application/projections.js';
 export * from './application/returns.js';
 export * from './application/reviewOrder.js';
+export * from './application/webhookSignature.js';
 export * from './domain/index.js';
+export * from './domain/webhooks.js';
 
 /** The settings the order service reads; the composition root hands it these and nothing else. */
 const ORDER_SETTINGS = [
@@ -48,6 +56,7 @@ const ORDER_SETTINGS = [
   'maxDeliveryAttempts',
   'subscriptionLeaseMs',
   'reviewTimeoutMs',
+  'webhooks',
 ] as const;
 export type OrderSettings = Pick<Settings, (typeof ORDER_SETTINGS)[number]>;
 
@@ -103,8 +112,22 @@ export const orderService: ServiceModule<OrderSettings> = {
       }),
     );
     for (const s of projections) await s.start();
+    const hooks = ctx.settings.webhooks;
+    if (hooks.allowPrivateNetworks)
+      ctx.log.warn('WEBHOOK_ALLOW_PRIVATE_NETWORKS=true: webhooks may call loopback, private and metadata addresses');
+    if (hooks.secretKeySource === 'embedded-default')
+      ctx.log.warn('WEBHOOK_SECRET_KEY is not set: webhook secrets are encrypted with the public embedded default key');
+    const webhooks = await startWebhooks({
+      db: ctx.db,
+      instanceId: ctx.instanceId,
+      settings: hooks,
+      subscriptionLeaseMs: ctx.settings.subscriptionLeaseMs,
+      maxAttempts: ctx.settings.maxDeliveryAttempts,
+      log: ctx.log,
+    });
     return {
       async stop() {
+        await webhooks.stop();
         for (const s of projections) await s.stop();
         await poller.stop();
         await subscription.close();

@@ -14,11 +14,12 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { registerAdminRoutes } from './adminRoutes.js';
 import { type ConsolePeer, registerConsoleRoutes } from './consoleRoutes.js';
+import { registerWebhookRoutes } from './webhookRoutes.js';
 
 export type { ConsolePeer } from './consoleRoutes.js';
 
 /** The settings the operator surface reads. */
-const OPERATOR_SETTINGS = ['sagaTimeoutMs', 'orderPartitions', 'peerUrls', 'reviewTimeoutMs'] as const;
+const OPERATOR_SETTINGS = ['sagaTimeoutMs', 'orderPartitions', 'peerUrls', 'reviewTimeoutMs', 'webhooks'] as const;
 export type OperatorSettings = Pick<Settings, (typeof OPERATOR_SETTINGS)[number]>;
 export const operatorSettingsOf = (settings: Settings): OperatorSettings => pickSettings(settings, OPERATOR_SETTINGS);
 
@@ -35,6 +36,7 @@ export interface OperatorDeps {
 
 export async function registerOperatorRoutes(app: FastifyInstance, deps: OperatorDeps): Promise<void> {
   await registerAdminRoutes(app, { bus: deps.bus, dbs: deps.dbs, settings: deps.settings, log: deps.log });
+  await registerWebhookRoutes(app, { db: deps.dbs.order, settings: deps.settings.webhooks, log: deps.log });
   await registerConsoleRoutes(app, {
     db: deps.dbs.order,
     log: deps.log,

@@ -137,4 +137,62 @@ CREATE INDEX IF NOT EXISTS orders_to_archive ON orders (updated_at) WHERE archiv
     // GET /orders/{id} read them, the audit checks them against inventory's restocks and payment's refunds.
     sql: `ALTER TABLE orders ADD COLUMN IF NOT EXISTS returns jsonb NOT NULL DEFAULT '[]'::jsonb;`,
   },
+  {
+    version: 6,
+    name: 'webhooks',
+    // docs/webhooks.md. One delivery per endpoint × event (written by the `webhooks` subscription with its checkpoint);
+    // a later delivery of the same order and endpoint waits while an earlier one is pending (order_version).
+    sql: `
+CREATE TABLE IF NOT EXISTS webhook_endpoints (
+  endpoint_id uuid PRIMARY KEY,
+  url text NOT NULL,
+  event_types text[] NOT NULL,
+  customer_id text,
+  description text NOT NULL DEFAULT '',
+  secret_enc text NOT NULL,
+  previous_secret_enc text,
+  previous_secret_until timestamptz,
+  enabled boolean NOT NULL DEFAULT true,
+  disabled_reason text,
+  disabled_at timestamptz,
+  failing_since timestamptz,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+  delivery_id bigserial PRIMARY KEY,
+  endpoint_id uuid NOT NULL REFERENCES webhook_endpoints (endpoint_id) ON DELETE CASCADE,
+  event_id uuid NOT NULL,
+  event_type text NOT NULL,
+  order_id uuid,
+  order_version integer,
+  body text NOT NULL,
+  status text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+  attempts integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL,
+  lease_owner text,
+  lease_until timestamptz,
+  last_error text,
+  created_at timestamptz NOT NULL,
+  finished_at timestamptz,
+  UNIQUE (endpoint_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_order ON webhook_deliveries (endpoint_id, order_id, order_version)
+  WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_order ON webhook_deliveries (order_id);
+CREATE TABLE IF NOT EXISTS webhook_attempts (
+  attempt_id bigserial PRIMARY KEY,
+  delivery_id bigint NOT NULL REFERENCES webhook_deliveries (delivery_id) ON DELETE CASCADE,
+  attempt integer NOT NULL,
+  attempted_at timestamptz NOT NULL,
+  status_code integer,
+  latency_ms integer NOT NULL,
+  response_body text,
+  error text
+);
+CREATE INDEX IF NOT EXISTS webhook_attempts_delivery ON webhook_attempts (delivery_id, attempt);
+CREATE INDEX IF NOT EXISTS webhook_attempts_time ON webhook_attempts (attempted_at);
+`,
+  },
 ];
