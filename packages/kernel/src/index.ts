@@ -5,6 +5,7 @@ export * from './bus/inProcess.js';
 export * from './bus/port.js';
 export * from './bus/rabbitmq.js';
 export * from './bus/topology.js';
+export * from './businessMetrics.js';
 export * from './config.js';
 export * from './db/migrate.js';
 export * from './db/open.js';

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { PROCESS_METRICS } from './businessMetrics.js';
 
 /** HTTP metrics of one server, in its own registry (several servers share a process in the embedded default). */
 export interface HttpMetrics {
@@ -25,6 +26,8 @@ export function createMetricsRegistry(service: string): Registry {
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
   registry.registerMetric(inboxDuplicatesTotal);
+  // Business metrics counted on the hot path (businessMetrics.ts); the scrape-time gauges are added per service.
+  for (const metric of PROCESS_METRICS) registry.registerMetric(metric);
   return registry;
 }
 

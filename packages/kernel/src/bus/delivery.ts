@@ -14,6 +14,7 @@
  *   deliveries).
  */
 import { type Envelope, InvalidMessageError, parseEnvelope } from '@commerce/contracts';
+import { consumerDeliveriesTotal, runDelivery } from '../businessMetrics.js';
 import { isDatabaseUnavailable } from '../db/port.js';
 import type { Logger } from '../log.js';
 import { endSpan, runInSpan, startSpan } from '../tracing.js';
@@ -73,6 +74,7 @@ export class DeliveryLoop {
     } catch (err) {
       const reason = err instanceof InvalidMessageError ? err.message : `unreadable message: ${errorMessage(err)}`;
       this.log.warn({ queue: this.spec.queue, messageId: received.messageId, reason }, 'invalid message dead-lettered');
+      consumerDeliveriesTotal.inc({ queue: this.spec.queue, outcome: 'dead_lettered' });
       return ends.deadLetter(reason, firstAttempt);
     }
     const queue = ends.queueOf(envelope);
@@ -112,8 +114,10 @@ export class DeliveryLoop {
         return 'given back unfinished';
       }
       try {
-        await this.spec.handler({ envelope, attempt, queue, traceparent });
+        const run = runDelivery(() => this.spec.handler({ envelope, attempt, queue, traceparent }));
+        await run.result;
         ends.handled();
+        consumerDeliveriesTotal.inc({ queue: this.spec.queue, outcome: run.wasDuplicate() ? 'duplicate' : 'handled' });
         this.log.debug(
           { ...about, eventType: envelope.eventType, orderId: envelope.orderId, attempt },
           'message handled',
@@ -137,8 +141,10 @@ export class DeliveryLoop {
         );
         if (last) {
           await ends.deadLetter(error, attempt);
+          consumerDeliveriesTotal.inc({ queue: this.spec.queue, outcome: 'dead_lettered' });
           return error;
         }
+        consumerDeliveriesTotal.inc({ queue: this.spec.queue, outcome: 'retried' });
         await sleep(backoffDelay(attempt, this.backoffMs));
         attempt++;
       }
