@@ -32,7 +32,7 @@ const databases: SettingTest[] = [
 ];
 const otel: SettingTest = {
   file: PROCESS,
-  test: 'OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, OTEL_SERVICE_NAME: spans go to <endpoint>/v1/traces, with the headers and the service name',
+  test: 'OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, _PROTOCOL, OTEL_SERVICE_NAME: spans go to <endpoint>/v1/traces as OTLP JSON, with the headers and the service name',
 };
 const peers: SettingTest = {
   file: EMBEDDED,
@@ -152,6 +152,7 @@ export const SETTING_TESTS: Record<SettingName, SettingTest[]> = {
   ],
   OTEL_EXPORTER_OTLP_ENDPOINT: [otel],
   OTEL_EXPORTER_OTLP_HEADERS: [otel],
+  OTEL_EXPORTER_OTLP_PROTOCOL: [otel],
   OTEL_SERVICE_NAME: [otel],
   INVENTORY_URL: [peers],
   PAYMENT_URL: [peers],

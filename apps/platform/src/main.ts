@@ -2,17 +2,19 @@
  * Entry point: `main.ts all` runs the three services in one process (npm start); `main.ts order|inventory|payment`
  * runs one service alone (distributed deployment, Docker image command).
  */
+// First: the OpenTelemetry SDK, before the libraries it instruments load (telemetry.ts).
+
 import {
   ConfigError,
   createLogger,
   ensureEmbeddedSecret,
-  exportSpans,
   loadSettings,
   MissingBrokerPluginError,
   SERVICE_NAMES,
   type ServiceName,
   signToken,
 } from '@commerce/kernel';
+import { startTelemetry } from '@commerce/kernel/telemetry';
 import { type Platform, startPlatform } from './platform.js';
 import { seedDemoData } from './seed.js';
 
@@ -41,12 +43,9 @@ async function main(argv: string[]): Promise<void> {
     throw err;
   }
   const log = createLogger({ level: settings.logLevel, name: which === 'all' ? 'platform' : which });
-  // Spans go out over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/console.md).
-  const spanExporter = exportSpans({
-    endpoint: settings.otlpEndpoint,
-    headers: settings.otlpHeaders,
-    serviceName: settings.otelServiceName,
-  });
+  // Spans go out over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md); service.name is
+  // OTEL_SERVICE_NAME, else the service this process runs ('platform' for all three).
+  const telemetry = startTelemetry({ serviceName: which === 'all' ? 'platform' : which });
   const embeddedSecret =
     settings.mode === 'embedded' && !settings.jwtSecret && !settings.jwtJwksUrl
       ? await ensureEmbeddedSecret(settings.dataDir)
@@ -76,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
     log.info({ signal }, 'shutting down: no new requests, finishing in-flight work');
     platform
       .stop()
-      .then(() => spanExporter?.shutdown())
+      .then(() => telemetry.shutdown())
       .then(() => {
         log.info('stopped cleanly');
         process.stdout.write('Commerce Platform stopped cleanly\n');

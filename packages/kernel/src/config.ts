@@ -54,7 +54,9 @@ export interface Settings {
   /** Headers added to each OTLP export (OTEL_EXPORTER_OTLP_HEADERS). */
   otlpHeaders: Record<string, string>;
   /** `service.name` of the exported spans. */
-  otelServiceName: string;
+  otelServiceName?: string;
+  /** OTLP/HTTP encoding (OTEL_EXPORTER_OTLP_PROTOCOL). */
+  otlpProtocol: 'http/protobuf' | 'http/json';
   /** Where the order service's console proxy reaches the other services when they run in other processes. */
   peerUrls: Partial<Record<'inventory' | 'payment', string>>;
   /** The bearer token the `commerce` CLI sends (read by the CLI only). */
@@ -191,7 +193,7 @@ export const SETTINGS = Type.Object({
   MAX_DELIVERY_ATTEMPTS: int(1, 100, 5, 'handler attempts before a message is dead-lettered'),
   OTEL_EXPORTER_OTLP_ENDPOINT: url(
     ['http', 'https'],
-    'OTLP/HTTP collector: spans are exported to `<endpoint>/v1/traces` when set',
+    'OTLP/HTTP collector: the OpenTelemetry SDK exports spans to `<endpoint>/v1/traces` when set (unset: no exporter)',
   ),
   OTEL_EXPORTER_OTLP_HEADERS: Type.Optional(
     Type.String({
@@ -201,11 +203,18 @@ export const SETTINGS = Type.Object({
       description: '`key=value,key2=value2` (URL-encoded) added to each OTLP export, e.g. an API key',
     }),
   ),
-  OTEL_SERVICE_NAME: Type.String({
-    minLength: 1,
-    default: 'commerce-platform',
-    description: '`service.name` of the exported spans',
-  }),
+  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(
+    ['http/protobuf', 'http/json'],
+    'http/protobuf',
+    'how spans are sent to the OTLP/HTTP endpoint (the OpenTelemetry SDK reads it; docs/observability.md)',
+  ),
+  OTEL_SERVICE_NAME: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        '`service.name` of the exported spans; unset: the service the process runs (`order`, `inventory`, `payment`, or `platform` for all three)',
+    }),
+  ),
   INVENTORY_URL: url(
     ['http', 'https'],
     "where the order service's console proxy reaches inventory and payment when they run in other processes",
@@ -370,6 +379,7 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     otlpEndpoint: v.OTEL_EXPORTER_OTLP_ENDPOINT,
     otlpHeaders: parseHeaders(v.OTEL_EXPORTER_OTLP_HEADERS),
     otelServiceName: v.OTEL_SERVICE_NAME,
+    otlpProtocol: v.OTEL_EXPORTER_OTLP_PROTOCOL,
     peerUrls: { inventory: v.INVENTORY_URL, payment: v.PAYMENT_URL },
     commerceToken: v.COMMERCE_TOKEN,
     subscriptionLeaseMs: v.SUBSCRIPTION_LEASE_MS,

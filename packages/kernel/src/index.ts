@@ -41,6 +41,7 @@ export * from './schema.js';
 export * from './service.js';
 export * from './subscription.js';
 export * from './subscriptionStore.js';
+export * from './telemetry.js';
 export * from './tokens.js';
 export * from './tracing.js';
 export * from './upcasters.js';

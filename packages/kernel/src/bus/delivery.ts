@@ -17,7 +17,7 @@ import { type Envelope, InvalidMessageError, parseEnvelope } from '@commerce/con
 import { consumerDeliveriesTotal, runDelivery } from '../businessMetrics.js';
 import { isDatabaseUnavailable } from '../db/port.js';
 import type { Logger } from '../log.js';
-import { endSpan, runInSpan, startSpan } from '../tracing.js';
+import { endSpan, parentOf, runInSpan, startSpan } from '../tracing.js';
 import type { SubscriptionSpec } from './port.js';
 import { backoffDelay, errorMessage, outageDelay, sleep } from './retry.js';
 
@@ -81,7 +81,7 @@ export class DeliveryLoop {
     return ends.inOrder(envelope, async () => {
       // The whole handling (retries, dead-lettering) continues the message's trace (tracing.ts).
       const span = startSpan(`consume ${queue}`, {
-        parent: received.traceparent,
+        parent: parentOf(received.traceparent),
         kind: 'consumer',
         attributes: { 'messaging.destination': queue, 'messaging.message.id': envelope.eventId },
       });
