@@ -106,6 +106,12 @@ export const SETTING_TESTS: Record<SettingName, SettingTest[]> = {
   RATE_LIMIT: [
     { file: PROCESS, test: 'RATE_LIMIT=2/second: a third request of one client within the second is refused with 429' },
   ],
+  LOG_FORMAT: [
+    {
+      file: 'test/e2e/logs.e2e.test.ts',
+      test: 'LOG_FORMAT=pretty: readable lines with level names, the start-up summary kept whole and apart',
+    },
+  ],
   LOG_LEVEL: [{ file: PROCESS, test: 'LOG_LEVEL=debug: debug lines are written (the default, info, writes none)' }],
   DB_POOL_SIZE: [{ file: DISTRIBUTED, test: 'DB_POOL_SIZE=2: a service runs at most two statements at once' }],
   DB_STATEMENT_TIMEOUT_MS: [

@@ -131,8 +131,8 @@ describe('main.ts all with non-default settings (one process)', () => {
           .output()
           .split('\n')
           .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as { level: number; msg: string })
-          .find((l) => l.level === 20 && l.msg === 'message handled'),
+          .map((l) => JSON.parse(l) as { level: string; msg: string })
+          .find((l) => l.level === 'debug' && l.msg === 'message handled'),
       { what: 'a debug line' },
     );
     expect(handled).toBeDefined();

@@ -10,6 +10,7 @@ import {
   ensureEmbeddedSecret,
   loadSettings,
   MissingBrokerPluginError,
+  prettyLogsFor,
   SERVICE_NAMES,
   type ServiceName,
   signToken,
@@ -42,7 +43,8 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger({ level: settings.logLevel, name: which === 'all' ? 'platform' : which });
+  const pretty = prettyLogsFor({ isTTY: process.stdout.isTTY, format: settings.logFormat });
+  const log = createLogger({ level: settings.logLevel, name: which === 'all' ? 'platform' : which, pretty });
   // Spans go out over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md); service.name is
   // OTEL_SERVICE_NAME, else the service this process runs ('platform' for all three).
   const telemetry = startTelemetry({ serviceName: which === 'all' ? 'platform' : which });
@@ -94,7 +96,7 @@ async function main(argv: string[]): Promise<void> {
     const admin = secret ? await signToken({ secret, sub: 'admin', role: 'admin', ttlSeconds: 86_400 }) : undefined;
     if (admin) await seedDemoData(platform, admin, log);
   }
-  printSummary(platform, secret ? await demoTokens(secret) : undefined);
+  printSummary(platform, secret ? await demoTokens(secret) : undefined, pretty);
 }
 
 async function demoTokens(secret: string) {
@@ -105,7 +107,7 @@ async function demoTokens(secret: string) {
 }
 
 /** The start-up summary goes to stdout as plain text (not a log line): where everything is, and how to try it. */
-function printSummary(platform: Platform, tokens?: { admin: string; customer: string }) {
+function printSummary(platform: Platform, tokens?: { admin: string; customer: string }, framed = false) {
   const s = platform.settings;
   const lines = [
     '',
@@ -128,7 +130,9 @@ function printSummary(platform: Platform, tokens?: { admin: string; customer: st
     );
   }
   lines.push('');
-  process.stdout.write(`${lines.join('\n')}\n`);
+  // Between readable log lines (a terminal), a rule above and below keeps the summary apart from them.
+  const rule = '─'.repeat(72);
+  process.stdout.write(`${(framed ? [rule, ...lines, rule] : lines).join('\n')}\n`);
 }
 
 main(process.argv.slice(2)).catch((err) => {

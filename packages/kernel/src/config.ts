@@ -35,6 +35,8 @@ export interface Settings {
   reservationTtlMs: number;
   rateLimit: RateLimitSetting | null;
   logLevel: string;
+  /** LOG_FORMAT: json, pretty, or auto (pretty on a terminal). */
+  logFormat: 'auto' | 'json' | 'pretty';
   dbPoolSize: number;
   dbStatementTimeoutMs: number;
   dedupTtlSeconds: number;
@@ -145,6 +147,11 @@ export const SETTINGS = Type.Object({
       "per client (the token's `sub`, else the address): `N/second`, `N/minute`, `N/hour` or `off`; shared through Redis when `REDIS_URL` is set",
   }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'pino level'),
+  LOG_FORMAT: oneOf(
+    ['auto', 'json', 'pretty'],
+    'auto',
+    '`json`: one JSON object a line, level as a label (production); `pretty`: readable lines (pino-pretty); `auto`: pretty on a terminal, else JSON',
+  ),
   DB_POOL_SIZE: int(
     1,
     200,
@@ -366,6 +373,7 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     reservationTtlMs: v.RESERVATION_TTL_MS,
     rateLimit: parseRateLimit(v.RATE_LIMIT),
     logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT,
     dbPoolSize: v.DB_POOL_SIZE,
     dbStatementTimeoutMs: v.DB_STATEMENT_TIMEOUT_MS,
     dedupTtlSeconds: v.DEDUP_TTL_SECONDS,
