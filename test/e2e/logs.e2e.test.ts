@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { type PlatformProcess, startProcess, tempDataDir } from '../support/platform.js';
+import { waitFor } from '../support/services.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes
 const plain = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
@@ -25,17 +26,37 @@ describe('log format', () => {
     return p;
   };
 
+  let jsonProcess: PlatformProcess;
+
   it('JSON by default off a terminal, with the level as a label', async () => {
-    const p = await start({});
+    const p = await start({ CLOUDWATCH_EMF_INTERVAL_MS: '1000', CLOUDWATCH_METRICS_NAMESPACE: 'LogsTest' });
+    jsonProcess = p;
     const json = p
       .output()
       .split('\n')
-      .filter((l) => l.startsWith('{'))
+      .filter((l) => l.startsWith('{') && !l.startsWith('{"_aws"'))
       .map((l) => JSON.parse(l) as { level?: unknown });
     expect(json.length).toBeGreaterThan(0);
     for (const line of json) expect(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).toContain(line.level);
     expect(json.some((l) => l.level === 'info')).toBe(true);
   }, 120_000);
+
+  it('CLOUDWATCH_EMF_INTERVAL_MS, CLOUDWATCH_METRICS_NAMESPACE: EMF lines with the outbox lag of every service', async () => {
+    const emf = await waitFor(
+      () => {
+        const docs = jsonProcess
+          .output()
+          .split('\n')
+          .filter((l) => l.startsWith('{"_aws"'))
+          .map((l) => JSON.parse(l) as { _aws: { CloudWatchMetrics: { Namespace: string }[] }; Service?: string });
+        const services = new Set(docs.map((d) => d.Service).filter(Boolean));
+        return services.size === 3 ? docs : undefined;
+      },
+      { timeoutMs: 15_000, what: 'EMF lines of the three services' },
+    );
+    expect(emf[0]?._aws.CloudWatchMetrics[0]?.Namespace).toBe('LogsTest');
+    expect(emf.find((d) => d.Service === 'order')).toMatchObject({ OutboxLagSeconds: expect.any(Number) });
+  });
 
   it('LOG_FORMAT=pretty: readable lines with level names, the start-up summary kept whole and apart', async () => {
     const p = await start({ LOG_FORMAT: 'pretty' });

@@ -39,6 +39,11 @@ const peers: SettingTest = {
   test: 'INVENTORY_URL and PAYMENT_URL: the console proxy reaches the services of other processes there',
 };
 
+const emf: SettingTest = {
+  file: 'test/e2e/logs.e2e.test.ts',
+  test: 'CLOUDWATCH_EMF_INTERVAL_MS, CLOUDWATCH_METRICS_NAMESPACE: EMF lines with the outbox lag of every service',
+};
+
 export const SETTING_TESTS: Record<SettingName, SettingTest[]> = {
   ORDER_PORT: [ports],
   INVENTORY_PORT: [ports],
@@ -112,6 +117,8 @@ export const SETTING_TESTS: Record<SettingName, SettingTest[]> = {
       test: 'LOG_FORMAT=pretty: readable lines with level names, the start-up summary kept whole and apart',
     },
   ],
+  CLOUDWATCH_EMF_INTERVAL_MS: [emf],
+  CLOUDWATCH_METRICS_NAMESPACE: [emf],
   LOG_LEVEL: [{ file: PROCESS, test: 'LOG_LEVEL=debug: debug lines are written (the default, info, writes none)' }],
   DB_POOL_SIZE: [{ file: DISTRIBUTED, test: 'DB_POOL_SIZE=2: a service runs at most two statements at once' }],
   DB_STATEMENT_TIMEOUT_MS: [

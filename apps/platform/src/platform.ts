@@ -8,6 +8,7 @@ import {
   type Database,
   DbDeadLetterStore,
   type DedupCache,
+  EmfReporter,
   IdempotencyKeyRetention,
   InboxRetention,
   InProcessBus,
@@ -96,7 +97,9 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
   const opened: { name: ServiceName; db: Database }[] = [];
   const started: RunningService[] = [];
   let bus: MessageBus | undefined;
+  let emf: EmfReporter | undefined;
   const cleanup = async () => {
+    await emf?.stop();
     for (const s of started.reverse()) {
       await s.app.close().catch(() => {});
       await s.parts.stop().catch(() => {});
@@ -262,6 +265,11 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         inboxRetention,
         idempotencyKeyRetention,
       });
+    }
+    // CloudWatch EMF lines (outbox lag, dead letters) when CLOUDWATCH_EMF_INTERVAL_MS is set (docs/deployment.md).
+    if (settings.emf) {
+      emf = new EmfReporter({ ...settings.emf, services: started, bus: activeBus, log });
+      emf.start();
     }
   } catch (err) {
     await cleanup();

@@ -124,6 +124,17 @@ interface PoolLike {
   options?: { max?: number };
 }
 
+/** The outbox rows not yet published and the age of the oldest, in seconds (one query on the partial index). */
+export async function readOutboxBacklog(
+  db: Pick<Database, 'query'>,
+): Promise<{ rows: number; oldestAgeSeconds: number }> {
+  const r = await db.query<{ n: number | string; age: number | string | null }>(
+    `SELECT count(*) AS n, extract(epoch FROM (now() - min(created_at))) AS age
+       FROM outbox WHERE published_at IS NULL`,
+  );
+  return { rows: Number(r.rows[0]?.n ?? 0), oldestAgeSeconds: Math.max(0, Number(r.rows[0]?.age ?? 0)) };
+}
+
 /** Registers the per-service gauges, read at scrape time, on `registry`. */
 export function registerServiceMetrics(registry: Registry, src: ServiceMetricSources): void {
   const unpublished = new Gauge({
@@ -137,13 +148,9 @@ export function registerServiceMetrics(registry: Registry, src: ServiceMetricSou
     registers: [registry],
     async collect() {
       try {
-        // One query on the partial index of unpublished rows.
-        const r = await src.db.query<{ n: number | string; age: number | string | null }>(
-          `SELECT count(*) AS n, extract(epoch FROM (now() - min(created_at))) AS age
-             FROM outbox WHERE published_at IS NULL`,
-        );
-        unpublished.set(Number(r.rows[0]?.n ?? 0));
-        this.set(Math.max(0, Number(r.rows[0]?.age ?? 0)));
+        const backlog = await readOutboxBacklog(src.db);
+        unpublished.set(backlog.rows);
+        this.set(backlog.oldestAgeSeconds);
       } catch {
         // Database down: the gauges keep their last value; readiness says the database is down.
       }

@@ -5,6 +5,7 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { LOG_SETTINGS, TELEMETRY_SETTINGS } from './observabilitySettings.js';
 import { int, MS, oneOf, optionalInt, type SettingDoc, url } from './settingTypes.js';
 
 export type { SettingDoc } from './settingTypes.js';
@@ -59,6 +60,8 @@ export interface Settings {
   otelServiceName?: string;
   /** OTLP/HTTP encoding (OTEL_EXPORTER_OTLP_PROTOCOL). */
   otlpProtocol: 'http/protobuf' | 'http/json';
+  /** CloudWatch EMF lines (outbox lag, dead letters) every intervalMs; undefined: none. */
+  emf?: { intervalMs: number; namespace: string };
   /** Where the order service's console proxy reaches the other services when they run in other processes. */
   peerUrls: Partial<Record<'inventory' | 'payment', string>>;
   /** The bearer token the `commerce` CLI sends (read by the CLI only). */
@@ -147,11 +150,7 @@ export const SETTINGS = Type.Object({
       "per client (the token's `sub`, else the address): `N/second`, `N/minute`, `N/hour` or `off`; shared through Redis when `REDIS_URL` is set",
   }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'pino level'),
-  LOG_FORMAT: oneOf(
-    ['auto', 'json', 'pretty'],
-    'auto',
-    '`json`: one JSON object a line, level as a label (production); `pretty`: readable lines (pino-pretty); `auto`: pretty on a terminal, else JSON',
-  ),
+  ...LOG_SETTINGS,
   DB_POOL_SIZE: int(
     1,
     200,
@@ -210,11 +209,7 @@ export const SETTINGS = Type.Object({
       description: '`key=value,key2=value2` (URL-encoded) added to each OTLP export, e.g. an API key',
     }),
   ),
-  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(
-    ['http/protobuf', 'http/json'],
-    'http/protobuf',
-    'how spans are sent to the OTLP/HTTP endpoint (the OpenTelemetry SDK reads it; docs/observability.md)',
-  ),
+  ...TELEMETRY_SETTINGS,
   OTEL_SERVICE_NAME: Type.Optional(
     Type.String({
       minLength: 1,
@@ -388,6 +383,9 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     otlpHeaders: parseHeaders(v.OTEL_EXPORTER_OTLP_HEADERS),
     otelServiceName: v.OTEL_SERVICE_NAME,
     otlpProtocol: v.OTEL_EXPORTER_OTLP_PROTOCOL,
+    emf: v.CLOUDWATCH_EMF_INTERVAL_MS
+      ? { intervalMs: v.CLOUDWATCH_EMF_INTERVAL_MS, namespace: v.CLOUDWATCH_METRICS_NAMESPACE }
+      : undefined,
     peerUrls: { inventory: v.INVENTORY_URL, payment: v.PAYMENT_URL },
     commerceToken: v.COMMERCE_TOKEN,
     subscriptionLeaseMs: v.SUBSCRIPTION_LEASE_MS,

@@ -14,6 +14,7 @@ export * from './db/pglite.js';
 export * from './db/port.js';
 export * from './dedup.js';
 export * from './effect.js';
+export * from './emf.js';
 export * from './eventStore.js';
 export * from './http/authenticate.js';
 export * from './http/cursor.js';
