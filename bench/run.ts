@@ -31,6 +31,7 @@ import {
   sagaRun,
   withWarmSaga,
 } from './scenarios.js';
+import { tracingCost, tracingLines } from './tracing.js';
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
@@ -181,6 +182,10 @@ async function main() {
     seconds: cfg.sagaSeconds,
   });
 
+  // 2c'. Tracing exporting every span to a local OTLP receiver against tracing off (bench/tracing.ts).
+  log(`[${elapsed()}] saga scenario, tracing off vs exporting`);
+  const tracing = await tracingCost(cfg);
+
   log(`[${elapsed()}] embedded scenario`);
   const embedded = await embeddedSaga(cfg.embeddedRates, cfg.embeddedSeconds);
 
@@ -291,6 +296,7 @@ async function main() {
     soak: soak && { rate: soak.rate, seconds: soak.seconds, latency: soak.result.latency, rssMb: soak.rssMb },
     createWithSaga: createWithSaga && { ...createWithSaga, ratioToBaselineB: createRatio },
     classicQueues: { idleLag: classic.idleLag, runs: classic.runs.map(({ orderIds: _ids, ...s }) => s) },
+    tracing,
     embedded: embedded.map(({ orderIds: _ids, ...s }) => s),
     projections,
     targets,
@@ -368,6 +374,7 @@ async function main() {
       `  ${String(s.rate).padStart(4)}/s  p50 ${s.latency.p50} ms  p99 ${s.latency.p99} ms  unfinished ${s.unfinished}`,
     );
   log(`  outbox lag idle p50 ${classic.idleLag?.p50} ms p99 ${classic.idleLag?.p99} ms`);
+  for (const line of tracingLines(tracing)) log(line);
   log('saga: embedded default (PGlite, in-process bus)');
   for (const s of embedded)
     log(

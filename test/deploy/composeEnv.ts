@@ -18,6 +18,8 @@ export interface ComposeService {
   volumes?: string[];
   healthcheck?: { test?: string[] | string; disable?: boolean };
   depends_on?: Record<string, { condition?: string }> | string[];
+  /** Started only when one of these profiles is asked for (`docker compose --profile observability up`). */
+  profiles?: string[];
 }
 export interface ComposeFile {
   services: Record<string, ComposeService>;

@@ -47,7 +47,7 @@ const databases: SettingTest[] = [
 ];
 const otel: SettingTest = {
   file: PROCESS,
-  test: 'OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, OTEL_SERVICE_NAME: spans go to <endpoint>/v1/traces, with the headers and the service name',
+  test: 'OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, _PROTOCOL, OTEL_SERVICE_NAME: spans go to <endpoint>/v1/traces as OTLP JSON, with the headers and the service name',
 };
 const WEBHOOKS = 'test/e2e/webhooks.e2e.test.ts';
 const WEBHOOKS_KILL = 'test/e2e/webhooks.kill.e2e.test.ts';
@@ -62,6 +62,11 @@ const webhookLoopback: SettingTest = {
 const peers: SettingTest = {
   file: EMBEDDED,
   test: 'INVENTORY_URL and PAYMENT_URL: the console proxy reaches the services of other processes there',
+};
+
+const emf: SettingTest = {
+  file: 'test/e2e/logs.e2e.test.ts',
+  test: 'CLOUDWATCH_EMF_INTERVAL_MS, CLOUDWATCH_METRICS_NAMESPACE: EMF lines with the outbox lag of every service',
 };
 
 export const SETTING_TESTS: Record<SettingName, SettingTest[]> = {
@@ -131,6 +136,14 @@ export const SETTING_TESTS: Record<SettingName, SettingTest[]> = {
   RATE_LIMIT: [
     { file: PROCESS, test: 'RATE_LIMIT=2/second: a third request of one client within the second is refused with 429' },
   ],
+  LOG_FORMAT: [
+    {
+      file: 'test/e2e/logs.e2e.test.ts',
+      test: 'LOG_FORMAT=pretty: readable lines with level names, the start-up summary kept whole and apart',
+    },
+  ],
+  CLOUDWATCH_EMF_INTERVAL_MS: [emf],
+  CLOUDWATCH_METRICS_NAMESPACE: [emf],
   LOG_LEVEL: [{ file: PROCESS, test: 'LOG_LEVEL=debug: debug lines are written (the default, info, writes none)' }],
   DB_POOL_SIZE: [{ file: DISTRIBUTED, test: 'DB_POOL_SIZE=2: a service runs at most two statements at once' }],
   DB_STATEMENT_TIMEOUT_MS: [
@@ -177,6 +190,7 @@ export const SETTING_TESTS: Record<SettingName, SettingTest[]> = {
   ],
   OTEL_EXPORTER_OTLP_ENDPOINT: [otel],
   OTEL_EXPORTER_OTLP_HEADERS: [otel],
+  OTEL_EXPORTER_OTLP_PROTOCOL: [otel],
   OTEL_SERVICE_NAME: [otel],
   INVENTORY_URL: [peers],
   PAYMENT_URL: [peers],

@@ -74,6 +74,7 @@ describe('main.ts all with non-default settings (one process)', () => {
         RATE_LIMIT: '2/second',
         OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`,
         OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=k%3D1',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_SERVICE_NAME: 'settings-e2e',
       },
       { timeoutMs: START_TIMEOUT_MS - 10_000 },
@@ -130,14 +131,14 @@ describe('main.ts all with non-default settings (one process)', () => {
           .output()
           .split('\n')
           .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l) as { level: number; msg: string })
-          .find((l) => l.level === 20 && l.msg === 'message handled'),
+          .map((l) => JSON.parse(l) as { level: string; msg: string })
+          .find((l) => l.level === 'debug' && l.msg === 'message handled'),
       { what: 'a debug line' },
     );
     expect(handled).toBeDefined();
   });
 
-  it('OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, OTEL_SERVICE_NAME: spans go to <endpoint>/v1/traces, with the headers and the service name', async () => {
+  it('OTEL_EXPORTER_OTLP_ENDPOINT, _HEADERS, _PROTOCOL, OTEL_SERVICE_NAME: spans go to <endpoint>/v1/traces as OTLP JSON, with the headers and the service name', async () => {
     await http('GET', `${platform.urls.order}/orders?customerId=demo-customer`, platform.tokens.customer);
     const first = await waitFor(() => exports[0], { timeoutMs: 30_000, what: 'an OTLP export' });
     expect(first.path).toBe('/v1/traces');

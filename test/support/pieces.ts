@@ -14,6 +14,7 @@ export const RABBIT_API = process.env.TEST_RABBIT_API ?? 'http://guest:guest@127
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const TERRAFORM_PATH = process.env.TERRAFORM_PATH ?? '/usr/local/bin/terraform';
+export const PROMTOOL_PATH = process.env.PROMTOOL_PATH ?? '/usr/bin/promtool';
 /** A local provider mirror holding hashicorp/aws (deploy/terraform/validate-offline.sh validates against it). */
 export const TF_PLUGIN_DIR = process.env.TF_PLUGIN_DIR ?? '/opt/tf-plugins';
 
@@ -21,7 +22,7 @@ export const TF_PLUGIN_DIR = process.env.TF_PLUGIN_DIR ?? '/opt/tf-plugins';
 export const MISSING_ENV = 'COMMERCE_TEST_MISSING';
 
 /** What a suite can ask for in describeWith. */
-export type ServiceKind = 'postgres' | 'rabbitmq' | 'redis' | 'chromium' | 'terraform';
+export type ServiceKind = 'postgres' | 'rabbitmq' | 'redis' | 'chromium' | 'terraform' | 'promtool';
 
 export interface Piece {
   /** The group of suites that need it. */
@@ -68,6 +69,11 @@ const PIECES = {
     what: `terraform at ${TERRAFORM_PATH} and a provider mirror with hashicorp/aws at ${TF_PLUGIN_DIR} (terraform validate)`,
     provide:
       'install terraform (or set TERRAFORM_PATH), and `terraform providers mirror DIR` in deploy/terraform/examples/aws where the registry is reachable (set TF_PLUGIN_DIR=DIR)',
+  },
+  promtool: {
+    kind: 'promtool',
+    what: `promtool at ${PROMTOOL_PATH} (checks and unit-tests the Prometheus alert rules)`,
+    provide: 'apt-get install prometheus (only its promtool is used), or set PROMTOOL_PATH',
   },
 } as const satisfies Record<string, Piece>;
 
@@ -128,6 +134,7 @@ export async function missingPieces(): Promise<Piece[]> {
   if (!existsSync(CHROMIUM_PATH)) missing.push(PIECES.chromium);
   if (!existsSync(TERRAFORM_PATH) || !existsSync(join(TF_PLUGIN_DIR, 'registry.terraform.io/hashicorp/aws')))
     missing.push(PIECES.terraform);
+  if (!existsSync(PROMTOOL_PATH)) missing.push(PIECES.promtool);
   return missing;
 }
 

@@ -90,7 +90,7 @@ export function freshDatabaseUrl(prefix = 'test'): { url: string; name: string; 
   };
 }
 
-async function rabbitApi(method: string, path: string, body?: unknown): Promise<Response> {
+export async function rabbitApi(method: string, path: string, body?: unknown): Promise<Response> {
   const u = new URL(RABBIT_API + path);
   const auth = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
   u.username = '';

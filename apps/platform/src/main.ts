@@ -2,17 +2,20 @@
  * Entry point: `main.ts all` runs the three services in one process (npm start); `main.ts order|inventory|payment`
  * runs one service alone (distributed deployment, Docker image command).
  */
+// First: the OpenTelemetry SDK, before the libraries it instruments load (telemetry.ts).
+
 import {
   ConfigError,
   createLogger,
   ensureEmbeddedSecret,
-  exportSpans,
   loadSettings,
   MissingBrokerPluginError,
+  prettyLogsFor,
   SERVICE_NAMES,
   type ServiceName,
   signToken,
 } from '@commerce/kernel';
+import { startTelemetry } from '@commerce/kernel/telemetry';
 import { type Platform, startPlatform } from './platform.js';
 import { seedDemoData } from './seed.js';
 
@@ -40,13 +43,11 @@ async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger({ level: settings.logLevel, name: which === 'all' ? 'platform' : which });
-  // Spans go out over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/console.md).
-  const spanExporter = exportSpans({
-    endpoint: settings.otlpEndpoint,
-    headers: settings.otlpHeaders,
-    serviceName: settings.otelServiceName,
-  });
+  const pretty = prettyLogsFor({ isTTY: process.stdout.isTTY, format: settings.logFormat });
+  const log = createLogger({ level: settings.logLevel, name: which === 'all' ? 'platform' : which, pretty });
+  // Spans go out over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md); service.name is
+  // OTEL_SERVICE_NAME, else the service this process runs ('platform' for all three).
+  const telemetry = startTelemetry({ serviceName: which === 'all' ? 'platform' : which });
   const embeddedSecret =
     settings.mode === 'embedded' && !settings.jwtSecret && !settings.jwtJwksUrl
       ? await ensureEmbeddedSecret(settings.dataDir)
@@ -76,7 +77,7 @@ async function main(argv: string[]): Promise<void> {
     log.info({ signal }, 'shutting down: no new requests, finishing in-flight work');
     platform
       .stop()
-      .then(() => spanExporter?.shutdown())
+      .then(() => telemetry.shutdown())
       .then(() => {
         log.info('stopped cleanly');
         process.stdout.write('Commerce Platform stopped cleanly\n');
@@ -95,7 +96,7 @@ async function main(argv: string[]): Promise<void> {
     const admin = secret ? await signToken({ secret, sub: 'admin', role: 'admin', ttlSeconds: 86_400 }) : undefined;
     if (admin) await seedDemoData(platform, admin, log);
   }
-  printSummary(platform, secret ? await demoTokens(secret) : undefined);
+  printSummary(platform, secret ? await demoTokens(secret) : undefined, pretty);
 }
 
 async function demoTokens(secret: string) {
@@ -106,7 +107,7 @@ async function demoTokens(secret: string) {
 }
 
 /** The start-up summary goes to stdout as plain text (not a log line): where everything is, and how to try it. */
-function printSummary(platform: Platform, tokens?: { admin: string; customer: string }) {
+function printSummary(platform: Platform, tokens?: { admin: string; customer: string }, framed = false) {
   const s = platform.settings;
   const lines = [
     '',
@@ -129,7 +130,9 @@ function printSummary(platform: Platform, tokens?: { admin: string; customer: st
     );
   }
   lines.push('');
-  process.stdout.write(`${lines.join('\n')}\n`);
+  // Between readable log lines (a terminal), a rule above and below keeps the summary apart from them.
+  const rule = '─'.repeat(72);
+  process.stdout.write(`${(framed ? [rule, ...lines, rule] : lines).join('\n')}\n`);
 }
 
 main(process.argv.slice(2)).catch((err) => {

@@ -4,9 +4,11 @@ import { inventoryService } from '@commerce/inventory';
 import {
   createAuthVerifier,
   createHttpServer,
+  createMetricsRegistry,
   type Database,
   DbDeadLetterStore,
   type DedupCache,
+  EmfReporter,
   IdempotencyKeyRetention,
   InboxRetention,
   InProcessBus,
@@ -15,11 +17,14 @@ import {
   type MessageBus,
   OutboxRelay,
   openDatabase,
+  outboxPublishMetrics,
   PARTITION_EXCHANGE,
+  type PartitionOwnership,
   partitionOwnershipFor,
   RabbitMqBus,
   RedisDedupCache,
   type RunningParts,
+  registerServiceMetrics,
   type ServiceContext,
   type ServiceModule,
   type ServiceName,
@@ -92,7 +97,9 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
   const opened: { name: ServiceName; db: Database }[] = [];
   const started: RunningService[] = [];
   let bus: MessageBus | undefined;
+  let emf: EmfReporter | undefined;
   const cleanup = async () => {
+    await emf?.stop();
     for (const s of started.reverse()) {
       await s.app.close().catch(() => {});
       await s.parts.stop().catch(() => {});
@@ -150,6 +157,19 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
     const prepared: { name: ServiceName; db: Database; ctx: ServiceContext<unknown>; app: FastifyInstance }[] = [];
     for (const { name, db } of opened) {
       const serviceLog = log.child({ service: name });
+      // The saga's partitions this process owns (read at scrape time by commerce_partitions_owned).
+      const ownerships: { count: number; ownership: PartitionOwnership }[] = [];
+      const metricsRegistry = createMetricsRegistry(name);
+      registerServiceMetrics(metricsRegistry, {
+        db,
+        bus: activeBus,
+        partitions: () =>
+          ownerships.map((o) => ({
+            queue: CONSUMER_QUEUES.orderSaga,
+            owned: o.ownership.current().size,
+            count: o.count,
+          })),
+      });
       const ctx: ServiceContext<unknown> = {
         name,
         // Only what the service declared it reads.
@@ -159,7 +179,11 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         bus: activeBus,
         dedup,
         instanceId,
-        partitionOwnership: (count) => partitionOwnershipFor(db, { instanceId, count, log: serviceLog }),
+        partitionOwnership: (count) => {
+          const ownership = partitionOwnershipFor(db, { instanceId, count, log: serviceLog });
+          ownerships.push({ count, ownership });
+          return ownership;
+        },
         now: () => new Date(),
         newId: () => randomUUID(),
       };
@@ -168,6 +192,7 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         title: `${name} service`,
         version: '0.1.0',
         log: ctx.log,
+        metricsRegistry,
         auth,
         rateLimit: settings.rateLimit,
         redis,
@@ -204,6 +229,8 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         retentionMs: settings.outboxRetentionMs,
         dispatchAtCommit: settings.outboxDispatch === 'commit',
         graceMs: settings.outboxRelayGraceMs,
+        metrics: outboxPublishMetrics('relay'),
+        dispatchMetrics: outboxPublishMetrics('dispatch'),
       });
       relay.prepare();
       relays.set(p.name, relay);
@@ -238,6 +265,11 @@ export async function startPlatform({ settings, services, log, embeddedSecret }:
         inboxRetention,
         idempotencyKeyRetention,
       });
+    }
+    // CloudWatch EMF lines (outbox lag, dead letters) when CLOUDWATCH_EMF_INTERVAL_MS is set (docs/deployment.md).
+    if (settings.emf) {
+      emf = new EmfReporter({ ...settings.emf, services: started, bus: activeBus, log });
+      emf.start();
     }
   } catch (err) {
     await cleanup();

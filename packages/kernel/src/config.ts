@@ -5,11 +5,12 @@
  */
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { LOG_SETTINGS, TELEMETRY_SETTINGS } from './observabilitySettings.js';
 import { RISK_SETTINGS, type RiskSettings, riskSettingsOf } from './riskSettings.js';
-import { int, MS, oneOf, optionalInt, type SettingDoc, url } from './settingTypes.js';
+import { expectedOf, int, MS, oneOf, optionalInt, type SettingDoc, url } from './settingTypes.js';
 import { WEBHOOK_SETTINGS, type WebhookSettings, webhookSettingsOf } from './webhookSettings.js';
 
-export type { SettingDoc } from './settingTypes.js';
+export { expectedOf, type SettingDoc } from './settingTypes.js';
 
 export type ServiceName = 'order' | 'inventory' | 'payment';
 export const SERVICE_NAMES: readonly ServiceName[] = ['order', 'inventory', 'payment'];
@@ -41,6 +42,8 @@ export interface Settings {
   reviewTimeoutMs: number;
   rateLimit: RateLimitSetting | null;
   logLevel: string;
+  /** LOG_FORMAT: json, pretty, or auto (pretty on a terminal). */
+  logFormat: 'auto' | 'json' | 'pretty';
   dbPoolSize: number;
   dbStatementTimeoutMs: number;
   dedupTtlSeconds: number;
@@ -60,7 +63,11 @@ export interface Settings {
   /** Headers added to each OTLP export (OTEL_EXPORTER_OTLP_HEADERS). */
   otlpHeaders: Record<string, string>;
   /** `service.name` of the exported spans. */
-  otelServiceName: string;
+  otelServiceName?: string;
+  /** OTLP/HTTP encoding (OTEL_EXPORTER_OTLP_PROTOCOL). */
+  otlpProtocol: 'http/protobuf' | 'http/json';
+  /** CloudWatch EMF lines (outbox lag, dead letters) every intervalMs; undefined: none. */
+  emf?: { intervalMs: number; namespace: string };
   /** Where the order service's console proxy reaches the other services when they run in other processes. */
   peerUrls: Partial<Record<'inventory' | 'payment', string>>;
   /** The bearer token the `commerce` CLI sends (read by the CLI only). */
@@ -151,6 +158,7 @@ export const SETTINGS = Type.Object({
       "per client (the token's `sub`, else the address): `N/second`, `N/minute`, `N/hour` or `off`; shared through Redis when `REDIS_URL` is set",
   }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info', 'pino level'),
+  ...LOG_SETTINGS,
   DB_POOL_SIZE: int(
     1,
     200,
@@ -199,7 +207,7 @@ export const SETTINGS = Type.Object({
   MAX_DELIVERY_ATTEMPTS: int(1, 100, 5, 'handler attempts before a message is dead-lettered'),
   OTEL_EXPORTER_OTLP_ENDPOINT: url(
     ['http', 'https'],
-    'OTLP/HTTP collector: spans are exported to `<endpoint>/v1/traces` when set',
+    'OTLP/HTTP collector: the OpenTelemetry SDK exports spans to `<endpoint>/v1/traces` when set (unset: no exporter)',
   ),
   OTEL_EXPORTER_OTLP_HEADERS: Type.Optional(
     Type.String({
@@ -209,11 +217,14 @@ export const SETTINGS = Type.Object({
       description: '`key=value,key2=value2` (URL-encoded) added to each OTLP export, e.g. an API key',
     }),
   ),
-  OTEL_SERVICE_NAME: Type.String({
-    minLength: 1,
-    default: 'commerce-platform',
-    description: '`service.name` of the exported spans',
-  }),
+  ...TELEMETRY_SETTINGS,
+  OTEL_SERVICE_NAME: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        '`service.name` of the exported spans; unset: the service the process runs (`order`, `inventory`, `payment`, or `platform` for all three)',
+    }),
+  ),
   INVENTORY_URL: url(
     ['http', 'https'],
     "where the order service's console proxy reaches inventory and payment when they run in other processes",
@@ -248,21 +259,6 @@ export type SettingName = keyof typeof SETTINGS.properties;
 export type SettingSchema = TSchema & { description: string; doc?: SettingDoc };
 export type SettingValues = Static<typeof SETTINGS>;
 export const SETTING_NAMES = Object.keys(SETTINGS.properties) as SettingName[];
-
-/** What a setting's schema expects, in words (the second half of its error message). */
-export function expectedOf(schema: TSchema): string {
-  if (schema.expected) return schema.expected;
-  if (schema.type === 'integer') return `an integer from ${schema.minimum} to ${schema.maximum}`;
-  if (schema.protocols) {
-    const names = (schema.protocols as string[]).join(' or ');
-    return `${/^[aeiou]/.test(names) ? 'an' : 'a'} ${names} URL`;
-  }
-  if (schema.anyOf) {
-    const values = (schema.anyOf as TSchema[]).map((s) => String(s.const));
-    return values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(', ')}`;
-  }
-  return 'a non-empty value';
-}
 
 /** One setting from its raw text: undefined when unset (empty counts as unset); throws a one-line ConfigError. */
 function readSetting(name: SettingName, raw: string | undefined): unknown {
@@ -368,6 +364,7 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     reservationTtlMs: v.RESERVATION_TTL_MS,
     rateLimit: parseRateLimit(v.RATE_LIMIT),
     logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT,
     dbPoolSize: v.DB_POOL_SIZE,
     dbStatementTimeoutMs: v.DB_STATEMENT_TIMEOUT_MS,
     dedupTtlSeconds: v.DEDUP_TTL_SECONDS,
@@ -381,6 +378,10 @@ export function loadSettings(env: Env = process.env, services: readonly ServiceN
     otlpEndpoint: v.OTEL_EXPORTER_OTLP_ENDPOINT,
     otlpHeaders: parseHeaders(v.OTEL_EXPORTER_OTLP_HEADERS),
     otelServiceName: v.OTEL_SERVICE_NAME,
+    otlpProtocol: v.OTEL_EXPORTER_OTLP_PROTOCOL,
+    emf: v.CLOUDWATCH_EMF_INTERVAL_MS
+      ? { intervalMs: v.CLOUDWATCH_EMF_INTERVAL_MS, namespace: v.CLOUDWATCH_METRICS_NAMESPACE }
+      : undefined,
     peerUrls: { inventory: v.INVENTORY_URL, payment: v.PAYMENT_URL },
     commerceToken: v.COMMERCE_TOKEN,
     subscriptionLeaseMs: v.SUBSCRIPTION_LEASE_MS,

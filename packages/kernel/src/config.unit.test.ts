@@ -95,7 +95,8 @@ describe('loadSettings', () => {
       peerUrls: { inventory: 'http://inventory:3001', payment: 'http://payment:3002' },
       commerceToken: 'a.b.c',
     });
-    expect(loadSettings({})).toMatchObject({ otlpHeaders: {}, otelServiceName: 'commerce-platform', peerUrls: {} });
+    expect(loadSettings({})).toMatchObject({ otlpHeaders: {}, otlpProtocol: 'http/protobuf', peerUrls: {} });
+    expect(loadSettings({}).otelServiceName).toBeUndefined();
     expect(failure({ OTEL_EXPORTER_OTLP_HEADERS: 'novalue' })).toBe(
       'OTEL_EXPORTER_OTLP_HEADERS: expected key=value pairs separated by commas',
     );

@@ -6,6 +6,7 @@
  * or in a use case waits for a write before issuing the next.
  */
 import type { OutgoingMessage } from './bus/port.js';
+import { noteDuplicateDelivery } from './businessMetrics.js';
 import { allInOrder, type Database, PG, pgErrorCode, type Queryable, type Transaction } from './db/port.js';
 import { appendToStream, ConcurrencyError, type NewEvent } from './eventStore.js';
 import {
@@ -53,6 +54,8 @@ export interface Effect {
   writes?: readonly Write[];
   /** Messages published after the commit (outbox). */
   outbox?: readonly OutgoingMessage[];
+  /** Called once the effect committed (metrics of what it did; never part of the transaction). */
+  committed?: () => void;
 }
 
 /** What a decision answers: the effect to commit and the use case's result. */
@@ -130,11 +133,13 @@ export async function commitChange<S, R>(
       );
       // Committed: this process holds the messages, so it publishes them now (the relay is the safety net).
       if (dispatcher && outbox.length > 0) dispatcher.dispatch(outbox);
+      if (out.kind === 'applied') effect?.committed?.();
       if (cacheKey) await options.dedup?.remember(cacheKey).catch(() => {});
       return out;
     } catch (err) {
       if (err instanceof DuplicateDelivery) {
         if (inbox) inboxDuplicatesTotal.inc({ consumer: inbox.consumer });
+        noteDuplicateDelivery();
         if (cacheKey) await options.dedup?.remember(cacheKey).catch(() => {});
         return { kind: 'duplicate' };
       }

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Metric, Registry } from 'prom-client';
+import { PROCESS_METRICS } from './businessMetrics.js';
 
 /** HTTP metrics of one server, in its own registry (several servers share a process in the embedded default). */
 export interface HttpMetrics {
@@ -53,6 +54,8 @@ export function createMetricsRegistry(service: string): Registry {
   collectDefaultMetrics({ register: registry });
   registry.registerMetric(inboxDuplicatesTotal);
   if (service === 'order') for (const m of Object.values(webhookMetrics)) registry.registerMetric(m as Metric<string>);
+  // Business metrics counted on the hot path (businessMetrics.ts); the scrape-time gauges are added per service.
+  for (const metric of PROCESS_METRICS) registry.registerMetric(metric);
   return registry;
 }
 

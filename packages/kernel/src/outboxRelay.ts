@@ -38,6 +38,8 @@ export interface OutboxRelayOptions {
   backoffMaxMs?: number;
   now?: () => Date;
   metrics?: OutboxMetrics;
+  /** Metrics of the dispatcher (dispatch at commit); `metrics` when absent. */
+  dispatchMetrics?: OutboxMetrics;
   /**
    * Dispatch at commit (outboxDispatch.ts): effects committed on `db` are published at once by this process, and
    * this relay is the safety net that claims only rows left unpublished for `graceMs`. Off: the relay publishes
@@ -119,7 +121,13 @@ export class OutboxRelay {
     this.metrics = o.metrics;
     this.graceMs = o.dispatchAtCommit ? positive('graceMs', o.graceMs ?? 2000) : 0;
     this.dispatcher = o.dispatchAtCommit
-      ? new OutboxDispatcher({ db: o.db, bus: o.bus, log: o.log, now: this.now, metrics: o.metrics })
+      ? new OutboxDispatcher({
+          db: o.db,
+          bus: o.bus,
+          log: o.log,
+          now: this.now,
+          metrics: o.dispatchMetrics ?? o.metrics,
+        })
       : undefined;
     // Stragglers become due graceMs after their commit: look often enough to take them within a fraction of it.
     if (this.dispatcher) this.pollIntervalMs = Math.min(this.pollIntervalMs, Math.max(50, this.graceMs / 4));

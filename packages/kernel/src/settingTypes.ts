@@ -1,5 +1,5 @@
 /** The building blocks of the settings schema (config.ts): each setting's type, bounds and README metadata. */
-import { type TLiteral, type TUnion, Type } from '@sinclair/typebox';
+import { type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
 
 /** How a setting appears in the README table, beyond its `description` (the meaning) and `default`. */
 export interface SettingDoc {
@@ -39,4 +39,19 @@ export function oneOf<const T extends readonly string[]>(values: T, def: T[numbe
     values.map((v) => Type.Literal(v)),
     { default: def, description },
   ) as TUnion<TLiteral<T[number]>[]>;
+}
+
+/** What a setting's schema expects, in words (the second half of its error message). */
+export function expectedOf(schema: TSchema): string {
+  if (schema.expected) return schema.expected;
+  if (schema.type === 'integer') return `an integer from ${schema.minimum} to ${schema.maximum}`;
+  if (schema.protocols) {
+    const names = (schema.protocols as string[]).join(' or ');
+    return `${/^[aeiou]/.test(names) ? 'an' : 'a'} ${names} URL`;
+  }
+  if (schema.anyOf) {
+    const values = (schema.anyOf as TSchema[]).map((s) => String(s.const));
+    return values.length === 2 ? `${values[0]} or ${values[1]}` : `one of ${values.join(', ')}`;
+  }
+  return 'a non-empty value';
 }

@@ -44,7 +44,13 @@ locals {
     RATE_LIMIT         = var.rate_limit
     LOG_LEVEL          = var.log_level
     DB_POOL_SIZE       = tostring(var.db_pool_size)
+    # Outbox lag and dead-letter depth as CloudWatch EMF log lines: the metrics the alarms module reads.
+    CLOUDWATCH_EMF_INTERVAL_MS   = "60000"
+    CLOUDWATCH_METRICS_NAMESPACE = local.metrics_namespace
   }
+
+  # The CloudWatch namespace the services publish to (EMF) and the alarms read.
+  metrics_namespace = "CommercePlatform"
 
   # Each ECS service receives its own database URL and the shared broker, cache and JWT secrets.
   service_secrets = {
@@ -177,6 +183,7 @@ module "service" {
   vpc_id               = module.network.vpc_id
   subnet_ids           = module.network.private_subnet_ids
   log_retention_days   = var.log_retention_days
+  metrics_namespace    = local.metrics_namespace
   # The operator path: ECS Exec (SSM) into a task, no public route to /console or /admin (docs/deployment.md).
   enable_execute_command        = var.enable_execute_command
   additional_security_group_ids = [aws_security_group.platform_tasks.id]
@@ -250,6 +257,7 @@ module "alarms" {
   mq_virtual_host           = local.mq_vhost
   dead_letter_queues        = local.dead_letter_list
   outbox_services           = local.services
+  metrics_namespace         = local.metrics_namespace
 }
 
 # Route 53 failover (docs/multi-region.md): this region's ALB answers while it has healthy targets; when it has none

@@ -119,7 +119,7 @@ resource "aws_cloudwatch_metric_alarm" "outbox_lag" {
   datapoints_to_alarm = 3
   threshold           = var.outbox_lag_threshold_seconds
   comparison_operator = "GreaterThanThreshold"
-  # The metric appears once the services publish it (see docs/deployment.md); until then, stay quiet.
+  # Published by every service as EMF log lines (CLOUDWATCH_EMF_INTERVAL_MS); before the first one, stay quiet.
   treat_missing_data = "notBreaching"
   alarm_actions      = local.actions
   ok_actions         = local.actions

@@ -65,13 +65,13 @@ variable "dead_letter_queues" {
 
 variable "metrics_namespace" {
   type        = string
-  description = "CloudWatch namespace of the platform's custom metrics."
+  description = "CloudWatch namespace of the platform's custom metrics (the services' CLOUDWATCH_METRICS_NAMESPACE)."
   default     = "CommercePlatform"
 }
 
 variable "outbox_lag_metric_name" {
   type        = string
-  description = "Custom metric: age in seconds of the oldest unpublished outbox row, with dimension Service."
+  description = "Custom metric: age in seconds of the oldest unpublished outbox row, with dimension Service; the services publish it as CloudWatch EMF log lines when CLOUDWATCH_EMF_INTERVAL_MS is set."
   default     = "OutboxLagSeconds"
 }
 

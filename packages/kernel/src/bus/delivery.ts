@@ -14,9 +14,10 @@
  *   deliveries).
  */
 import { type Envelope, InvalidMessageError, parseEnvelope } from '@commerce/contracts';
+import { consumerDeliveriesTotal, runDelivery } from '../businessMetrics.js';
 import { isDatabaseUnavailable } from '../db/port.js';
 import type { Logger } from '../log.js';
-import { endSpan, runInSpan, startSpan } from '../tracing.js';
+import { endSpan, parentOf, runInSpan, startSpan } from '../tracing.js';
 import type { SubscriptionSpec } from './port.js';
 import { backoffDelay, errorMessage, outageDelay, sleep } from './retry.js';
 
@@ -73,13 +74,14 @@ export class DeliveryLoop {
     } catch (err) {
       const reason = err instanceof InvalidMessageError ? err.message : `unreadable message: ${errorMessage(err)}`;
       this.log.warn({ queue: this.spec.queue, messageId: received.messageId, reason }, 'invalid message dead-lettered');
+      consumerDeliveriesTotal.inc({ queue: this.spec.queue, outcome: 'dead_lettered' });
       return ends.deadLetter(reason, firstAttempt);
     }
     const queue = ends.queueOf(envelope);
     return ends.inOrder(envelope, async () => {
       // The whole handling (retries, dead-lettering) continues the message's trace (tracing.ts).
       const span = startSpan(`consume ${queue}`, {
-        parent: received.traceparent,
+        parent: parentOf(received.traceparent),
         kind: 'consumer',
         attributes: { 'messaging.destination': queue, 'messaging.message.id': envelope.eventId },
       });
@@ -112,8 +114,10 @@ export class DeliveryLoop {
         return 'given back unfinished';
       }
       try {
-        await this.spec.handler({ envelope, attempt, queue, traceparent });
+        const run = runDelivery(() => this.spec.handler({ envelope, attempt, queue, traceparent }));
+        await run.result;
         ends.handled();
+        consumerDeliveriesTotal.inc({ queue: this.spec.queue, outcome: run.wasDuplicate() ? 'duplicate' : 'handled' });
         this.log.debug(
           { ...about, eventType: envelope.eventType, orderId: envelope.orderId, attempt },
           'message handled',
@@ -137,8 +141,10 @@ export class DeliveryLoop {
         );
         if (last) {
           await ends.deadLetter(error, attempt);
+          consumerDeliveriesTotal.inc({ queue: this.spec.queue, outcome: 'dead_lettered' });
           return error;
         }
+        consumerDeliveriesTotal.inc({ queue: this.spec.queue, outcome: 'retried' });
         await sleep(backoffDelay(attempt, this.backoffMs));
         attempt++;
       }

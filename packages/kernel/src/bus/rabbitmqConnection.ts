@@ -6,6 +6,7 @@ import { EXCHANGES } from '@commerce/contracts';
  */
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
 import type { Logger } from '../log.js';
+import { runInTraceparent } from '../tracing.js';
 import { type ExchangeTypeNeed, requireExchangeTypes } from './brokerPlugins.js';
 import type { BusHealth, OutgoingMessage } from './port.js';
 import { errorMessage } from './retry.js';
@@ -173,20 +174,24 @@ export class RabbitMqConnection {
       (m) =>
         new Promise<void>((resolve, reject) => {
           try {
-            pub.publish(
-              m.exchange,
-              m.routingKey,
-              Buffer.from(JSON.stringify(m.envelope)),
-              {
-                persistent: true,
-                messageId: m.envelope.eventId,
-                type: m.envelope.eventType,
-                contentType: 'application/json',
-                correlationId: m.envelope.orderId,
-                timestamp: Math.floor(Date.now() / 1000),
-                headers: m.traceparent ? { traceparent: m.traceparent } : {},
-              },
-              (err) => (err ? reject(err) : resolve()),
+            // In the outbox row's trace: the amqplib instrumentation's publish span continues it (and its context
+            // replaces the header); without instrumentation the row's traceparent goes as it is.
+            runInTraceparent(m.traceparent, () =>
+              pub.publish(
+                m.exchange,
+                m.routingKey,
+                Buffer.from(JSON.stringify(m.envelope)),
+                {
+                  persistent: true,
+                  messageId: m.envelope.eventId,
+                  type: m.envelope.eventType,
+                  contentType: 'application/json',
+                  correlationId: m.envelope.orderId,
+                  timestamp: Math.floor(Date.now() / 1000),
+                  headers: m.traceparent ? { traceparent: m.traceparent } : {},
+                },
+                (err) => (err ? reject(err) : resolve()),
+              ),
             );
           } catch (err) {
             reject(err);

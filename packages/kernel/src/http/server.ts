@@ -14,12 +14,12 @@ import type { AuthVerifier } from '../auth/verifier.js';
 import type { RateLimitSetting, ServiceName } from '../config.js';
 import type { Logger } from '../log.js';
 import { createHttpMetrics, createMetricsRegistry } from '../metrics.js';
-import { installHttpTracing } from '../tracing.js';
 import { installAuthentication, requireRouteAuth } from './authenticate.js';
 import { installErrorHandler, installNotFoundHandler, problemFor, sendProblem, titleOf } from './errors.js';
 import { finishDocument, transformRoute } from './openapi.js';
 import { sharedComponents } from './openapiComponents.js';
 import { HttpProblem } from './problem.js';
+import { installHttpTracing } from './tracing.js';
 import { validatorCompiler } from './validation.js';
 
 export interface HttpServerOptions {
@@ -106,7 +106,7 @@ export async function createHttpServer(opts: HttpServerOptions): Promise<Fastify
   });
   app.setValidatorCompiler(validatorCompiler);
   for (const hook of serverHooks) hook(app, opts.service);
-  installHttpTracing(app);
+  await installHttpTracing(app, opts.service);
   // Inside the request's span (the tracing hook above runs the next hooks in it): the line carries its trace id.
   app.addHook('onRequest', (request, _reply, done) => {
     request.log.info({ req: request }, 'incoming request');

@@ -6,9 +6,10 @@ import {
   type InboxRecord,
   type NewEvent,
   outgoingMessage,
+  recordSagaOutcome,
   type Write,
 } from '@commerce/kernel';
-import { fold, initialState, type OrderState, type OrderStreamEvent } from '../domain/index.js';
+import { FINAL_STATUSES, fold, initialState, type OrderState, type OrderStreamEvent } from '../domain/index.js';
 import { orderEventVersion } from './eventVersions.js';
 import { type OrderDeps, streamIdOf } from './ports.js';
 import { reviewDeadlineWrites } from './reviewDeadline.js';
@@ -83,6 +84,8 @@ export function decideChange(
     };
   });
   const state = fold(events, before);
+  const finished =
+    state.status && FINAL_STATUSES.has(state.status) && !(before.status && FINAL_STATUSES.has(before.status));
   const effect: Effect = {
     appends: [{ streamId: streamIdOf(orderId), expectedVersion: before.version, events: newEvents }],
     writes: [
@@ -104,8 +107,16 @@ export function decideChange(
           traceparent: cause.traceparent,
         }),
       ),
+    // Metrics of the saga's end (businessMetrics.ts), once the final status is committed.
+    ...(finished
+      ? { committed: () => recordSagaOutcome(state.status as string, secondsBetween(state.createdAt, now)) }
+      : {}),
   };
   return { result: { before, state, appended: events }, effect };
+}
+
+function secondsBetween(from: string | null, to: Date): number {
+  return from ? (to.getTime() - Date.parse(from)) / 1000 : Number.NaN;
 }
 
 /** The saga's deadlines follow the state: stored with it, cleared when the state moves on (PITFALLS "Sagas"). */
