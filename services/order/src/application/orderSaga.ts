@@ -11,7 +11,7 @@ import {
   type SagaResultType,
   type SagaTimings,
 } from '../domain/index.js';
-import { changeOrder, decideChange, type OrderChange, SAGA_CONSUMER } from './orderChanges.js';
+import { changeOrder, type Decide, decideChange, type OrderChange, SAGA_CONSUMER } from './orderChanges.js';
 import type { DueDeadline, OrderDeps } from './ports.js';
 
 /** The timings the saga decider needs from the deps. */
@@ -44,13 +44,34 @@ export function handleSagaResult(
     eventType: envelope.eventType,
     data: envelope.data,
   } as ResultReceived;
+  return resultChange(
+    deps,
+    envelope,
+    traceparent,
+    (state) => resultIgnoredBecause(state, command.eventType),
+    (state, now) => decideSaga(command, state, now, sagaTimingsOf(deps)),
+  );
+}
+
+/**
+ * The saga's change for one answer of inventory or payment (about the order, or about one of its returns), with the
+ * message's inbox record: `decide` records it and decides what follows; `ignoredBecause` says why it changes nothing,
+ * if it does (a duplicate, a contradiction, a late answer), for the log.
+ */
+export function resultChange(
+  deps: OrderDeps,
+  envelope: Envelope,
+  traceparent: string | undefined,
+  ignoredBecause: (state: OrderState) => string | undefined,
+  decide: Decide,
+): Change<OrderState, SagaResultChange> {
   let ignored: string | undefined;
   const change = changeOrder(
     deps,
     envelope.orderId,
     (state, now) => {
-      ignored = resultIgnoredBecause(state, command.eventType);
-      return decideSaga(command, state, now, sagaTimingsOf(deps));
+      ignored = ignoredBecause(state);
+      return decide(state, now);
     },
     {
       causationId: envelope.eventId,

@@ -9,8 +9,8 @@ import {
   type ReturnResultReceived,
   returnResultIgnoredBecause,
 } from '../domain/index.js';
-import { changeOrder, type OrderChange, SAGA_CONSUMER } from './orderChanges.js';
-import type { SagaResultChange } from './orderSaga.js';
+import { changeOrder, type OrderChange } from './orderChanges.js';
+import { resultChange, type SagaResultChange } from './orderSaga.js';
 import type { OrderDeps } from './ports.js';
 
 export interface ReturnRequest {
@@ -53,26 +53,11 @@ export function handleReturnResult(
     eventType: envelope.eventType,
     data: envelope.data,
   } as ReturnResultReceived;
-  let ignored: string | undefined;
-  const change = changeOrder(
+  return resultChange(
     deps,
-    envelope.orderId,
-    (state, now) => {
-      ignored = state.status === null ? undefined : returnResultIgnoredBecause(state, command);
-      return decideReturnResult(command, state, now);
-    },
-    {
-      causationId: envelope.eventId,
-      traceparent,
-      result: { eventId: envelope.eventId, eventType: envelope.eventType, source: envelope.source },
-      inbox: { consumer: SAGA_CONSUMER, messageId: envelope.eventId },
-    },
+    envelope,
+    traceparent,
+    (state) => (state.status === null ? undefined : returnResultIgnoredBecause(state, command)),
+    (state, now) => decideReturnResult(command, state, now),
   );
-  return {
-    ...change,
-    decide: (state) => {
-      const decision = change.decide(state);
-      return { ...decision, result: { ...decision.result, ignored } };
-    },
-  };
 }
