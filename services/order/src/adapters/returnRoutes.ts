@@ -1,30 +1,20 @@
 /** Returns of a COMPLETED order (issue 21): POST /orders/{id}/returns, GET /orders/{id}/returns[/{returnId}]. */
 import { EntityId, ReturnItem, Uuid } from '@commerce/contracts';
-import {
-  commitChange,
-  type Database,
-  HttpProblem,
-  mayActFor,
-  type Principal,
-  ProblemSchema,
-  typed,
-} from '@commerce/kernel';
+import { commitChange, type Database, HttpProblem, ProblemSchema, typed } from '@commerce/kernel';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { OrderView } from '../application/orderView.js';
 import type { OrderDeps } from '../application/ports.js';
 import { requestReturn } from '../application/returns.js';
 import {
-  InvalidOrderError,
   MAX_ITEMS,
-  OrderNotFoundError,
   OrderNotReturnableError,
   type OrderReturn,
   RETURN_STATUSES,
   ReturnExceedsRemainingError,
 } from '../domain/index.js';
-import { traceparentOf } from './routes.js';
-import { findOrder, findOrderReturns } from './store.js';
+import { domainProblem, traceparentOf, visibleOrder } from './routes.js';
+import { findOrderReturns } from './store.js';
 
 const Quantity = Type.Object(
   { productId: EntityId, quantity: Type.Integer({ minimum: 1, maximum: 1000 }) },
@@ -86,29 +76,11 @@ function returnView(order: Pick<OrderView, 'orderId' | 'currency'>, r: OrderRetu
   };
 }
 
-function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw HttpProblem.unauthorized('a bearer token is required');
-  return request.principal;
-}
-
-async function visibleOrder(db: Database, request: FastifyRequest, orderId: string): Promise<OrderView> {
-  const order = await findOrder(db, orderId);
-  if (!order || !mayActFor(principalOf(request), order.customerId))
-    throw HttpProblem.notFound(`order ${orderId} not found`);
-  return order;
-}
-
 function returnProblem(err: unknown): never {
-  if (err instanceof InvalidOrderError)
-    throw HttpProblem.badRequest(
-      `invalid body: ${err.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
-      err.errors,
-    );
   if (err instanceof ReturnExceedsRemainingError)
     throw new HttpProblem(409, 'Conflict', err.message, undefined, undefined, { returnable: err.returnable });
   if (err instanceof OrderNotReturnableError) throw HttpProblem.conflict(err.message);
-  if (err instanceof OrderNotFoundError) throw HttpProblem.notFound(`order ${err.orderId} not found`);
-  throw err;
+  return domainProblem(err);
 }
 
 /** Several requests on one order at once each decide on the stream they read: the losers decide again. */

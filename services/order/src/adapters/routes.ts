@@ -138,20 +138,21 @@ function orderPosition(d: unknown): { createdAt: string; orderId: string } | und
     : undefined;
 }
 
-function principalOf(request: FastifyRequest): Principal {
+export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw HttpProblem.unauthorized('a bearer token is required');
   return request.principal;
 }
 
 /** The order if the caller may see it; someone else's order answers 404 like an unknown one (SPEC §4). */
-async function visibleOrder(db: Database, request: FastifyRequest, orderId: string): Promise<OrderView> {
+export async function visibleOrder(db: Database, request: FastifyRequest, orderId: string): Promise<OrderView> {
   const order = await findOrder(db, orderId);
   if (!order || !mayActFor(principalOf(request), order.customerId))
     throw HttpProblem.notFound(`order ${orderId} not found`);
   return order;
 }
 
-function domainProblem(err: unknown): never {
+/** A domain error as its HTTP problem (400, 404, 409); anything else is thrown on (500). */
+export function domainProblem(err: unknown): never {
   if (err instanceof InvalidOrderError)
     throw HttpProblem.badRequest(
       `invalid body: ${err.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`,
