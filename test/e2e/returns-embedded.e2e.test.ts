@@ -2,7 +2,8 @@
  * Returns on the embedded default (issue 21): PGlite and the in-process bus carry the same return saga as the
  * distributed platform. A COMPLETED order is returned in two steps (PARTIALLY_RETURNED, then RETURNED), a request for
  * more than is left answers 409 with what can still be returned, the stock and the balance come back to the unit and
- * the cent, and `commerce audit` (through the running platform) passes.
+ * the cent, and `commerce audit` (through the running platform) passes. A request retried with its Idempotency-Key
+ * answers the first return again and makes no second one.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -46,11 +47,14 @@ describe('returns on the embedded default', () => {
     });
     expect((await waitForFinal(ord, customer, orderId)).status).toBe('COMPLETED');
 
-    const ask = (quantity: number) =>
-      http('POST', `${ord}/orders/${orderId}/returns`, customer, {
-        items: [{ productId: 'demo-widget', quantity }],
-        reason: 'changed my mind',
-      });
+    const ask = (quantity: number, headers: Record<string, string> = {}) =>
+      http(
+        'POST',
+        `${ord}/orders/${orderId}/returns`,
+        customer,
+        { items: [{ productId: 'demo-widget', quantity }], reason: 'changed my mind' },
+        headers,
+      );
     const done = (location: string) =>
       waitFor(
         async () => {
@@ -60,9 +64,18 @@ describe('returns on the embedded default', () => {
         { timeoutMs: 30_000, intervalMs: 100, what: `return ${location} to complete` },
       );
 
-    const first = await ask(1);
+    const key = { 'idempotency-key': `return-${orderId}` };
+    const first = await ask(1, key);
     expect(first.status, JSON.stringify(first.body)).toBe(202);
     expect(first.body).toMatchObject({ status: 'REQUESTED', amount: 1999, currency: 'EUR' });
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    // A client that lost the answer asks again with its key: the same return, no second one.
+    const retried = await ask(1, key);
+    expect(retried.status).toBe(202);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(retried.headers.get('location')).toBe(first.headers.get('location'));
+    expect(retried.body.returnId).toBe(first.body.returnId);
+    expect((await ask(2, key)).status).toBe(422);
     const firstDone = await done(first.headers.get('location')!);
     expect(firstDone).toMatchObject({ restocked: true, refunded: true, reasons: [] });
     expect((await http('GET', `${ord}/orders/${orderId}`, customer)).body).toMatchObject({

@@ -768,7 +768,7 @@ export interface paths {
         put?: never;
         /**
          * Return units of a COMPLETED order: they are restocked, then their paid value is refunded
-         * @description Answers 202 with the return (status REQUESTED) and its Location. Several returns per order are allowed, up to the units bought; asking back more than can still be returned answers 409 whose problem lists `returnable: [{productId, quantity}]`, what can still be returned. An order that is not COMPLETED answers 409.
+         * @description Answers 202 with the return (status REQUESTED) and its Location. Several returns per order are allowed, up to the units bought; asking back more than can still be returned answers 409 whose problem lists `returnable: [{productId, quantity}]`, what can still be returned. An order that is not COMPLETED answers 409. With an Idempotency-Key, a retry with the same body answers the same return again (never a second one) with `Idempotent-Replayed: true`; the same key with another body answers 422.
          */
         post: operations["requestReturn"];
         delete?: never;
@@ -3057,7 +3057,10 @@ export interface operations {
     requestReturn: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description a retry with the same key and body is applied once and answered the same (Idempotent-Replayed: true); another body with the key answers 422; keys are kept for IDEMPOTENCY_KEY_RETENTION_MS */
+                "idempotency-key"?: string;
+            };
             path: {
                 orderId: string;
             };
@@ -3083,6 +3086,7 @@ export interface operations {
             /** @description a return of a COMPLETED order */
             202: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     Location: components["headers"]["Location"];
                     [name: string]: unknown;
                 };
@@ -3096,6 +3100,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
             429: components["responses"]["TooManyRequests"];
             500: components["responses"]["InternalServerError"];
             503: components["responses"]["ServiceUnavailable"];

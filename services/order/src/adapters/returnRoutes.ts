@@ -1,11 +1,20 @@
 /** Returns of a COMPLETED order (issue 21): POST /orders/{id}/returns, GET /orders/{id}/returns[/{returnId}]. */
 import { EntityId, ReturnItem, Uuid } from '@commerce/contracts';
-import { commitChange, type Database, HttpProblem, ProblemSchema, typed } from '@commerce/kernel';
+import {
+  answerCommitted,
+  commitChange,
+  type Database,
+  HttpProblem,
+  IdempotencyKeyHeaders,
+  idempotencyClaimOf,
+  ProblemSchema,
+  typed,
+} from '@commerce/kernel';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { OrderView } from '../application/orderView.js';
 import type { OrderDeps } from '../application/ports.js';
-import { requestReturn } from '../application/returns.js';
+import { type ReturnRequestAnswer, requestReturn } from '../application/returns.js';
 import {
   MAX_ITEMS,
   OrderNotReturnableError,
@@ -102,31 +111,43 @@ export async function registerReturnRoutes(fastify: FastifyInstance, deps: Order
           'Answers 202 with the return (status REQUESTED) and its Location. Several returns per order are allowed, up ' +
           'to the units bought; asking back more than can still be returned answers 409 whose problem lists ' +
           '`returnable: [{productId, quantity}]`, what can still be returned. An order ' +
-          'that is not COMPLETED answers 409.',
+          'that is not COMPLETED answers 409. With an Idempotency-Key, a retry with the same body answers the same ' +
+          'return again (never a second one) with `Idempotent-Replayed: true`; the same key with another body answers 422.',
         params: OrderIdParams,
         body: ReturnBody,
-        response: { 202: ReturnSchema, ...errors(400, 401, 404, 409, 413, 415) },
+        headers: IdempotencyKeyHeaders,
+        response: { 202: ReturnSchema, ...errors(400, 401, 404, 409, 413, 415, 422) },
       },
     },
     async (request, reply) => {
       const { orderId } = request.params;
       const order = await visibleOrder(db, request, orderId);
+      const items = request.body.items;
+      const reason = request.body.reason ?? null;
       const returnId = deps.newId();
       const out = await commitChange(
         db,
         requestReturn(deps, {
           orderId,
           returnId,
-          items: request.body.items,
-          reason: request.body.reason ?? null,
+          items,
+          reason,
           traceparent: traceparentOf(request),
+          idempotencyKey: idempotencyClaimOf(request, { return: { orderId, items, reason } }),
         }),
         { attempts: RETURN_COMMIT_ATTEMPTS },
       ).catch(returnProblem);
-      if (out.kind !== 'applied') throw new Error(`a return request cannot be ${out.kind}`);
-      const made = out.result.state.returns.find((r) => r.returnId === returnId);
-      if (!made) throw new Error(`return ${returnId} was not recorded`);
-      return reply.code(202).header('location', `/orders/${orderId}/returns/${returnId}`).send(returnView(order, made));
+      const made = await answerCommitted(reply, out, {
+        applied: (change) => change.state.returns.find((r) => r.returnId === returnId),
+        // A retry answered from the key's first request: the return it made, as the read model has it now.
+        replayed: async (stored) =>
+          (await findOrderReturns(db, orderId))?.find((r) => r.returnId === (stored as ReturnRequestAnswer).returnId),
+      });
+      if (!made) throw new Error(`the return asked for on order ${orderId} is not recorded`);
+      return reply
+        .code(202)
+        .header('location', `/orders/${orderId}/returns/${made.returnId}`)
+        .send(returnView(order, made));
     },
   );
 

@@ -1,6 +1,6 @@
 /** The use cases of returns (issue 21): a return request, and the saga's reaction to inventory's and payment's answers. */
 import type { Envelope } from '@commerce/contracts';
-import type { Change } from '@commerce/kernel';
+import type { Change, IdempotencyKeyClaim } from '@commerce/kernel';
 import {
   decideReturn,
   decideReturnResult,
@@ -20,11 +20,18 @@ export interface ReturnRequest {
   items: readonly { productId: string; quantity: number }[];
   reason?: string | null;
   traceparent?: string;
+  /** The request's Idempotency-Key claim, if it has one: a retry answers the first return (ReturnRequestAnswer). */
+  idempotencyKey?: IdempotencyKeyClaim;
+}
+
+/** What a retried request with the same Idempotency-Key gets back: the return it asked for. */
+export interface ReturnRequestAnswer {
+  returnId: string;
 }
 
 /** POST /orders/{id}/returns: ORDER_RETURN_REQUESTED, published to inventory (restock first, saga-protocol.md). */
 export function requestReturn(deps: OrderDeps, req: ReturnRequest): Change<OrderState, OrderChange> {
-  return changeOrder(
+  const change = changeOrder(
     deps,
     req.orderId,
     (state, now) =>
@@ -35,6 +42,16 @@ export function requestReturn(deps: OrderDeps, req: ReturnRequest): Change<Order
       ),
     { causationId: null, traceparent: req.traceparent },
   );
+  const claim = req.idempotencyKey;
+  if (!claim) return change;
+  const answer: ReturnRequestAnswer = { returnId: req.returnId };
+  return {
+    ...change,
+    decide: (state) => {
+      const decision = change.decide(state);
+      return { ...decision, effect: { ...decision.effect, idempotencyKey: { claim, answer, at: deps.now() } } };
+    },
+  };
 }
 
 /**
