@@ -1,16 +1,10 @@
 /** Reads of the sales analytics projection (adapters/projections.ts writes it). */
 import type { Queryable } from '@commerce/kernel';
+import type { SalesBucket } from '../application/projections.js';
 
 export interface AnalyticsReport {
-  sales: {
-    period: 'hour' | 'day';
-    bucket: string;
-    currency: string;
-    ordersPlaced: number;
-    amountPlaced: number;
-    ordersCompleted: number;
-    revenue: number;
-  }[];
+  /** The rows the projection's fold adds up (application/projections.ts), as stored. */
+  sales: SalesBucket[];
   outcomes: Record<string, number>;
   /** Per hour of the final event: orders per latency bucket (leMs −1 = above the last bound). */
   latency: { hour: string; leMs: number; orders: number }[];
