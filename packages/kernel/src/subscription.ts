@@ -51,8 +51,10 @@ export interface SubscriptionDefinition {
 
 /** The events of `batch` a subscription's handler is given: its event types only, upcast. */
 export function eventsFor(def: Omit<SubscriptionDefinition, 'name'>, batch: readonly StoredEvent[]): StoredEvent[] {
-  const events = def.eventTypes ? batch.filter((e) => def.eventTypes?.includes(e.eventType)) : [...batch];
-  return def.upcast ? events.map((e) => def.upcast?.(e) ?? e) : events;
+  const types = def.eventTypes ? new Set(def.eventTypes) : undefined;
+  const events = types ? batch.filter((e) => types.has(e.eventType)) : [...batch];
+  const upcast = def.upcast;
+  return upcast ? events.map((e) => upcast(e)) : events;
 }
 
 export interface SubscriptionOptions {
