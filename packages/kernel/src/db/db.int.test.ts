@@ -155,6 +155,19 @@ describeWith(['postgres'], 'PostgreSQL', () => {
     await other.drop();
   });
 
+  it('ensureDatabase survives the server ending its session between two queries, and names the reason', async () => {
+    // idle_session_timeout=1 ms ends the admin session whenever it waits between queries. node-postgres emits that
+    // on the client as an 'error' event: without a listener the process dies of it (an unhandled error here).
+    const other = freshDatabaseUrl('db');
+    const url = new URL(other.url);
+    url.searchParams.set('options', '-c idle_session_timeout=1');
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, () => ensureDatabase(url.toString())));
+    const reasons = outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : []));
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const reason of reasons) expect(reason).toMatch(/idle-session timeout/);
+    await other.drop();
+  });
+
   it('hands a connection back clean when a transaction fails before its first statement', async () => {
     // One connection, so that what follows gets the same one. BEGIN waits for its batch's tick: the ROLLBACK of a
     // transaction that failed at once must come after it, not overtake it and leave the connection in a

@@ -34,6 +34,14 @@ export async function ensureDatabase(url: string): Promise<void> {
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5000 });
+  // A client without an 'error' listener crashes the process when the server ends its session between two of its
+  // queries (pg_terminate_backend, a restart, idle_session_timeout): node-postgres emits the error on the client even
+  // when a query also receives it. The queries then reject with "not queryable"; the server's reason is what is
+  // thrown instead.
+  let lost: Error | undefined;
+  client.on('error', (err) => {
+    lost ??= err;
+  });
   await client.connect();
   try {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -46,8 +54,10 @@ export async function ensureDatabase(url: string): Promise<void> {
       const code = pgErrorCode(err);
       if (code !== PG.duplicateDatabase && code !== PG.uniqueViolation) throw err;
     }
+  } catch (err) {
+    throw lost ?? err;
   } finally {
-    await client.end();
+    await client.end().catch(() => {});
   }
 }
 
