@@ -152,7 +152,6 @@ export class PgDatabase implements Database {
 
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
       let broken = false;
       // A checked-out client has no pool listener: a server-side termination (pg_terminate_backend, restart)
       // arriving between queries would be an unhandled 'error' event and kill the process.
@@ -160,7 +159,7 @@ export class PgDatabase implements Database {
         broken = true;
         this.opts.log?.warn({ err: err.message }, 'database connection lost inside a transaction');
       };
-      client.on('error', onError);
+      const client = await this.checkOut(onError);
       const send = batchedSender(client, () => {
         this.trips++;
       });
@@ -207,6 +206,22 @@ export class PgDatabase implements Database {
         client.release(broken);
       }
     }
+  }
+
+  /**
+   * pool.connect() with the caller's 'error' listener attached in the pool's own callback. Through the promise form
+   * it would be attached a microtask later: a new connection's ReadyForQuery and a termination read in the same
+   * socket chunk (a loaded machine, pg_terminate_backend right after connect) would emit 'error' in between, with
+   * no listener at all, and kill the process.
+   */
+  private checkOut(onError: (err: Error) => void): Promise<pg.PoolClient> {
+    return new Promise((resolve, reject) => {
+      this.pool.connect((err, client) => {
+        if (err || !client) return reject(err ?? new Error('the pool handed out no connection'));
+        client.on('error', onError);
+        resolve(client);
+      });
+    });
   }
 
   async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
