@@ -266,7 +266,7 @@ export class EventSubscription {
       }
       try {
         const single = this.isolateUntil !== undefined;
-        const batch = await readAll(this.db, this.position, single ? 1 : this.batchSize);
+        const batch = await this.step(single);
         if (batch.length === 0) {
           this.isolateUntil = undefined;
           // Committed events an older transaction holds back come soon: look again shortly, not at the next poll.
@@ -281,7 +281,6 @@ export class EventSubscription {
           continue;
         }
         heldBackDelay = 10;
-        await this.apply(batch, single);
         // Caught up: a subscription that gathers waits before reading again (under load every commit wakes it).
         if (this.gatherMs > 0 && batch.length < this.batchSize && !single) await this.sleep(this.gatherMs, false);
         // Yield to timers and I/O between batches: PGlite answers without a trip through the event loop, so a long
@@ -294,25 +293,37 @@ export class EventSubscription {
     }
   }
 
-  private async apply(batch: StoredEvent[], single: boolean): Promise<void> {
-    const last = batch[batch.length - 1] as StoredEvent;
+  /**
+   * Reads the next batch and applies it in one transaction: the read, the checkpoint and the handler's statements
+   * (a read of its own would be one more transaction per batch, for every subscription). Answers the batch read;
+   * [] when there was nothing to read. A failure to read is thrown; a failure to apply is handled here.
+   */
+  private async step(single: boolean): Promise<StoredEvent[]> {
     const from = this.position;
-    const to = positionOf(last);
+    let batch: StoredEvent[] = [];
     try {
-      const given = eventsFor(this.def, batch);
       await this.db.transaction(async (tx) => {
-        await advanceCheckpoint(tx, this.def.name, this.me, from, to, batch.length);
+        batch = await readAll(tx, from, single ? 1 : this.batchSize);
+        const last = batch[batch.length - 1];
+        if (!last) return;
+        const given = eventsFor(this.def, batch);
+        await advanceCheckpoint(tx, this.def.name, this.me, from, positionOf(last), batch.length);
         if (given.length > 0) await this.def.handle(given, tx);
       });
     } catch (err) {
+      if (batch.length === 0) throw err;
       await this.failed(batch, single, err);
-      return;
+      return batch;
     }
+    const last = batch[batch.length - 1];
+    if (!last) return batch;
+    const to = positionOf(last);
     this.position = to;
     this.handled += batch.length;
     this.failing = undefined;
     if (this.isolateUntil && comparePositions(to, this.isolateUntil) >= 0) this.isolateUntil = undefined;
     this.o.onBatch?.({ events: batch.length, position: to, handled: this.handled });
+    return batch;
   }
 
   private async failed(batch: StoredEvent[], single: boolean, err: unknown): Promise<void> {
