@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeWith, REDIS_URL, uniqueName } from '../../../test/support/services.js';
+import { describeWith, REDIS_URL, uniqueName, waitFor } from '../../../test/support/services.js';
 import { RedisDedupCache } from './dedup.js';
 
 describeWith(['redis'], 'RedisDedupCache', () => {
@@ -16,15 +16,22 @@ describeWith(['redis'], 'RedisDedupCache', () => {
     redis.disconnect();
   });
 
-  it('remembers with SET NX EX under its prefix', async () => {
-    const cache = new RedisDedupCache({ redis, prefix, ttlSeconds: 30 });
+  it('remembers with SET NX EX under its prefix, written at the end of its batch window', async () => {
+    const cache = new RedisDedupCache({ redis, prefix, ttlSeconds: 30, rememberBatchMs: 50 });
     expect(await cache.seen('consumer:m1')).toBe(false);
-    await cache.remember('consumer:m1');
+    for (const m of ['m1', 'm3', 'm4']) await cache.remember(`consumer:${m}`);
+    // Answered from the batch before it is written; not yet in Redis.
     expect(await cache.seen('consumer:m1')).toBe(true);
     expect(await cache.seen('consumer:m2')).toBe(false);
-    const ttl = await redis.ttl(`${prefix}consumer:m1`);
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(30);
+    expect(await redis.exists(`${prefix}consumer:m1`)).toBe(0);
+    // Another instance (another process) sees them once the window closes, all three with their TTL.
+    const other = new RedisDedupCache({ redis, prefix, ttlSeconds: 30 });
+    await waitFor(async () => ((await other.seen('consumer:m4')) ? true : undefined), { what: 'the batch written' });
+    for (const m of ['m1', 'm3', 'm4']) {
+      const ttl = await redis.ttl(`${prefix}consumer:${m}`);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(30);
+    }
   });
 
   it('answers "not seen" at once, never fails, when Redis is unreachable', async () => {
@@ -46,7 +53,7 @@ describeWith(['redis'], 'RedisDedupCache', () => {
     try {
       await slow.ping();
       const cache = new RedisDedupCache({ redis: slow, prefix, ttlSeconds: 30, timeoutMs: 50 });
-      await cache.remember('hang');
+      await slow.set(`${prefix}hang`, '1', 'EX', 30); // known to Redis: only a timeout answers "not seen"
       // A blocking command holds the connection: the next command waits behind it.
       const blocked = slow.blpop(`${prefix}never`, 1).catch(() => null);
       const started = Date.now();

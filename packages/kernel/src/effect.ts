@@ -91,8 +91,18 @@ export class EffectRefused extends Error {
 }
 
 export interface CommitOptions {
-  /** Skips obvious duplicates faster than the inbox row (never the record of truth). */
+  /**
+   * Skips obvious duplicates faster than the inbox row (never the record of truth): asked before the transaction
+   * for a message that may have been handled (`maybeHandled`), told after every commit.
+   */
   dedup?: DedupCache;
+  /**
+   * A redelivery (Delivery.redelivered): the cache is asked first, and a message it knows costs no transaction. A
+   * first delivery goes straight to the inbox row, which catches the rare duplicate (a message published twice)
+   * in the same transaction that would apply it: asking the cache there would cost every message a round trip and
+   * spare nothing.
+   */
+  maybeHandled?: boolean;
   /** Times a change is loaded and decided again when its stream moved on meanwhile (default 5). */
   attempts?: number;
 }
@@ -116,15 +126,18 @@ export async function commitChange<S, R>(
   const attempts = options.attempts ?? 5;
   const { inbox } = change;
   const cacheKey = inbox && options.dedup ? dedupKey(inbox.consumer, inbox.messageId) : undefined;
-  // Asked while the transaction starts: a new message (the usual case) does not wait for the cache.
-  const seen = cacheKey && options.dedup ? options.dedup.seen(cacheKey).catch(() => false) : undefined;
+  if (inbox && cacheKey && options.maybeHandled && (await options.dedup?.seen(cacheKey).catch(() => false))) {
+    inboxDuplicatesTotal.inc({ consumer: inbox.consumer });
+    noteDuplicateDelivery();
+    return { kind: 'duplicate' };
+  }
   const dispatcher = outboxDispatcherOf(db);
   for (let attempt = 1; ; attempt++) {
     let effect: Effect | undefined;
     let outbox: OutgoingMessage[] = [];
     try {
       const out = await db.transaction((tx) =>
-        runInTransaction(tx, change, seen, { wake: !dispatcher }, (e) => {
+        runInTransaction(tx, change, { wake: !dispatcher }, (e) => {
           effect = e;
           // Stored and sent alike: with the trace context of this change.
           outbox = e.outbox && e.outbox.length > 0 ? withTraceparent(e.outbox) : [];
@@ -171,7 +184,6 @@ export function commitEffect<R>(
 async function runInTransaction<S, R>(
   tx: Transaction,
   change: Change<S, R>,
-  seen: Promise<boolean> | undefined,
   outboxOptions: { wake: boolean },
   decided: (effect: Effect) => OutgoingMessage[],
 ): Promise<Committed<R>> {
@@ -190,7 +202,6 @@ async function runInTransaction<S, R>(
   ] as const);
   const decision = change.decide(state);
   const outbox = decided(decision.effect);
-  if (seen && (await seen)) throw new DuplicateDelivery();
   await tx.final(issueEffect(tx, decision.effect, outbox, outboxOptions));
   return { kind: 'applied', result: decision.result };
 }

@@ -51,16 +51,32 @@ function inboxContract(name: string, open: () => Promise<Database>, cleanup: () 
       expect((await commitChange(db, handle('c2', id))).kind).toBe('applied');
     });
 
-    it('reports a write that fails while the cache is still answering (no unhandled rejection), and commits nothing', async () => {
-      const id = randomUUID();
-      // The cache answers after the statement has failed: until then nothing may leave its rejection unobserved
-      // (in a service process an unhandled rejection is a crash).
-      const slowCache: DedupCache = {
-        seen: () => new Promise((resolve) => setTimeout(() => resolve(false), 200)),
-        remember: async () => {},
+    it('asks the cache only about a redelivery; a first delivery goes straight to the inbox row', async () => {
+      const asked: string[] = [];
+      const remembered: string[] = [];
+      const cache: DedupCache = {
+        seen: async (key) => {
+          asked.push(key);
+          return false;
+        },
+        remember: async (key) => {
+          remembered.push(key);
+        },
       };
+      const first = randomUUID();
+      const again = randomUUID();
+      expect((await commitChange(db, handle('c1', first), { dedup: cache })).kind).toBe('applied');
+      expect(asked).toEqual([]);
+      expect((await commitChange(db, handle('c1', again), { dedup: cache, maybeHandled: true })).kind).toBe('applied');
+      expect(asked).toEqual([dedupKey('c1', again)]);
+      // Both are remembered once committed, so that a redelivery of either is skipped from then on.
+      expect(remembered).toEqual([dedupKey('c1', first), dedupKey('c1', again)]);
+    });
+
+    it('reports a write that fails, and commits nothing', async () => {
+      const id = randomUUID();
       const failing = handle('c1', id, [{ sql: 'INSERT INTO effects (message_id) VALUES ($1)', params: [null] }]);
-      await expect(commitChange(db, failing, { dedup: slowCache })).rejects.toThrow(/null value/);
+      await expect(commitChange(db, failing, { dedup: noCache, maybeHandled: true })).rejects.toThrow(/null value/);
       expect(await effects(id)).toBe(0);
     });
 
@@ -86,8 +102,10 @@ function inboxContract(name: string, open: () => Promise<Database>, cleanup: () 
       await commitChange(db, handle('c1', id), { dedup: cache });
       expect(await cache.seen(dedupKey('c1', id))).toBe(true);
       await db.query('DELETE FROM inbox WHERE message_id = $1', [id]);
-      // The cache alone recognises it (the inbox row is gone, so only the cache could): the change is rolled back.
-      expect(await commitChange(db, handle('c1', id), { dedup: cache })).toEqual({ kind: 'duplicate' });
+      // A redelivery the cache alone recognises (the inbox row is gone, so only the cache could): nothing runs.
+      expect(await commitChange(db, handle('c1', id), { dedup: cache, maybeHandled: true })).toEqual({
+        kind: 'duplicate',
+      });
       expect(await effects(id)).toBe(1);
       expect((await db.query('SELECT 1 FROM inbox WHERE message_id = $1', [id])).rowCount).toBe(0);
       await expect(commitChange(db, handle('', id))).rejects.toThrow(/consumer/);

@@ -83,7 +83,7 @@ export function subscribeOrderMessages<S, R>(
     bindings: o.bindings,
     maxAttempts: o.maxAttempts,
     handler: async (delivery) => {
-      await commitOrderMessage(ctx, o.changeOf(delivery));
+      await commitOrderMessage(ctx, o.changeOf(delivery), delivery);
     },
   });
 }
@@ -95,9 +95,10 @@ export function subscribeOrderMessages<S, R>(
 export async function commitOrderMessage<S, R>(
   ctx: Pick<ServiceContext, 'db' | 'dedup'>,
   change: Change<S, R> | undefined,
+  delivery: Pick<Delivery, 'redelivered'> = {},
 ): Promise<R | undefined> {
   if (!change) return undefined;
-  const out = await commitChange(ctx.db, change, { dedup: ctx.dedup });
+  const out = await commitChange(ctx.db, change, { dedup: ctx.dedup, maybeHandled: delivery.redelivered === true });
   return out.kind === 'applied' ? out.result : undefined;
 }
 

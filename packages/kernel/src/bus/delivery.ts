@@ -28,6 +28,8 @@ export interface Received {
   traceparent?: string;
   /** Deliveries of this message before this one that the broker counted (RabbitMQ `x-delivery-count`); 0 in process. */
   earlierDeliveries: number;
+  /** The broker's own flag: it handed this message out before (a consumer or its channel went away unacked). */
+  redelivered?: boolean;
 }
 
 /** What each adapter does at the ends of a delivery. */
@@ -87,7 +89,9 @@ export class DeliveryLoop {
       });
       let failure: unknown;
       try {
-        failure = await runInSpan(span, () => this.attempts(envelope, queue, received.traceparent, firstAttempt, ends));
+        failure = await runInSpan(span, () =>
+          this.attempts(envelope, queue, received.traceparent, firstAttempt, received.redelivered === true, ends),
+        );
       } catch (err) {
         failure = err;
         throw err;
@@ -103,6 +107,7 @@ export class DeliveryLoop {
     queue: string,
     traceparent: string | undefined,
     firstAttempt: number,
+    redelivered: boolean,
     ends: DeliveryEnds,
   ): Promise<string | undefined> {
     const about = { queue, messageId: envelope.eventId };
@@ -114,7 +119,9 @@ export class DeliveryLoop {
         return 'given back unfinished';
       }
       try {
-        const run = runDelivery(() => this.spec.handler({ envelope, attempt, queue, traceparent }));
+        const run = runDelivery(() =>
+          this.spec.handler({ envelope, attempt, queue, traceparent, redelivered: redelivered || attempt > 1 }),
+        );
         await run.result;
         ends.handled();
         consumerDeliveriesTotal.inc({ queue: this.spec.queue, outcome: run.wasDuplicate() ? 'duplicate' : 'handled' });

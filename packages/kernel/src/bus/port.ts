@@ -13,6 +13,11 @@ export interface Delivery {
   envelope: Envelope;
   /** 1 for the first delivery; grows with every retry and redelivery. */
   attempt: number;
+  /**
+   * Handed out before (the broker redelivered it, or an earlier attempt here failed): it may have been handled
+   * already, so the de-duplication cache is worth asking first. Absent: a first delivery.
+   */
+  redelivered?: boolean;
   queue: string;
   traceparent?: string;
 }

@@ -245,6 +245,7 @@ export class AmqpSubscription implements Subscription {
         messageId: msg.properties.messageId,
         traceparent: typeof headers.traceparent === 'string' ? headers.traceparent : undefined,
         earlierDeliveries: Number(headers['x-delivery-count'] ?? 0) || 0,
+        redelivered: msg.fields.redelivered,
       },
       {
         queueOf: () => state.queue,

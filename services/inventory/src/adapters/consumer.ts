@@ -3,6 +3,7 @@ import { CONSUMER_BINDINGS, type Envelope } from '@commerce/contracts';
 import {
   type Change,
   commitOrderMessage,
+  type Delivery,
   orderMessageOf,
   type ServiceContext,
   type Subscription,
@@ -79,9 +80,13 @@ export function inventoryChangeOf(
 export function handleInventoryOrderEvent(
   deps: InventoryDeps,
   ctx: ConsumerContext,
-  delivery: { envelope: Envelope; traceparent?: string },
+  delivery: Pick<Delivery, 'envelope' | 'traceparent' | 'redelivered'>,
 ): Promise<InventoryReply | RestockReply | undefined> {
-  return commitOrderMessage<unknown, InventoryReply | RestockReply | undefined>(ctx, inventoryChangeOf(deps, delivery));
+  return commitOrderMessage<unknown, InventoryReply | RestockReply | undefined>(
+    ctx,
+    inventoryChangeOf(deps, delivery),
+    delivery,
+  );
 }
 
 /** Subscribes inventory to the order messages it answers. */

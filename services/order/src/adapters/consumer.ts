@@ -26,7 +26,7 @@ export function sagaHandler(deps: OrderDeps, ctx: ConsumerContext) {
       ctx.log.debug({ eventType: envelope.eventType }, 'order saga: not a result it reacts to');
       return;
     }
-    const out = await commitChange(ctx.db, change, { dedup: ctx.dedup });
+    const out = await commitChange(ctx.db, change, { dedup: ctx.dedup, maybeHandled: delivery.redelivered === true });
     const ignored = out.kind === 'applied' ? out.result.ignored : undefined;
     if (ignored && ignored !== 'duplicate')
       ctx.log.warn(

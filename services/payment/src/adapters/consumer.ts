@@ -3,6 +3,7 @@ import { CONSUMER_BINDINGS, type Envelope } from '@commerce/contracts';
 import {
   type Change,
   commitOrderMessage,
+  type Delivery,
   orderMessageOf,
   type ServiceContext,
   type Subscription,
@@ -83,11 +84,12 @@ export function paymentChangeOf(
 export function handlePaymentOrderEvent(
   deps: PaymentDeps,
   ctx: ConsumerContext,
-  delivery: { envelope: Envelope; traceparent?: string },
+  delivery: Pick<Delivery, 'envelope' | 'traceparent' | 'redelivered'>,
 ): Promise<PaymentReply | PartialRefundReply | undefined> {
   return commitOrderMessage<unknown, PaymentReply | PartialRefundReply | undefined>(
     ctx,
     paymentChangeOf(deps, delivery),
+    delivery,
   );
 }
 
