@@ -23,21 +23,40 @@ export function orderMessageOf(delivery: Pick<Delivery, 'envelope' | 'traceparen
   return { orderId: envelope.orderId, eventId: envelope.eventId, traceparent };
 }
 
+/** What a participant answers an order message with (none: nothing to say). */
+export type ParticipantReply = { eventType: EventType; data: unknown } | undefined;
+
 /**
  * A participant's change for one order message: its inbox record under `consumer`, the participant's load, and a
- * decision taken at `now()` (read once per decision, passed to the decider).
+ * decision taken at `now()` (read once per decision, passed to the decider). The decision's writes commit with its
+ * reply, sent on the participant's exchange as `source` (participantAnswer); the change's result is the reply.
  */
-export function orderMessageChange<S, R>(o: {
+export function orderMessageChange<S, R extends ParticipantReply>(o: {
   consumer: string;
+  source: string;
   message: OrderMessage;
   now(): Date;
+  newId(): string;
   load(reader: Queryable): Promise<S>;
-  decide(state: S, now: Date): Decision<R>;
+  decide(state: S, now: Date): { writes: Write[]; reply: R };
 }): Change<S, R> {
+  const { message } = o;
   return {
-    inbox: { consumer: o.consumer, messageId: o.message.eventId },
+    inbox: { consumer: o.consumer, messageId: message.eventId },
     load: o.load,
-    decide: (state) => o.decide(state, o.now()),
+    decide: (state): Decision<R> => {
+      const now = o.now();
+      const { writes, reply } = o.decide(state, now);
+      const outbox = participantAnswer({
+        source: o.source,
+        eventId: o.newId(),
+        orderId: message.orderId,
+        reply,
+        now,
+        message,
+      });
+      return { effect: { writes, outbox }, result: reply };
+    },
   };
 }
 
@@ -46,7 +65,7 @@ export function participantAnswer(o: {
   source: string;
   eventId: string;
   orderId: string;
-  reply: { eventType: EventType; data: unknown } | undefined;
+  reply: ParticipantReply;
   now: Date;
   message?: OrderMessage;
 }): OutgoingMessage[] {

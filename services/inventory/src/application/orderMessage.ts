@@ -1,11 +1,8 @@
 import { CONSUMER_QUEUES } from '@commerce/contracts';
 import {
   type Change,
-  type Decision,
-  type Effect,
   type OrderMessage,
   orderMessageChange,
-  participantAnswer,
   type Queryable,
   rollbackMarker,
   type Write,
@@ -28,38 +25,32 @@ export function inventoryAnswer(
 ): Change<InventoryOrderState, InventoryReply | undefined> {
   return orderMessageChange({
     consumer: INVENTORY_CONSUMER,
+    source: 'inventory',
     message,
     now: deps.now,
+    newId: deps.newId,
     load: (reader: Queryable) => deps.store.loadOrder(reader, message.orderId, productIds),
-    decide: (state, now): Decision<InventoryReply | undefined> => {
+    decide: (state, now) => {
       const decision = decide(state, now);
-      return { effect: reservationEffect(deps, message.orderId, decision, now, message), result: decision.reply };
+      return { writes: reservationWrites(deps, message.orderId, decision, now, message), reply: decision.reply };
     },
   });
 }
 
 /**
- * What a decision about one order writes: its stock changes with their movements, the reservation, the rollback
- * marker, and the answer on inventory_events, caused by `message` (none: the sweeper's).
+ * What a decision about one order writes: its stock changes with their movements, the reservation and the rollback
+ * marker (caused by `message`; none: the sweeper's). Its answer on inventory_events is the caller's.
  */
-export function reservationEffect(
-  deps: Pick<InventoryDeps, 'store' | 'newId'>,
+export function reservationWrites(
+  deps: Pick<InventoryDeps, 'store'>,
   orderId: string,
   decision: InventoryDecision,
   now: Date,
   message?: OrderMessage,
-): Required<Pick<Effect, 'writes' | 'outbox'>> {
+): Write[] {
   const writes: Write[] = [];
   if (decision.stock.length > 0) writes.push(...deps.store.changeStock(decision.stock, orderId, now));
   if (decision.reservation) writes.push(deps.store.saveReservation(orderId, decision.reservation, now));
   if (decision.storeMarker) writes.push(rollbackMarker(orderId, message?.eventId ?? null, now));
-  const outbox = participantAnswer({
-    source: 'inventory',
-    eventId: deps.newId(),
-    orderId,
-    reply: decision.reply,
-    now,
-    message,
-  });
-  return { writes, outbox };
+  return writes;
 }

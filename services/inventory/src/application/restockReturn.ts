@@ -1,12 +1,5 @@
 import { CONSUMER_QUEUES } from '@commerce/contracts';
-import {
-  type Change,
-  type OrderMessage,
-  orderMessageChange,
-  participantAnswer,
-  type Queryable,
-  type Write,
-} from '@commerce/kernel';
+import { type Change, type OrderMessage, orderMessageChange, type Queryable, type Write } from '@commerce/kernel';
 import {
   decideReturnRestock,
   type RestockCommand,
@@ -28,8 +21,10 @@ export function restockReturn(
   const { orderId } = message;
   return orderMessageChange({
     consumer: CONSUMER_QUEUES.inventory,
+    source: 'inventory',
     message,
     now: deps.now,
+    newId: deps.newId,
     load: (reader: Queryable) =>
       deps.store.loadReturn(
         reader,
@@ -42,15 +37,7 @@ export function restockReturn(
       if (decision.stock.length > 0)
         writes.push(...deps.store.changeStock(decision.stock, orderId, now, command.returnId));
       if (decision.restock) writes.push(deps.store.saveReturnRestock(orderId, command.returnId, decision.restock, now));
-      const outbox = participantAnswer({
-        source: 'inventory',
-        eventId: deps.newId(),
-        orderId,
-        reply: decision.reply,
-        now,
-        message,
-      });
-      return { effect: { writes, outbox }, result: decision.reply };
+      return { writes, reply: decision.reply };
     },
   });
 }

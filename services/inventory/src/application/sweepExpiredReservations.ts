@@ -1,6 +1,6 @@
-import type { Change, OutgoingMessage, Write } from '@commerce/kernel';
+import { type Change, type OutgoingMessage, participantAnswer, type Write } from '@commerce/kernel';
 import { decideInventory } from '../domain/reservation.js';
-import { reservationEffect } from './orderMessage.js';
+import { reservationWrites } from './orderMessage.js';
 import type { DueReservation, InventoryDeps } from './ports.js';
 
 export interface SweepResult {
@@ -29,9 +29,11 @@ export function sweepExpiredReservations(
       for (const { orderId, state } of due) {
         const decision = decideInventory({ type: 'expire' }, state, now);
         if (decision.reply) released++;
-        const effect = reservationEffect(deps, orderId, decision, now);
-        writes.push(...effect.writes);
-        outbox.push(...effect.outbox);
+        writes.push(...reservationWrites(deps, orderId, decision, now));
+        // A timer's answer: caused by no message.
+        outbox.push(
+          ...participantAnswer({ source: 'inventory', eventId: deps.newId(), orderId, reply: decision.reply, now }),
+        );
       }
       return { effect: { writes, outbox }, result: { released, full } };
     },

@@ -3,7 +3,6 @@ import {
   type Change,
   type OrderMessage,
   orderMessageChange,
-  participantAnswer,
   type Queryable,
   rollbackMarker,
   type Write,
@@ -30,8 +29,10 @@ export function paymentAnswer(
   const { orderId } = message;
   return orderMessageChange({
     consumer: PAYMENT_CONSUMER,
+    source: 'payment',
     message,
     now: deps.now,
+    newId: deps.newId,
     load: async (reader: Queryable): Promise<RiskPaymentState> => {
       const state = await deps.store.loadOrderPayment(reader, orderId, customerId);
       // The risk rules' history, read while the customer's account is locked: concurrent orders of one customer
@@ -46,15 +47,7 @@ export function paymentAnswer(
       if (decision.balance) writes.push(...deps.store.changeBalance(decision.balance, orderId));
       if (decision.payment) writes.push(deps.store.savePayment(orderId, decision.payment));
       if (decision.storeMarker) writes.push(rollbackMarker(orderId, message.eventId, now));
-      const outbox = participantAnswer({
-        source: 'payment',
-        eventId: deps.newId(),
-        orderId,
-        reply: decision.reply,
-        now,
-        message,
-      });
-      return { effect: { writes, outbox }, result: decision.reply };
+      return { writes, reply: decision.reply };
     },
   });
 }

@@ -1,12 +1,5 @@
 import { CONSUMER_QUEUES } from '@commerce/contracts';
-import {
-  type Change,
-  type OrderMessage,
-  orderMessageChange,
-  participantAnswer,
-  type Queryable,
-  type Write,
-} from '@commerce/kernel';
+import { type Change, type OrderMessage, orderMessageChange, type Queryable, type Write } from '@commerce/kernel';
 import {
   decidePartialRefund,
   type PartialRefundCommand,
@@ -28,8 +21,10 @@ export function refundReturn(
   const { orderId } = message;
   return orderMessageChange({
     consumer: CONSUMER_QUEUES.payment,
+    source: 'payment',
     message,
     now: deps.now,
+    newId: deps.newId,
     load: (reader: Queryable) => deps.store.loadReturnRefunds(reader, orderId),
     decide: (state, now) => {
       const decision = decidePartialRefund(command, state, now);
@@ -37,15 +32,7 @@ export function refundReturn(
       if (decision.balance) writes.push(...deps.store.changeBalance(decision.balance, orderId, command.returnId));
       if (decision.payment) writes.push(deps.store.savePayment(orderId, decision.payment));
       if (decision.refund) writes.push(deps.store.saveReturnRefund(orderId, command.returnId, decision.refund, now));
-      const outbox = participantAnswer({
-        source: 'payment',
-        eventId: deps.newId(),
-        orderId,
-        reply: decision.reply,
-        now,
-        message,
-      });
-      return { effect: { writes, outbox }, result: decision.reply };
+      return { writes, reply: decision.reply };
     },
   });
 }
