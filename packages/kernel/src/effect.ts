@@ -126,11 +126,13 @@ export async function commitChange<S, R>(
   const attempts = options.attempts ?? 5;
   const { inbox } = change;
   const cacheKey = inbox && options.dedup ? dedupKey(inbox.consumer, inbox.messageId) : undefined;
-  if (inbox && cacheKey && options.maybeHandled && (await options.dedup?.seen(cacheKey).catch(() => false))) {
-    inboxDuplicatesTotal.inc({ consumer: inbox.consumer });
+  /** Counted alike whether the cache or the inbox row recognised it (commerce_inbox_duplicates_total). */
+  const duplicate = (): Committed<R> => {
+    if (inbox) inboxDuplicatesTotal.inc({ consumer: inbox.consumer });
     noteDuplicateDelivery();
     return { kind: 'duplicate' };
-  }
+  };
+  if (cacheKey && options.maybeHandled && (await options.dedup?.seen(cacheKey).catch(() => false))) return duplicate();
   const dispatcher = outboxDispatcherOf(db);
   for (let attempt = 1; ; attempt++) {
     let effect: Effect | undefined;
@@ -151,10 +153,8 @@ export async function commitChange<S, R>(
       return out;
     } catch (err) {
       if (err instanceof DuplicateDelivery) {
-        if (inbox) inboxDuplicatesTotal.inc({ consumer: inbox.consumer });
-        noteDuplicateDelivery();
         if (cacheKey) await options.dedup?.remember(cacheKey).catch(() => {});
-        return { kind: 'duplicate' };
+        return duplicate();
       }
       if (err instanceof IdempotencyKeyTaken && effect?.idempotencyKey) {
         const { claim } = effect.idempotencyKey;

@@ -301,13 +301,15 @@ export class EventSubscription {
   private async step(single: boolean): Promise<StoredEvent[]> {
     const from = this.position;
     let batch: StoredEvent[] = [];
+    let to: LogPosition | undefined;
     try {
       await this.db.transaction(async (tx) => {
         batch = await readAll(tx, from, single ? 1 : this.batchSize);
         const last = batch[batch.length - 1];
-        if (!last) return;
+        to = last && positionOf(last);
+        if (!to) return;
         const given = eventsFor(this.def, batch);
-        await advanceCheckpoint(tx, this.def.name, this.me, from, positionOf(last), batch.length);
+        await advanceCheckpoint(tx, this.def.name, this.me, from, to, batch.length);
         if (given.length > 0) await this.def.handle(given, tx);
       });
     } catch (err) {
@@ -315,9 +317,7 @@ export class EventSubscription {
       await this.failed(batch, single, err);
       return batch;
     }
-    const last = batch[batch.length - 1];
-    if (!last) return batch;
-    const to = positionOf(last);
+    if (!to) return batch;
     this.position = to;
     this.handled += batch.length;
     this.failing = undefined;
